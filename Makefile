@@ -1,0 +1,52 @@
+# make demo | test | bench — each sets up what is missing first (Debian packages when root, .venv,
+# the package built and installed into it). Build tree kept in build/cmake between runs.
+VENV      := .venv
+PY        := $(VENV)/bin/python
+PACKAGES  := packaging/debian-packages.txt
+BUILD_DIR := build/cmake
+export GREYMATTER_BUILD_DIR := $(CURDIR)/$(BUILD_DIR)
+export GREYMATTER_BUILD_TESTS := ON
+
+.PHONY: setup packages venv install demo test test-cpp test-python bench clean
+
+setup: packages venv install
+
+packages:
+	@missing=$$(grep -v '^#' $(PACKAGES) | xargs -n1 sh -c 'dpkg-query -W -f="\$${Status}" "$$0" 2>/dev/null | grep -q "install ok installed" || echo "$$0"'); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:" $$missing; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	  else \
+	    echo "missing Debian packages (run as root, or: sudo apt-get install $$missing)"; exit 1; \
+	  fi; \
+	fi
+
+# The venv sees Debian's torch (system site packages); its pip.conf builds without isolation and
+# never reaches for an index, so a plain `pip install .` works offline.
+$(PY):
+	/usr/bin/python3 -m venv --system-site-packages $(VENV)
+	printf '[global]\nno-index = true\nno-build-isolation = false\n' > $(VENV)/pip.conf
+
+venv: $(PY)
+
+install: $(PY)
+	$(PY) -m pip install --no-deps -q .
+
+demo: setup
+	$(PY) -m greymatter.demo
+
+test: setup test-cpp test-python
+
+test-cpp:
+	ctest --test-dir $(BUILD_DIR) --output-on-failure
+
+# cd out of the source tree so the installed package (with its _core) is what gets imported.
+test-python:
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+bench: setup
+	$(PY) bench/train.py
+
+clean:
+	rm -rf build $(VENV) python/greymatter/_core*.so *.egg-info python/*.egg-info

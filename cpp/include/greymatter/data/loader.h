@@ -1,0 +1,96 @@
+// Loader: batches of a Source in a seeded order, assembled by worker threads ahead of the
+// consumer. A Loader is a reusable description; each epoch() starts an EpochIterator that owns
+// the threads for one pass. Not here: what a sample is (Source) or how it is decoded.
+#pragma once
+
+#include <torch/types.h>
+
+#include <condition_variable>
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "greymatter/data/source.h"
+
+namespace greymatter::data {
+
+struct LoaderOptions {
+  int64_t batch_size = 64;
+  bool shuffle = false;
+  bool drop_last = false;
+  uint64_t seed = 0;
+  int64_t num_workers = 1;  // 0: batches are built in the consumer's thread
+  int64_t prefetch = 2;     // ready batches kept ahead of the consumer, per worker
+};
+
+struct Batch {
+  torch::Tensor images;  // float32 (B, C, H, W)
+  torch::Tensor labels;  // int64 (B)
+};
+
+class EpochIterator;
+
+class Loader {
+ public:
+  // indices: the dataset indices this loader visits (a subset or all of the source).
+  Loader(std::shared_ptr<const Source> source, std::vector<int64_t> indices, LoaderOptions options);
+
+  int64_t num_samples() const { return static_cast<int64_t>(indices_.size()); }
+  int64_t num_batches() const;
+  const LoaderOptions& options() const { return options_; }
+  const Source& source() const { return *source_; }
+
+  std::unique_ptr<EpochIterator> epoch(int64_t epoch) const;
+
+ private:
+  std::shared_ptr<const Source> source_;
+  std::vector<int64_t> indices_;
+  LoaderOptions options_;
+};
+
+// One pass over the data. next() returns batches in order and rethrows a worker's exception;
+// destroying the iterator mid-epoch stops and joins its threads.
+class EpochIterator {
+ public:
+  EpochIterator(std::shared_ptr<const Source> source, std::vector<int64_t> order, LoaderOptions options,
+                int64_t epoch);
+  ~EpochIterator();
+  EpochIterator(const EpochIterator&) = delete;
+  EpochIterator& operator=(const EpochIterator&) = delete;
+
+  std::optional<Batch> next();
+  int64_t num_batches() const { return num_batches_; }
+
+ private:
+  struct Slot {
+    Batch batch;
+    std::exception_ptr error;
+  };
+  void worker_loop();
+  Slot build(int64_t batch_index);
+  Batch take_buffer(int64_t batch_size);
+
+  std::shared_ptr<const Source> source_;
+  std::vector<int64_t> order_;  // dataset indices in visiting order
+  LoaderOptions options_;
+  int64_t epoch_;
+  int64_t num_batches_;
+  std::vector<int64_t> sample_shape_;
+
+  std::mutex mutex_;
+  std::condition_variable ready_cv_;  // a batch became ready
+  std::condition_variable space_cv_;  // the consumer advanced, or stop
+  std::map<int64_t, Slot> ready_;
+  std::vector<Batch> spare_;          // buffers handed out before; reused once nobody holds them
+  std::optional<Batch> last_;         // the batch most recently returned by next()
+  int64_t next_to_build_ = 0;
+  int64_t consumed_ = 0;
+  bool stop_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace greymatter::data

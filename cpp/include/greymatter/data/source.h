@@ -1,0 +1,29 @@
+// A Source is what a loader reads samples from: a fixed number of samples, each written as
+// normalized float32 of one fixed shape, plus an integer label. Sources are immutable once built
+// and are called from several worker threads at once.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace greymatter::data {
+
+// Identifies one draw of one sample: random augmentations are a pure function of this key.
+struct SampleKey {
+  uint64_t seed = 0;
+  int64_t epoch = 0;
+  int64_t index = 0;  // dataset index (not the position in the epoch)
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  virtual int64_t size() const = 0;
+  // Shape of one sample as written by load(), e.g. {C, H, W}.
+  virtual std::vector<int64_t> sample_shape() const = 0;
+  // Writes sample key.index into `out` (product of sample_shape() floats) and returns its label.
+  // Throws DataError naming the file when the sample cannot be read.
+  virtual int64_t load(const SampleKey& key, float* out) const = 0;
+};
+
+}  // namespace greymatter::data

@@ -1,0 +1,80 @@
+"""IDX datasets against torchvision's readers and the raw files; random_split against torch's."""
+import pytest
+import torch
+import torchvision
+
+import greymatter as gm
+from conftest import FASHION
+
+
+def test_fashion_mnist_matches_torchvision_to_tensor():
+    ds = gm.datasets.FashionMNIST(train=False)
+    assert len(ds) == 10000
+    # Reference: ToTensor over the decompressed file read with numpy-free torchvision helpers.
+    import gzip
+    raw = gzip.open(FASHION / "t10k-images-idx3-ubyte.gz").read()
+    expected = torch.frombuffer(bytearray(raw[16:]), dtype=torch.uint8).view(10000, 28, 28)
+    for i in (0, 1, 9999):
+        x, y = ds[i]
+        assert x.shape == (1, 28, 28) and x.dtype == torch.float32
+        torch.testing.assert_close(x, torchvision.transforms.ToTensor()(expected[i].numpy()))
+    labels = gzip.open(FASHION / "t10k-labels-idx1-ubyte.gz").read()[8:]
+    assert [ds[i][1] for i in range(5)] == list(labels[:5])
+    assert ds.classes[9] == "Ankle boot" and ds.class_to_idx["Trouser"] == 1
+
+
+def test_normalize_matches_torchvision(tiny_mnist):
+    root, images, labels = tiny_mnist
+    t = gm.transforms.Compose([gm.transforms.ToTensor(), gm.transforms.Normalize((0.1307,), (0.3081,))])
+    ds = gm.datasets.MNIST(root=root, train=True, transform=t)
+    ref = torchvision.transforms.Compose([torchvision.transforms.ToTensor(),
+                                          torchvision.transforms.Normalize((0.1307,), (0.3081,))])
+    for i in (0, 7, 199):
+        torch.testing.assert_close(ds[i][0], ref(images[i]), rtol=0, atol=1e-6)
+        assert ds[i][1] == int(labels[i])
+
+
+def test_raw_and_gz_files_and_torchvision_layout(tiny_mnist, tmp_path):
+    root, images, _ = tiny_mnist
+    test = gm.datasets.MNIST(root=root, train=False)  # raw (uncompressed) files
+    assert len(test) == 50
+    nested = tmp_path / "nested" / "MNIST" / "raw"
+    nested.mkdir(parents=True)
+    for f in root.glob("*ubyte*"):
+        (nested / f.name).write_bytes(f.read_bytes())
+    assert len(gm.datasets.MNIST(root=tmp_path / "nested", train=True)) == 200
+
+
+def test_missing_folder_names_what_was_looked_for(tmp_path):
+    with pytest.raises(gm.DataError, match="train-images-idx3-ubyte") as e:
+        gm.datasets.MNIST(root=tmp_path / "nope")
+    assert str(tmp_path / "nope") in str(e.value)
+    assert isinstance(e.value, ValueError)
+
+
+def test_truncated_file_is_a_data_error_naming_it(tiny_mnist):
+    root, _, _ = tiny_mnist
+    path = root / "t10k-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(gm.DataError, match="t10k-images-idx3-ubyte.*truncated"):
+        gm.datasets.MNIST(root=root, train=False)
+
+
+def test_unsupported_transform_is_a_config_error(tiny_mnist):
+    class Resize(gm.transforms.Transform):
+        pass
+
+    with pytest.raises(gm.ConfigError, match="Resize"):
+        gm.datasets.MNIST(root=tiny_mnist[0], transform=gm.transforms.Compose([Resize()]))
+    with pytest.raises(gm.ConfigError, match="mean"):
+        gm.transforms.Normalize((0.5, 0.5), (0.5,))
+
+
+def test_random_split_matches_torch(tiny_mnist):
+    ds = gm.datasets.MNIST(root=tiny_mnist[0])
+    a, b = gm.random_split(ds, [0.8, 0.2], seed=42)
+    ra, rb = torch.utils.data.random_split(range(200), [0.8, 0.2], generator=torch.Generator().manual_seed(42))
+    assert a.indices == list(ra) and b.indices == list(rb)
+    torch.testing.assert_close(a[3][0], ds[ra[3]][0])
+    with pytest.raises(gm.ConfigError, match="add up"):
+        gm.random_split(ds, [100, 50])

@@ -1,0 +1,106 @@
+"""Trainer on real Fashion-MNIST and on tiny data: accuracy, determinism, checkpoints, interrupts."""
+import json
+
+import pytest
+import torch
+from torch import nn
+
+import greymatter as gm
+
+
+@pytest.fixture(scope="module")
+def fashion():
+    full = gm.datasets.FashionMNIST(train=True)
+    test = gm.datasets.FashionMNIST(train=False)
+    return full, test
+
+
+def test_mnistnet_reaches_tutorial_accuracy(fashion, tmp_path):
+    full, test = fashion
+    torch.manual_seed(0)
+    model = gm.models.MNISTNet()
+    tr = gm.Trainer(model, lr=1e-3, checkpoint=str(tmp_path / "best.pth"), progress=False)
+    hist = tr.fit(gm.DataLoader(full, batch_size=64, shuffle=True, seed=0),
+                  gm.DataLoader(test, batch_size=512), epochs=5)
+    assert len(hist) == 5 and list(hist.df.columns)[:5] == ["epoch", "train_loss", "train_acc", "val_loss", "val_acc"]
+    result = tr.evaluate(gm.DataLoader(test, batch_size=512))
+    assert result["accuracy"] >= 0.86
+    # The restored weights are the best epoch's, and evaluate agrees with the history.
+    assert result["accuracy"] == pytest.approx(max(hist.column("val_acc")))
+    # Checkpoint: plain torch.load, loads into a fresh model, with metadata beside it.
+    fresh = gm.models.MNISTNet()
+    fresh.load_state_dict(torch.load(tmp_path / "best.pth"))
+    meta = json.loads((tmp_path / "best.json").read_text())
+    assert meta["epoch"] == hist.best_epoch and meta["classes"][0] == "T-shirt/top"
+    assert meta["model"]["hidden"] == [128, 64]
+
+
+def test_evaluate_matches_pytorch_eager(tiny_mnist):
+    ds = gm.datasets.MNIST(root=tiny_mnist[0])
+    model = gm.models.MNISTNet(hidden=(16,))
+    res = gm.Trainer(model, progress=False).evaluate(gm.DataLoader(ds, batch_size=37))
+    x = torch.stack([ds[i][0] for i in range(len(ds))])
+    with torch.no_grad():
+        logits = model(x)
+    assert res["loss"] == pytest.approx(nn.functional.cross_entropy(logits, ds.targets).item(), rel=1e-5)
+    assert res["accuracy"] == pytest.approx((logits.argmax(1) == ds.targets).float().mean().item())
+
+
+def test_same_seed_same_history(tiny_mnist):
+    ds = gm.datasets.MNIST(root=tiny_mnist[0])
+
+    def run():
+        torch.manual_seed(1)
+        m = gm.models.MNISTNet(hidden=(32,), dropout=0.3)
+        return gm.Trainer(m, seed=7, progress=False).fit(gm.DataLoader(ds, batch_size=20, shuffle=True, seed=2),
+                                                         epochs=3).df.drop(columns="seconds")
+
+    assert run().equals(run())
+
+
+def test_early_stopping_stops_and_restores_best(tiny_mnist):
+    ds = gm.datasets.MNIST(root=tiny_mnist[0])
+    train, val = gm.random_split(ds, [150, 50], seed=0)  # random labels: val accuracy cannot keep improving
+    m = gm.models.MNISTNet(hidden=(64,))
+    tr = gm.Trainer(m, lr=1e-2, early_stopping=2, progress=False)
+    hist = tr.fit(gm.DataLoader(train, batch_size=10, shuffle=True, seed=0), gm.DataLoader(val, batch_size=50),
+                  epochs=50)
+    assert len(hist) < 50
+    best = max(hist.column("val_acc"))
+    assert hist.column("val_acc")[hist.best_epoch - 1] == best
+    assert len(hist) == hist.best_epoch + 2
+    assert tr.evaluate(gm.DataLoader(val, batch_size=50))["accuracy"] == pytest.approx(best)
+
+
+def test_keyboard_interrupt_from_progress_stops_within_a_batch(tiny_mnist):
+    ds = gm.datasets.MNIST(root=tiny_mnist[0])
+    m = gm.models.MNISTNet(hidden=(16,))
+    tr = gm.Trainer(m, progress=False)
+    calls = []
+
+    def interrupt(done, total):
+        calls.append(done)
+        raise KeyboardInterrupt
+
+    loader = gm.DataLoader(ds, batch_size=10, num_workers=2)
+    with pytest.raises(KeyboardInterrupt):
+        tr.engine.train_epoch(loader.core, 0, progress=interrupt, every=3)
+    assert calls == [3]
+    assert len(tr.fit(loader, epochs=1)) == 1  # usable afterwards
+
+
+def test_nan_loss_names_epoch_and_batch(tiny_mnist):
+    ds = gm.datasets.MNIST(root=tiny_mnist[0])
+    m = gm.models.MNISTNet(hidden=(16,))
+    with torch.no_grad():
+        m.state_dict(keep_vars=True)["fc1.weight"].fill_(float("nan"))
+    with pytest.raises(gm.TrainingError, match="epoch 1, batch 1"):
+        gm.Trainer(m, progress=False).fit(gm.DataLoader(ds, batch_size=10), epochs=1)
+
+
+def test_bad_trainer_arguments():
+    m = gm.models.MNISTNet()
+    for kwargs, msg in (({"optimizer": "adamax"}, "adam, sgd"), ({"loss": "hinge"}, "cross_entropy"),
+                        ({"lr": -1.0}, "lr"), ({"device": "tpu"}, "device"), ({"early_stopping": 0}, "patience")):
+        with pytest.raises(ValueError, match=msg):
+            gm.Trainer(m, **kwargs)
