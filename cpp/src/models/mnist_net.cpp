@@ -35,4 +35,10 @@ torch::Tensor MNISTNetImpl::forward(torch::Tensor x) {
   return layers_.back()->forward(x);  // (B, num_classes) logits
 }
 
+int64_t MNISTNetImpl::macs_per_sample() const {
+  int64_t macs = 0;
+  for (const auto& layer : layers_) macs += layer->weight.numel();
+  return macs;
+}
+
 }  // namespace greymatter::models

@@ -13,6 +13,9 @@ class ModelImpl : public torch::nn::Module {
  public:
   using torch::nn::Module::Module;
   virtual torch::Tensor forward(torch::Tensor x) = 0;
+  // Multiply-adds of one sample's forward pass, or -1 when unknown. The engine uses it to decide
+  // whether a batch is worth splitting across threads.
+  virtual int64_t macs_per_sample() const { return -1; }
 };
 
 // Throws a ConfigError (a ValueError in Python) when x is not of the expected shape; `expected`
