@@ -41,7 +41,7 @@ test: setup test-cpp test-python
 test-cpp:
 	ctest --test-dir $(BUILD_DIR) --output-on-failure
 
-# cd out of the source tree so the installed package (with its _core) is what gets imported.
+# tests/ imports the installed package (python/ is not on sys.path), so a missing install step fails here.
 test-python:
 	$(PY) -m pytest -q -p no:cacheprovider tests
 

@@ -1,25 +1,29 @@
 """IDX datasets against torchvision's readers and the raw files; random_split against torch's."""
+import gzip
+
 import pytest
 import torch
 import torchvision
+from torchvision.datasets.mnist import read_image_file, read_label_file
 
 import greymatter as gm
 from conftest import FASHION
 
 
-def test_fashion_mnist_matches_torchvision_to_tensor():
+def test_fashion_mnist_matches_torchvision(tmp_path):
     ds = gm.datasets.FashionMNIST(train=False)
     assert len(ds) == 10000
-    # Reference: ToTensor over the decompressed file read with numpy-free torchvision helpers.
-    import gzip
-    raw = gzip.open(FASHION / "t10k-images-idx3-ubyte.gz").read()
-    expected = torch.frombuffer(bytearray(raw[16:]), dtype=torch.uint8).view(10000, 28, 28)
+    # Reference: torchvision's own IDX readers over decompressed copies of the Debian files.
+    for stem in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (tmp_path / stem).write_bytes(gzip.open(FASHION / f"{stem}.gz").read())
+    images = read_image_file(str(tmp_path / "t10k-images-idx3-ubyte"))
+    labels = read_label_file(str(tmp_path / "t10k-labels-idx1-ubyte"))
+    assert torch.equal(ds.data, images) and torch.equal(ds.targets, labels)
     for i in (0, 1, 9999):
         x, y = ds[i]
         assert x.shape == (1, 28, 28) and x.dtype == torch.float32
-        torch.testing.assert_close(x, torchvision.transforms.ToTensor()(expected[i].numpy()))
-    labels = gzip.open(FASHION / "t10k-labels-idx1-ubyte.gz").read()[8:]
-    assert [ds[i][1] for i in range(5)] == list(labels[:5])
+        torch.testing.assert_close(x, torchvision.transforms.ToTensor()(images[i].numpy()), rtol=0, atol=0)
+        assert y == int(labels[i])
     assert ds.classes[9] == "Ankle boot" and ds.class_to_idx["Trouser"] == 1
 
 

@@ -104,3 +104,13 @@ def test_bad_trainer_arguments():
                         ({"lr": -1.0}, "lr"), ({"device": "tpu"}, "device"), ({"early_stopping": 0}, "patience")):
         with pytest.raises(ValueError, match=msg):
             gm.Trainer(m, **kwargs)
+
+
+def test_small_model_epoch_leaves_thread_count_as_it_was(tiny_mnist):
+    ds = gm.datasets.MNIST(root=tiny_mnist[0])
+    before = torch.get_num_threads()
+    seen = []
+    gm.Trainer(gm.models.MNISTNet(hidden=(16,)), progress=False).engine.train_epoch(
+        gm.DataLoader(ds, batch_size=10).core, 0, progress=lambda d, t: seen.append(torch.get_num_threads()), every=5)
+    assert seen and set(seen) == {1}  # MNISTNet at batch 10 is far below the threading threshold
+    assert torch.get_num_threads() == before
