@@ -100,7 +100,7 @@ def test_nan_loss_names_epoch_and_batch(tiny_mnist):
 
 def test_bad_trainer_arguments():
     m = gm.models.MNISTNet()
-    for kwargs, msg in (({"optimizer": "adamax"}, "adam, sgd"), ({"loss": "hinge"}, "cross_entropy"),
+    for kwargs, msg in (({"optimizer": "adamax"}, "adam, adamw, sgd"), ({"loss": "hinge"}, "cross_entropy"),
                         ({"lr": -1.0}, "lr"), ({"device": "tpu"}, "device"), ({"early_stopping": 0}, "patience")):
         with pytest.raises(ValueError, match=msg):
             gm.Trainer(m, **kwargs)

@@ -58,6 +58,38 @@ EpochStats run_with_progress(Loop loop, const py::object& callback) {
   return stats;
 }
 
+
+// Fills a SchedulerConfig from Python keyword values; an unknown key is a ConfigError naming it.
+SchedulerConfig scheduler_config(const std::string& name, const py::dict& options) {
+  SchedulerConfig c;
+  c.name = name;
+  for (auto item : options) {
+    const auto key = item.first.cast<std::string>();
+    const py::handle v = item.second;
+    if (key == "mode") c.mode = v.cast<std::string>();
+    else if (key == "factor") c.factor = v.cast<double>();
+    else if (key == "patience") c.patience = v.cast<int64_t>();
+    else if (key == "threshold") c.threshold = v.cast<double>();
+    else if (key == "threshold_mode") c.threshold_mode = v.cast<std::string>();
+    else if (key == "cooldown") c.cooldown = v.cast<int64_t>();
+    else if (key == "min_lr") c.min_lr = v.cast<double>();
+    else if (key == "eps") c.eps = v.cast<double>();
+    else if (key == "step_size") c.step_size = v.cast<int64_t>();
+    else if (key == "gamma") c.gamma = v.cast<double>();
+    else if (key == "T_max" || key == "t_max") c.t_max = v.cast<int64_t>();
+    else if (key == "eta_min") c.eta_min = v.cast<double>();
+    else if (key == "max_lr") c.max_lr = v.cast<double>();
+    else if (key == "total_steps") c.total_steps = v.cast<int64_t>();
+    else if (key == "pct_start") c.pct_start = v.cast<double>();
+    else if (key == "anneal_strategy") c.anneal_strategy = v.cast<std::string>();
+    else if (key == "div_factor") c.div_factor = v.cast<double>();
+    else if (key == "final_div_factor") c.final_div_factor = v.cast<double>();
+    else if (key == "three_phase") c.three_phase = v.cast<bool>();
+    else throw ConfigError("scheduler '" + name + "' has no option '" + key + "'");
+  }
+  return c;
+}
+
 }  // namespace
 
 void bind_train(py::module_& m) {
@@ -66,20 +98,63 @@ void bind_train(py::module_& m) {
       .def_readonly("accuracy", &EpochStats::accuracy)
       .def_readonly("samples", &EpochStats::samples)
       .def_readonly("batches", &EpochStats::batches)
+      .def_readonly("skipped", &EpochStats::skipped)
       .def_readonly("interrupted", &EpochStats::interrupted)
       .def("__repr__", [](const EpochStats& s) {
         return "EpochStats(loss=" + std::to_string(s.loss) + ", accuracy=" + std::to_string(s.accuracy) +
-               ", samples=" + std::to_string(s.samples) + ")";
+               ", samples=" + std::to_string(s.samples) + ", skipped=" + std::to_string(s.skipped) + ")";
       });
+
+  // Loss and Scheduler are bound for the Trainer's Python-loop fallback (plain torch.nn.Modules), so
+  // both paths share one definition of targets, accuracy and learning-rate curves.
+  py::class_<Loss>(m, "Loss")
+      .def(py::init([](std::string name, std::vector<double> class_weights, double label_smoothing) {
+             return Loss(LossConfig{std::move(name), std::move(class_weights), label_smoothing});
+           }),
+           py::arg("name") = "cross_entropy", py::arg("class_weights") = std::vector<double>{},
+           py::arg("label_smoothing") = 0.0)
+      .def("__call__", &Loss::operator(), py::arg("output"), py::arg("labels"))
+      .def("check", &Loss::check, py::arg("output"), py::arg("labels"))
+      .def("correct", &Loss::correct, py::arg("output"), py::arg("labels"))
+      .def("probabilities", &Loss::probabilities, py::arg("output"));
+
+  py::class_<Scheduler>(m, "Scheduler")
+      .def(py::init([](const std::string& name, const py::dict& options, double base_lr) {
+             return Scheduler(scheduler_config(name, options), base_lr);
+           }),
+           py::arg("name"), py::arg("options"), py::arg("base_lr"))
+      .def("initial_lr", &Scheduler::initial_lr)
+      .def("after_step", &Scheduler::after_step)
+      .def("after_epoch", &Scheduler::after_epoch, py::arg("metric"), py::arg("current_lr"))
+      .def_property_readonly("per_step", &Scheduler::per_step)
+      .def("state", &Scheduler::state)
+      .def("load_state", &Scheduler::load_state);
 
   py::class_<Engine>(m, "Engine")
       .def(py::init([](const py::object& model, std::string optimizer, double lr, double weight_decay,
-                       double momentum, const std::string& device) {
-             OptimizerConfig c{std::move(optimizer), lr, weight_decay, momentum};
-             return std::make_unique<Engine>(as_model(model), c, torch::Device(device));
+                       double momentum, bool nesterov, std::pair<double, double> betas, double eps,
+                       std::string loss, std::vector<double> class_weights, double label_smoothing,
+                       int64_t accumulate, std::string non_finite, const std::string& device) {
+             EngineOptions o;
+             o.optimizer.name = std::move(optimizer);
+             o.optimizer.lr = lr;
+             o.optimizer.weight_decay = weight_decay;
+             o.optimizer.momentum = momentum;
+             o.optimizer.nesterov = nesterov;
+             o.optimizer.beta1 = betas.first;
+             o.optimizer.beta2 = betas.second;
+             o.optimizer.eps = eps;
+             o.loss = LossConfig{std::move(loss), std::move(class_weights), label_smoothing};
+             o.accumulate = accumulate;
+             o.non_finite = std::move(non_finite);
+             return std::make_unique<Engine>(as_model(model), std::move(o), torch::Device(device));
            }),
            py::arg("model"), py::arg("optimizer") = "adam", py::arg("lr") = 1e-3, py::arg("weight_decay") = 0.0,
-           py::arg("momentum") = 0.0, py::arg("device") = "cpu")
+           py::arg("momentum") = 0.0, py::arg("nesterov") = false,
+           py::arg("betas") = std::pair<double, double>{0.9, 0.999}, py::arg("eps") = 1e-8,
+           py::arg("loss") = "cross_entropy", py::arg("class_weights") = std::vector<double>{},
+           py::arg("label_smoothing") = 0.0, py::arg("accumulate") = 1, py::arg("non_finite") = "raise",
+           py::arg("device") = "cpu")
       .def(
           "train_epoch",
           [](Engine& e, const Loader& loader, int64_t epoch, const py::object& progress, int64_t every) {
@@ -93,7 +168,40 @@ void bind_train(py::module_& m) {
             return run_with_progress([&](const ProgressFn& p) { return e.evaluate(loader, p, every); }, progress);
           },
           py::arg("loader"), py::arg("progress") = py::none(), py::arg("every") = 50)
-      .def_property("lr", &Engine::lr, &Engine::set_lr);
+      .def(
+          "predict",
+          [](Engine& e, const Loader& loader, const py::object& progress, int64_t every) {
+            Predictions out;
+            run_with_progress(
+                [&](const ProgressFn& p) {
+                  out = e.predict(loader, p, every);
+                  return EpochStats{};
+                },
+                progress);
+            return py::make_tuple(out.probabilities, out.labels);
+          },
+          py::arg("loader"), py::arg("progress") = py::none(), py::arg("every") = 50,
+          "(probabilities (N, C) float32, labels (N) int64), in the loader's order")
+      .def_property("lr", &Engine::lr, &Engine::set_lr)
+      .def_property_readonly("optimizer_steps", [](Engine& e) { return e.optimizer().steps(); })
+      .def(
+          "set_scheduler",
+          [](Engine& e, const std::string& name, const py::dict& options) {
+            e.set_scheduler(scheduler_config(name, options));
+          },
+          py::arg("name"), py::arg("options") = py::dict())
+      .def_property_readonly("has_scheduler", [](Engine& e) { return e.scheduler() != nullptr; })
+      .def("scheduler_epoch_end", &Engine::scheduler_epoch_end, py::arg("metric") = py::none())
+      .def("scheduler_state",
+           [](Engine& e) { return e.scheduler() ? e.scheduler()->state() : std::map<std::string, double>{}; })
+      .def("load_scheduler_state",
+           [](Engine& e, const std::map<std::string, double>& s) {
+             if (!e.scheduler()) throw ConfigError("this Engine has no scheduler to load a state into");
+             e.scheduler()->load_state(s);
+           })
+      .def("optimizer_state", [](Engine& e) { return e.optimizer().state(); })
+      .def("load_optimizer_state",
+           [](Engine& e, const std::map<std::string, torch::Tensor>& s) { e.optimizer().load_state(s); });
 }
 
 }  // namespace greymatter::bindings

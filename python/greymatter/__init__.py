@@ -12,7 +12,7 @@ from ._threads import configure_threads
 configure_threads()
 
 from ._core import ConfigError, DataError, TrainingError  # noqa: E402
-from . import datasets, models, plots, transforms  # noqa: E402
+from . import datasets, models, plots, schedulers, transforms  # noqa: E402
 from .datasets import Subset, random_split  # noqa: E402
 from .loader import DataLoader  # noqa: E402
 from .trainer import History, Trainer  # noqa: E402
@@ -31,5 +31,6 @@ __all__ = [
     "models",
     "plots",
     "random_split",
+    "schedulers",
     "transforms",
 ]

@@ -15,7 +15,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int, default=5)
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--batch-size", type=int, default=64)
-    t.add_argument("--optimizer", default="adam", choices=("adam", "sgd"))
+    t.add_argument("--optimizer", default="adam", choices=("adam", "adamw", "sgd"))
+    t.add_argument("--scheduler", default=None, choices=("plateau", "cosine", "onecycle"))
     t.add_argument("--seed", type=int, default=42)
     t.add_argument("--out", default="runs/train")
     return p
@@ -31,7 +32,8 @@ def _train(args) -> int:
     train, val = gm.random_split(full, [0.9, 0.1], seed=args.seed)
     hidden = tuple(int(h) for h in args.hidden.split(",") if h)
     model = gm.models.MNISTNet(hidden=hidden, num_classes=len(full.classes))
-    tr = gm.Trainer(model, optimizer=args.optimizer, lr=args.lr, seed=args.seed, checkpoint=f"{args.out}/best.pth")
+    tr = gm.Trainer(model, optimizer=args.optimizer, lr=args.lr, scheduler=args.scheduler, seed=args.seed,
+                    checkpoint=f"{args.out}/best.pth")
     hist = tr.fit(gm.DataLoader(train, batch_size=args.batch_size, shuffle=True, seed=args.seed),
                   gm.DataLoader(val, batch_size=256), epochs=args.epochs)
     print(hist.df.to_string(index=False, float_format=lambda v: f"{v:.4f}"))

@@ -1,21 +1,34 @@
-"""Trainer: the tutorials' training loop in one call. Each epoch runs in the C++ engine with the GIL
-released; Python only decides between epochs (best weights, early stopping, checkpoints, history)."""
+"""Trainer: the tutorials' training loop in one call.
+
+Each epoch of a greymatter model runs in the C++ engine with the GIL released; a plain
+``torch.nn.Module`` runs the same loop in Python (slower, same features). Between epochs Python
+decides: history, learning-rate schedule, best weights, early stopping, checkpoints. With
+``checkpoint="runs/best.pth"`` the Trainer writes the best weights (plain ``torch.load``-able) and
+``best.json`` metadata when the monitored metric improves, and the whole training state to
+``runs/best.resume.pth`` after every epoch, so ``Trainer.resume`` continues an interrupted run with the
+same results it would have had.
+"""
 import copy
+import math
+import sys
 import time
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional, Sequence
 
 import torch
 
-from . import _core
+from . import _core, schedulers
 from ._core import ConfigError
-from .checkpoint import save_checkpoint
+from ._torch_loop import TorchLoop
+from .checkpoint import atomic_save, save_checkpoint
 from .history import History
 from .loader import DataLoader
 
 __all__ = ["Trainer"]
 
-LOSSES = ("cross_entropy",)
-OPTIMIZERS = ("adam", "sgd")
+LOSSES = ("cross_entropy", "bce", "bce_with_logits", "mse")
+OPTIMIZERS = ("adam", "adamw", "sgd")
+MONITORS = ("val_acc", "val_loss", "train_acc", "train_loss")
+RESUME_FORMAT = 1
 
 
 def resolve_device(device: str) -> str:
@@ -27,69 +40,137 @@ def resolve_device(device: str) -> str:
         raise ConfigError(f"unknown device {device!r}; use 'auto', 'cpu' or 'cuda'") from None
 
 
+def resume_path(checkpoint) -> str:
+    """Where the training state beside `checkpoint` goes: runs/best.pth -> runs/best.resume.pth."""
+    path = str(checkpoint)
+    return (path[:-4] if path.endswith(".pth") else path) + ".resume.pth"
+
+
+def _in_notebook() -> bool:
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
+
+
 class Trainer:
-    def __init__(self, model: torch.nn.Module, loss: str = "cross_entropy", optimizer: str = "adam", lr: float = 1e-3,
-                 weight_decay: float = 0.0, momentum: float = 0.0, device: str = "auto", scheduler=None,
-                 early_stopping: Optional[int] = None, checkpoint: Optional[str] = None, seed: int = 42,
-                 progress: bool = True, progress_every: int = 50) -> None:
+    """``Trainer(model, loss, optimizer, lr, ...)``; ``fit(train, val, epochs)`` -> History.
+
+    loss: 'cross_entropy' (class_weights, label_smoothing), 'bce' (sigmoid outputs), 'bce_with_logits', 'mse'.
+    optimizer: 'adam', 'adamw', 'sgd' (momentum, nesterov); weight_decay; betas/eps for Adam(W).
+    scheduler: None, 'plateau', 'cosine', 'onecycle' or a ``greymatter.schedulers`` object.
+    early_stopping: patience in epochs on `monitor` ('val_acc' by default; 'train_loss' without val).
+    accumulate: gradient accumulation over N batches. non_finite: 'raise' (default) or 'skip' NaN/inf batches.
+    """
+
+    def __init__(self, model: torch.nn.Module, loss: str = "cross_entropy", optimizer: str = "adam",
+                 lr: float = 1e-3, weight_decay: float = 0.0, momentum: float = 0.0, nesterov: bool = False,
+                 betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8,
+                 class_weights: Optional[Sequence[float]] = None, label_smoothing: float = 0.0,
+                 device: str = "auto", scheduler=None, early_stopping: Optional[int] = None,
+                 monitor: str = "val_acc", checkpoint: Optional[str] = None, seed: int = 42,
+                 progress: bool = True, progress_every: int = 50, accumulate: int = 1,
+                 non_finite: str = "raise") -> None:
         if loss not in LOSSES:
             raise ConfigError(f"unknown loss {loss!r}; choose one of: {', '.join(LOSSES)}")
         if optimizer not in OPTIMIZERS:
             raise ConfigError(f"unknown optimizer {optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
-        if scheduler is not None:
-            raise ConfigError(f"unknown scheduler {scheduler!r}; this version supports scheduler=None")
+        if monitor not in MONITORS:
+            raise ConfigError(f"unknown monitor {monitor!r}; choose one of: {', '.join(MONITORS)}")
         if early_stopping is not None and (not isinstance(early_stopping, int) or early_stopping < 1):
             raise ConfigError(f"early_stopping is a patience in epochs (an integer >= 1), got {early_stopping!r}")
-        if not hasattr(model, "cpp_module"):
-            raise ConfigError(f"Trainer trains greymatter.models, got {type(model).__name__}")
+        if not isinstance(model, torch.nn.Module):
+            raise ConfigError(f"Trainer trains a greymatter model or a torch.nn.Module, got {type(model).__name__}")
         self.model = model
-        self.loss = loss
-        self.optimizer = optimizer
-        self.lr = float(lr)
-        self.weight_decay = float(weight_decay)
+        self.monitor = monitor
+        self.schedule = schedulers.resolve(scheduler, monitor)
         self.device = resolve_device(device)
         self.early_stopping = early_stopping
         self.checkpoint = checkpoint
         self.seed = int(seed)
         self.progress = progress
         self.progress_every = int(progress_every)
-        self.engine = _core.Engine(model, optimizer=optimizer, lr=self.lr, weight_decay=self.weight_decay,
-                                   momentum=float(momentum), device=self.device)
-        self.history = History()
-        self.epoch = 0  # epochs trained so far; the next one is numbered self.epoch
+        self.config = {"loss": loss, "optimizer": optimizer, "lr": float(lr), "weight_decay": float(weight_decay),
+                       "momentum": float(momentum), "nesterov": bool(nesterov), "betas": tuple(map(float, betas)),
+                       "eps": float(eps), "class_weights": [float(w) for w in class_weights or ()],
+                       "label_smoothing": float(label_smoothing), "accumulate": int(accumulate),
+                       "non_finite": non_finite}
+        # greymatter models train in the C++ engine; anything else in the Python loop (same features).
+        backend = _core.Engine if hasattr(model, "cpp_module") else TorchLoop
+        self.engine = backend(model, device=self.device, **self.config)
+        self.fused = backend is _core.Engine
+        self.history = History(monitor=monitor)
+        self.classes: Sequence[str] = ()
+        self.epoch = 0  # epochs trained so far; the next one is numbered self.epoch (0-based)
+        self.planned_epochs = 0  # where the current fit() call ends; a resumed fit() continues to it
+        self.schedule_options: Optional[Dict] = None
         # Best-so-far bookkeeping lives on the Trainer so that fit() called again continues it.
         self.best_value: Optional[float] = None
         self.best_state = None
         self.epochs_without_improvement = 0
 
-    def fit(self, train: DataLoader, val: Optional[DataLoader] = None, epochs: int = 10) -> History:
-        """Trains for `epochs` more epochs; keeps the weights of the best validation accuracy (or the
-        lowest training loss without `val`) and restores them at the end, even after early stopping."""
+    # -- properties users read ---------------------------------------------------------------
+    @property
+    def loss(self) -> str:
+        return self.config["loss"]
+
+    @property
+    def optimizer(self) -> str:
+        return self.config["optimizer"]
+
+    @property
+    def lr(self) -> float:
+        """The learning rate the next optimizer step uses."""
+        return self.engine.lr
+
+    # -- training --------------------------------------------------------------------------------
+    def fit(self, train: DataLoader, val: Optional[DataLoader] = None, epochs: Optional[int] = None,
+            on_epoch: Optional[Callable[[Dict], Optional[bool]]] = None) -> History:
+        """Trains `epochs` more epochs (after ``resume``: the rest of the interrupted run; else 10).
+        Keeps the weights of the best `monitor` value and restores them at the end, also after early
+        stopping or Ctrl-C. ``on_epoch(row)`` is called after each epoch; returning False stops."""
         if not isinstance(train, DataLoader) or (val is not None and not isinstance(val, DataLoader)):
             raise ConfigError("fit takes greymatter DataLoaders for train and val")
+        if epochs is None:
+            epochs = self.planned_epochs - self.epoch if self.planned_epochs > self.epoch else 10
+        if not isinstance(epochs, int) or epochs < 0:
+            raise ConfigError(f"epochs must be a non-negative integer, got {epochs!r}")
+        monitor = self.monitor if val is not None or self.monitor.startswith("train") else "train_loss"
+        self.classes = list(getattr(train.dataset, "classes", []) or self.classes)
+        self.planned_epochs = self.epoch + epochs
+        if self.schedule is not None and not self.engine.has_scheduler:
+            steps_per_epoch = math.ceil(len(train) / self.config["accumulate"])
+            self.schedule_options = self.schedule.engine_options(epochs, steps_per_epoch, self.config["lr"])
+            self.engine.set_scheduler(self.schedule.name, self.schedule_options)
         hist = self.history
-        monitor = "val_acc" if val is not None else "train_loss"
-        torch.manual_seed(self.seed + self.epoch)  # dropout draws; reproducible for a seed
         try:
-            for _ in range(int(epochs)):
+            for _ in range(epochs):
                 start = time.perf_counter()
-                tr = self._run(train, self.engine.train_epoch, f"epoch {self.epoch + 1}", self.epoch)
-                row = {"epoch": self.epoch + 1, "train_loss": tr.loss, "train_acc": tr.accuracy, "lr": self.engine.lr}
+                torch.manual_seed(self.seed * 1_000_003 + self.epoch)  # dropout draws: same on resume
+                lr = self.engine.lr
+                tr = self._run(train, self.engine.train_epoch, f"epoch {self.epoch + 1}/{self.planned_epochs}",
+                               self.epoch)
+                row = {"epoch": self.epoch + 1, "train_loss": tr.loss, "train_acc": tr.accuracy, "lr": lr}
                 if val is not None:
                     va = self._run(val, self.engine.evaluate, "validate")
                     row.update(val_loss=va.loss, val_acc=va.accuracy, gap=tr.accuracy - va.accuracy)
                 row["seconds"] = time.perf_counter() - start
                 hist.append(row)
                 self.epoch += 1
+                self.engine.scheduler_epoch_end(row[monitor] if self.schedule is not None else None)
                 if self._improved(row[monitor], monitor):
                     self.best_value, self.epochs_without_improvement = row[monitor], 0
                     self.best_state = copy.deepcopy(self.model.state_dict())
                     hist.best_epoch = row["epoch"]
                     if self.checkpoint:
-                        self._save(self.best_state, row, train)
+                        self._save_best(row)
                 else:
                     self.epochs_without_improvement += 1
-                if self.early_stopping and self.epochs_without_improvement >= self.early_stopping:
+                stop = bool(self.early_stopping and self.epochs_without_improvement >= self.early_stopping)
+                if self.checkpoint:
+                    self.save_state(resume_path(self.checkpoint))
+                if on_epoch is not None and on_epoch(dict(row)) is False:
+                    stop = True
+                if stop:
                     break
         except KeyboardInterrupt:
             hist.interrupted = True
@@ -102,37 +183,132 @@ class Trainer:
     def _improved(self, value: float, monitor: str) -> bool:
         if self.best_value is None:
             return True
-        return value > self.best_value if monitor == "val_acc" else value < self.best_value
+        return value > self.best_value if monitor.endswith("acc") else value < self.best_value
 
     def evaluate(self, loader: DataLoader) -> Dict[str, float]:
         stats = self._run(loader, self.engine.evaluate, "evaluate")
         return {"loss": stats.loss, "accuracy": stats.accuracy}
+
+    def predict(self, loader: DataLoader):
+        """(probabilities (N, C), labels (N)) over the loader, in its order (use shuffle=False)."""
+        return self._run(loader, self.engine.predict, "predict")
+
+    @torch.no_grad()
+    def predict_topk(self, x: torch.Tensor, k: int = 5, classes: Optional[Sequence[str]] = None):
+        """Top-k (class, probability) pairs for one transformed image (C, H, W) or a list per image of a
+        batch (B, C, H, W); classes default to those of the training set."""
+        if not isinstance(x, torch.Tensor) or x.dim() not in (3, 4):
+            raise ConfigError(f"predict_topk takes a (C, H, W) or (B, C, H, W) tensor, got "
+                              f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+        single = x.dim() == 3
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            out = self.model(x.unsqueeze(0) if single else x)
+        finally:
+            self.model.train(was_training)
+        probs = _core.Loss(self.loss).probabilities(out).float().cpu()
+        if probs.size(1) == 1:  # binary: the probability of class 1 and its complement
+            probs = torch.cat([1 - probs, probs], dim=1)
+        names = list(classes if classes is not None else self.classes) or [str(i) for i in range(probs.size(1))]
+        if len(names) != probs.size(1):
+            raise ConfigError(f"{len(names)} class names for a model with {probs.size(1)} outputs")
+        top = probs.topk(min(k, probs.size(1)), dim=1)
+        result = [[(names[i], float(p)) for p, i in zip(vals, idx)] for vals, idx in zip(top.values, top.indices)]
+        return result[0] if single else result
 
     def _run(self, loader: DataLoader, step, desc: str, *args):
         bar = None
         if self.progress:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=len(loader), desc=desc, leave=False, unit="batch")
+            # One line per epoch that stays; evaluation bars vanish when done. In a terminal that is not
+            # a TTY (logs, CI) tqdm's disable=None keeps quiet; Jupyter's widget always shows.
+            bar = tqdm(total=len(loader), desc=desc, leave=desc.startswith("epoch"), unit="batch",
+                       disable=False if _in_notebook() else None, dynamic_ncols=True)
 
         def callback(done, total):
             if bar is not None:
                 bar.update(done - bar.n)
 
         try:
-            return step(loader.core, *args, progress=callback, every=self.progress_every)
+            result = step(loader.core, *args, progress=callback, every=self.progress_every)
+            if bar is not None and hasattr(result, "accuracy"):
+                bar.set_postfix(loss=f"{result.loss:.4f}", acc=f"{result.accuracy:.4f}", refresh=True)
+            return result
         finally:
             if bar is not None:
                 bar.close()
 
-    def _save(self, state_dict, row: Dict, train: DataLoader) -> None:
-        meta = {
+    # -- checkpoints -------------------------------------------------------------------------------
+    def _metadata(self, row: Dict) -> Dict:
+        return {
             "epoch": row["epoch"],
             "metrics": row,
-            "model": getattr(self.model, "config", {"name": type(self.model).__name__}),
-            "classes": list(getattr(train.dataset, "classes", [])),
-            "transforms": repr(getattr(train.dataset, "transform", None)),
-            "trainer": {"loss": self.loss, "optimizer": self.optimizer, "lr": self.lr,
-                        "weight_decay": self.weight_decay, "seed": self.seed},
+            "monitor": self.monitor,
+            "model": getattr(self.model, "config", None) or {"name": type(self.model).__name__},
+            "classes": list(self.classes),
+            "trainer": {**self.config, "scheduler": repr(self.schedule), "seed": self.seed},
         }
-        save_checkpoint(self.checkpoint, state_dict, meta)
+
+    def _save_best(self, row: Dict) -> None:
+        save_checkpoint(self.checkpoint, self.best_state, self._metadata(row))
+
+    def state(self) -> Dict:
+        """Everything a resumed run needs; loadable with plain torch.load."""
+        return {
+            "format": RESUME_FORMAT,
+            "model": self.model.state_dict(),
+            "optimizer": self.engine.optimizer_state(),
+            "lr": self.engine.lr,
+            "scheduler": {"name": self.schedule.name if self.schedule else None, "options": self.schedule_options,
+                          "state": self.engine.scheduler_state()},
+            "trainer": dict(self.config, seed=self.seed, monitor=self.monitor),
+            "epoch": self.epoch,
+            "planned_epochs": self.planned_epochs,
+            "best_value": self.best_value,
+            "best_state": self.best_state,
+            "epochs_without_improvement": self.epochs_without_improvement,
+            "history": {"rows": list(self.history.rows), "best_epoch": self.history.best_epoch},
+            "classes": list(self.classes),
+        }
+
+    def save_state(self, path) -> None:
+        atomic_save(self.state(), path)
+
+    def resume(self, path) -> "Trainer":
+        """Loads a state written by a Trainer built with the same arguments (``runs/best.resume.pth`` next to
+        ``checkpoint="runs/best.pth"``); then ``fit(train, val)`` finishes the interrupted run."""
+        try:
+            state = torch.load(path, map_location="cpu")
+        except FileNotFoundError:
+            raise ConfigError(f"no training state at {path}: it is written next to checkpoint= after each "
+                              f"epoch") from None
+        if not isinstance(state, dict) or state.get("format") != RESUME_FORMAT:
+            raise ConfigError(f"{path} is not a greymatter training state (Trainer.save_state writes those)")
+        saved = state["trainer"]
+        differs = [k for k in self.config if saved.get(k) != self.config[k] and k != "lr"]
+        if differs:
+            raise ConfigError(f"{path} was written by a Trainer with other settings: " +
+                              ", ".join(f"{k}={saved.get(k)!r} (this one: {self.config[k]!r})" for k in differs))
+        self.model.load_state_dict(state["model"])
+        self.engine.load_optimizer_state(state["optimizer"])
+        sched = state["scheduler"]
+        if sched["name"] is not None:
+            if self.schedule is None or self.schedule.name != sched["name"]:
+                raise ConfigError(f"{path} was trained with scheduler '{sched['name']}'; pass the same scheduler")
+            self.schedule_options = sched["options"]
+            self.engine.set_scheduler(sched["name"], sched["options"])
+            self.engine.load_scheduler_state(sched["state"])
+        self.engine.lr = state["lr"]
+        self.epoch = state["epoch"]
+        self.planned_epochs = state["planned_epochs"]
+        self.best_value = state["best_value"]
+        self.best_state = state["best_state"]
+        self.epochs_without_improvement = state["epochs_without_improvement"]
+        self.history = History(monitor=self.monitor)
+        for row in state["history"]["rows"]:
+            self.history.append(row)
+        self.history.best_epoch = state["history"]["best_epoch"]
+        self.classes = state["classes"]
+        return self

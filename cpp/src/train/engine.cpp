@@ -1,8 +1,5 @@
 #include "greymatter/train/engine.h"
 
-#include <torch/nn/functional/loss.h>
-#include <torch/optim/adam.h>
-#include <torch/optim/sgd.h>
 #include <ATen/Parallel.h>
 
 #include <cmath>
@@ -12,35 +9,24 @@
 namespace greymatter::train {
 namespace {
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<torch::Tensor>& params,
-                                                        const OptimizerConfig& c) {
-  if (c.lr <= 0.0 || !std::isfinite(c.lr)) throw ConfigError("lr must be a positive number, got " + std::to_string(c.lr));
-  if (c.name == "adam")
-    return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay));
-  if (c.name == "sgd")
-    return std::make_unique<torch::optim::SGD>(
-        params, torch::optim::SGDOptions(c.lr).momentum(c.momentum).weight_decay(c.weight_decay));
-  throw ConfigError("unknown optimizer '" + c.name + "'; choose one of: adam, sgd");
-}
-
 // Accumulates loss and correct counts on the device; one host read per epoch.
 struct Meter {
   torch::Tensor loss_sum, correct;
-  int64_t samples = 0, batches = 0;
+  int64_t samples = 0, batches = 0, skipped = 0;
   explicit Meter(torch::Device d)
       : loss_sum(torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(d))),
         correct(torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(d))) {}
-  void add(const torch::Tensor& loss, const torch::Tensor& logits, const torch::Tensor& labels) {
+  void add(const Loss& loss_fn, const torch::Tensor& loss, const torch::Tensor& output, const torch::Tensor& labels) {
     const int64_t b = labels.size(0);
     loss_sum.add_(loss.detach().to(torch::kFloat64) * b);
-    correct.add_(logits.detach().argmax(1).eq(labels).sum());
+    correct.add_(loss_fn.correct(output.detach(), labels));
     samples += b;
-    ++batches;
   }
   EpochStats read(bool interrupted) const {
     EpochStats s;
     s.samples = samples;
     s.batches = batches;
+    s.skipped = skipped;
     s.interrupted = interrupted;
     if (samples > 0) {
       s.loss = loss_sum.item<double>() / samples;
@@ -79,52 +65,85 @@ bool report(const ProgressFn& progress, int64_t done, int64_t total, int64_t eve
 
 }  // namespace
 
-Engine::Engine(std::shared_ptr<models::ModelImpl> model, const OptimizerConfig& optimizer, torch::Device device)
-    : model_(std::move(model)), device_(device) {
+Engine::Engine(std::shared_ptr<models::ModelImpl> model, EngineOptions options, torch::Device device)
+    : model_(std::move(model)), options_(std::move(options)), loss_(options_.loss), device_(device) {
   if (!model_) throw ConfigError("Engine needs a model");
+  if (options_.accumulate < 1) throw ConfigError("accumulate must be >= 1, got " + std::to_string(options_.accumulate));
+  if (options_.non_finite != "raise" && options_.non_finite != "skip")
+    throw ConfigError("non_finite must be 'raise' or 'skip', got '" + options_.non_finite + "'");
   model_->to(device_);
-  std::vector<torch::Tensor> trainable;
-  for (auto& p : model_->parameters())
-    if (p.requires_grad()) trainable.push_back(p);
-  if (trainable.empty()) throw ConfigError("the model has no trainable parameters");
-  optimizer_ = make_optimizer(trainable, optimizer);
+  // All parameters: the optimizer updates those with a gradient, so freeze()/unfreeze() between
+  // epochs needs no new optimizer.
+  optimizer_ = std::make_unique<Optimizer>(model_->parameters(), options_.optimizer);
 }
 
-double Engine::lr() const {
-  const auto& group = optimizer_->param_groups().front();
-  return group.options().get_lr();
+void Engine::set_scheduler(const SchedulerConfig& config) {
+  if (config.name == "none") {
+    scheduler_.reset();
+    return;
+  }
+  scheduler_ = std::make_unique<Scheduler>(config, optimizer_->lr());
+  optimizer_->set_lr(scheduler_->initial_lr());
 }
 
-void Engine::set_lr(double lr) {
-  if (lr <= 0.0 || !std::isfinite(lr)) throw ConfigError("lr must be a positive number, got " + std::to_string(lr));
-  for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
+double Engine::scheduler_epoch_end(std::optional<double> metric) {
+  if (scheduler_)
+    if (auto lr = scheduler_->after_epoch(metric, optimizer_->lr())) optimizer_->set_lr(*lr);
+  return optimizer_->lr();
+}
+
+void Engine::optimizer_step() {
+  optimizer_->step();
+  optimizer_->zero_grad();
+  if (scheduler_)
+    if (auto lr = scheduler_->after_step()) optimizer_->set_lr(*lr);
 }
 
 EpochStats Engine::train_epoch(const data::Loader& loader, int64_t epoch, const ProgressFn& progress, int64_t every) {
+  bool trainable = false;
+  for (const auto& p : model_->parameters()) trainable = trainable || p.requires_grad();
+  if (!trainable) throw ConfigError("the model has no trainable parameters (is everything frozen?)");
   model_->train();
   ThreadBudget threads(*model_, loader.options().batch_size, device_);
   Meter meter(device_);
   auto it = loader.epoch(epoch);
   const int64_t total = it->num_batches();
+  const int64_t accumulate = options_.accumulate;
+  int64_t pending = 0;  // backward passes since the last optimizer step
   bool stopped = false;
+  optimizer_->zero_grad();
   while (auto batch = it->next()) {
+    ++meter.batches;
     auto x = batch->images.to(device_, /*non_blocking=*/true);
     auto y = batch->labels.to(device_, /*non_blocking=*/true);
-    optimizer_->zero_grad();
-    auto logits = model_->forward(x);
-    auto loss = torch::nn::functional::cross_entropy(logits, y);
-    if (device_.is_cpu() && !std::isfinite(loss.item<float>()))
-      throw TrainingError("loss became " + std::to_string(loss.item<float>()) + " at epoch " + std::to_string(epoch + 1) +
-                          ", batch " + std::to_string(meter.batches + 1) +
-                          "; lower the learning rate or check the inputs for NaN");
-    loss.backward();
-    optimizer_->step();
-    meter.add(loss, logits, y);
+    auto output = model_->forward(x);
+    if (meter.batches == 1) loss_.check(output, y);
+    else loss_.check_labels(batch->labels, output.dim() == 2 ? output.size(1) : 1);
+    auto loss = loss_(output, y);
+    const float value = loss.item<float>();
+    if (!std::isfinite(value)) {
+      if (options_.non_finite == "raise")
+        throw TrainingError("loss became " + std::to_string(value) + " at epoch " + std::to_string(epoch + 1) +
+                            ", batch " + std::to_string(meter.batches) +
+                            "; lower the learning rate or check the inputs for NaN");
+      ++meter.skipped;  // drop this batch and whatever it would have been accumulated with
+      optimizer_->zero_grad();
+      pending = 0;
+    } else {
+      (accumulate > 1 ? loss / double(accumulate) : loss).backward();
+      meter.add(loss_, loss, output, y);
+      if (++pending == accumulate) {
+        optimizer_step();
+        pending = 0;
+      }
+    }
     if (!report(progress, meter.batches, total, every)) {
       stopped = true;
       break;
     }
   }
+  if (pending > 0 && !stopped) optimizer_step();  // the epoch's last, shorter accumulation
+  optimizer_->zero_grad();
   return meter.read(stopped);
 }
 
@@ -137,16 +156,38 @@ EpochStats Engine::evaluate(const data::Loader& loader, const ProgressFn& progre
   const int64_t total = it->num_batches();
   bool stopped = false;
   while (auto batch = it->next()) {
+    ++meter.batches;
     auto x = batch->images.to(device_, true);
     auto y = batch->labels.to(device_, true);
-    auto logits = model_->forward(x);
-    meter.add(torch::nn::functional::cross_entropy(logits, y), logits, y);
+    auto output = model_->forward(x);
+    if (meter.batches == 1) loss_.check(output, y);
+    else loss_.check_labels(batch->labels, output.dim() == 2 ? output.size(1) : 1);
+    meter.add(loss_, loss_(output, y), output, y);
     if (!report(progress, meter.batches, total, every)) {
       stopped = true;
       break;
     }
   }
   return meter.read(stopped);
+}
+
+Predictions Engine::predict(const data::Loader& loader, const ProgressFn& progress, int64_t every) {
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  ThreadBudget threads(*model_, loader.options().batch_size, device_);
+  std::vector<torch::Tensor> probs, labels;
+  auto it = loader.epoch(0);
+  const int64_t total = it->num_batches();
+  int64_t done = 0;
+  while (auto batch = it->next()) {
+    auto output = model_->forward(batch->images.to(device_, true));
+    if (done == 0) loss_.check(output, batch->labels.to(device_));
+    probs.push_back(loss_.probabilities(output).to(torch::kCPU, torch::kFloat32));
+    labels.push_back(batch->labels.clone());  // the batch buffer is reused by the loader
+    if (!report(progress, ++done, total, every)) break;
+  }
+  if (probs.empty()) return {torch::empty({0, 0}), torch::empty({0}, torch::kInt64)};
+  return {torch::cat(probs), torch::cat(labels)};
 }
 
 }  // namespace greymatter::train

@@ -1,33 +1,44 @@
 // Engine: the training and evaluation loops over a Loader, entirely in C++ (the bindings release
-// the GIL around them). Loss sums and correct counts stay on the model's device and are read once
-// per epoch. Not here: schedulers, early stopping, checkpoints (the Python Trainer decides per epoch).
+// the GIL around them): forward, loss, backward, optimizer step (with gradient accumulation), the
+// per-step part of a schedule, and metrics kept on the model's device and read once per epoch.
+// Not here: per-epoch decisions (plateau LR, early stopping, checkpoints) — the Python Trainer
+// makes them between epochs.
 #pragma once
 
-#include <torch/optim/optimizer.h>
 #include <torch/types.h>
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "greymatter/data/loader.h"
 #include "greymatter/models/model.h"
+#include "greymatter/train/loss.h"
+#include "greymatter/train/optimizer.h"
+#include "greymatter/train/scheduler.h"
 
 namespace greymatter::train {
 
-struct OptimizerConfig {
-  std::string name = "adam";  // "adam" | "sgd"
-  double lr = 1e-3;
-  double weight_decay = 0.0;
-  double momentum = 0.0;  // sgd only
+struct EngineOptions {
+  OptimizerConfig optimizer;
+  LossConfig loss;
+  int64_t accumulate = 1;              // optimizer step every N batches (and after the last)
+  std::string non_finite = "raise";    // a NaN/inf loss: "raise" a TrainingError, or "skip" the batch
 };
 
 struct EpochStats {
-  double loss = 0.0;      // mean cross-entropy over the samples seen
-  double accuracy = 0.0;  // fraction of samples whose argmax equals the label
+  double loss = 0.0;      // mean loss over the samples seen
+  double accuracy = 0.0;  // fraction of samples the loss's rule counts as correct
   int64_t samples = 0;
   int64_t batches = 0;
+  int64_t skipped = 0;       // batches dropped for a non-finite loss (non_finite="skip")
   bool interrupted = false;  // the progress callback asked to stop
+};
+
+struct Predictions {
+  torch::Tensor probabilities;  // (N, C) float32 on the CPU; (N, 1) for a binary model
+  torch::Tensor labels;         // (N) int64
 };
 
 // Called after every `every` batches (and after the last) with (batches done, batches in epoch).
@@ -36,20 +47,34 @@ using ProgressFn = std::function<bool(int64_t, int64_t)>;
 
 class Engine {
  public:
-  Engine(std::shared_ptr<models::ModelImpl> model, const OptimizerConfig& optimizer, torch::Device device);
+  Engine(std::shared_ptr<models::ModelImpl> model, EngineOptions options, torch::Device device);
 
   // `epoch` is 0-based (it seeds the shuffle); messages count epochs from 1, as History does.
   EpochStats train_epoch(const data::Loader& loader, int64_t epoch, const ProgressFn& progress = {},
                          int64_t every = 50);
   EpochStats evaluate(const data::Loader& loader, const ProgressFn& progress = {}, int64_t every = 50);
+  Predictions predict(const data::Loader& loader, const ProgressFn& progress = {}, int64_t every = 50);
 
-  double lr() const;
-  void set_lr(double lr);
-  torch::optim::Optimizer& optimizer() { return *optimizer_; }
+  double lr() const { return optimizer_->lr(); }
+  void set_lr(double lr) { optimizer_->set_lr(lr); }
+  // Replaces the schedule; the optimizer's lr becomes the schedule's starting lr.
+  void set_scheduler(const SchedulerConfig& config);
+  Scheduler* scheduler() { return scheduler_.get(); }
+  // End of an epoch: lets the schedule change the lr (plateau reads `metric`). Returns the new lr.
+  double scheduler_epoch_end(std::optional<double> metric);
+
+  Optimizer& optimizer() { return *optimizer_; }
+  const Loss& loss() const { return loss_; }
+  const EngineOptions& options() const { return options_; }
 
  private:
+  void optimizer_step();
+
   std::shared_ptr<models::ModelImpl> model_;
-  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  EngineOptions options_;
+  Loss loss_;
+  std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<Scheduler> scheduler_;
   torch::Device device_;
 };
 

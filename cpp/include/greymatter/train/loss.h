@@ -1,0 +1,43 @@
+// Losses the tutorials use, with the target conversions they get wrong by hand: the loader's labels
+// are int64 class indices; BCE wants float targets shaped like the output; cross-entropy wants
+// (B, C) logits. A mismatch is a ConfigError that says what to change, raised on the first batch.
+// Each loss also says what "correct" means for its output (argmax, or a 0.5 / 0 threshold).
+#pragma once
+
+#include <torch/types.h>
+
+#include <string>
+#include <vector>
+
+namespace greymatter::train {
+
+struct LossConfig {
+  std::string name = "cross_entropy";  // "cross_entropy" | "bce" | "bce_with_logits" | "mse"
+  std::vector<double> class_weights;   // cross_entropy only; empty = unweighted
+  double label_smoothing = 0.0;        // cross_entropy only
+};
+
+class Loss {
+ public:
+  explicit Loss(LossConfig config);
+
+  // Throws ConfigError when `output` (B, ...) and `labels` (B) int64 cannot go together. The
+  // engine calls it on an epoch's first batch; check_labels (cheap, on the CPU labels) on every batch.
+  void check(const torch::Tensor& output, const torch::Tensor& labels) const;
+  void check_labels(const torch::Tensor& labels, int64_t outputs) const;
+  torch::Tensor operator()(const torch::Tensor& output, const torch::Tensor& labels) const;  // mean, 0-dim
+  torch::Tensor correct(const torch::Tensor& output, const torch::Tensor& labels) const;     // count, 0-dim
+  // Class probabilities for predict(): softmax for logits, the output itself for BCE's sigmoid.
+  torch::Tensor probabilities(const torch::Tensor& output) const;
+
+  const LossConfig& config() const { return config_; }
+
+ private:
+  bool binary() const { return config_.name == "bce" || config_.name == "bce_with_logits"; }
+  torch::Tensor float_target(const torch::Tensor& output, const torch::Tensor& labels) const;
+
+  LossConfig config_;
+  mutable torch::Tensor weight_;  // class weights, moved to the output's device on first use
+};
+
+}  // namespace greymatter::train

@@ -1,0 +1,197 @@
+"""The C++ engine's optimizers, losses and schedules against torch.optim / torch.nn.functional /
+torch.optim.lr_scheduler, run in the test as the reference."""
+import math
+
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+import greymatter as gm
+from greymatter import _core
+
+
+class TutorialMLP(nn.Module):
+    """The MNIST tutorial's model, written in plain PyTorch (same key names as MNISTNet)."""
+
+    def __init__(self, hidden=(32,)):
+        super().__init__()
+        sizes = [784, *hidden, 10]
+        for i in range(len(sizes) - 1):
+            setattr(self, f"fc{i + 1}", nn.Linear(sizes[i], sizes[i + 1]))
+        self.n = len(sizes) - 1
+
+    def forward(self, x):
+        x = x.flatten(1)
+        for i in range(1, self.n):
+            x = F.relu(getattr(self, f"fc{i}")(x))
+        return getattr(self, f"fc{self.n}")(x)
+
+
+def reference_epoch(model, loader, make_opt, loss_fn=F.cross_entropy, accumulate=1):
+    opt = make_opt(model.parameters())
+    batches = list(loader.epoch(0))
+    for i, (x, y) in enumerate(batches, 1):
+        loss = loss_fn(model(x), y)
+        (loss / accumulate).backward()
+        if i % accumulate == 0 or i == len(batches):
+            opt.step()
+            opt.zero_grad()
+    return model
+
+
+OPTIMIZERS = [
+    ({"optimizer": "adam"}, lambda p: torch.optim.Adam(p, lr=1e-3)),
+    ({"optimizer": "adam", "weight_decay": 0.05, "betas": (0.8, 0.99), "eps": 1e-6},
+     lambda p: torch.optim.Adam(p, lr=1e-3, weight_decay=0.05, betas=(0.8, 0.99), eps=1e-6)),
+    ({"optimizer": "adamw", "weight_decay": 0.1}, lambda p: torch.optim.AdamW(p, lr=1e-3, weight_decay=0.1)),
+    ({"optimizer": "sgd", "lr": 0.05}, lambda p: torch.optim.SGD(p, lr=0.05)),
+    ({"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 1e-3},
+     lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3)),
+]
+
+
+@pytest.mark.parametrize("kwargs,make_opt", OPTIMIZERS, ids=["adam", "adam-wd", "adamw", "sgd", "sgd-nesterov"])
+def test_engine_epoch_matches_torch_optim(tiny_mnist, kwargs, make_opt):
+    ds = gm.datasets.MNIST(root=tiny_mnist[0], transform=gm.transforms.ToTensor())
+    loader = gm.DataLoader(ds, batch_size=20, seed=0)
+    ref = TutorialMLP()
+    model = gm.models.MNISTNet(hidden=(32,))
+    model.load_state_dict(ref.state_dict())
+    engine = _core.Engine(model, **{"lr": 1e-3, **kwargs})
+    engine.train_epoch(loader.core, 0)
+    reference_epoch(ref, loader, make_opt)
+    for name, p in ref.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[name], p, rtol=1e-4, atol=1e-6, msg=name)
+    assert engine.optimizer_steps == 10
+
+
+def test_gradient_accumulation_matches_manual_accumulation(tiny_mnist):
+    ds = gm.datasets.MNIST(root=tiny_mnist[0], transform=gm.transforms.ToTensor())
+    loader = gm.DataLoader(ds, batch_size=30, seed=0)  # 7 batches: steps after 3, 6 and the last
+    ref = TutorialMLP()
+    model = gm.models.MNISTNet(hidden=(32,))
+    model.load_state_dict(ref.state_dict())
+    engine = _core.Engine(model, optimizer="sgd", lr=0.1, accumulate=3)
+    engine.train_epoch(loader.core, 0)
+    reference_epoch(ref, loader, lambda p: torch.optim.SGD(p, lr=0.1), accumulate=3)
+    assert engine.optimizer_steps == 3
+    for name, p in ref.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[name], p, rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_optimizer_state_round_trip_continues_identically(tiny_mnist):
+    ds = gm.datasets.MNIST(root=tiny_mnist[0], transform=gm.transforms.ToTensor())
+    loader = gm.DataLoader(ds, batch_size=20, shuffle=True, seed=3)
+    a, b = gm.models.MNISTNet(hidden=(16,)), gm.models.MNISTNet(hidden=(16,))
+    b.load_state_dict(a.state_dict())
+    ea, eb = _core.Engine(a, optimizer="adam"), _core.Engine(b, optimizer="adam")
+    ea.train_epoch(loader.core, 0)
+    eb.train_epoch(loader.core, 0)
+    state = eb.optimizer_state()
+    assert state["step"].item() == 10 and "exp_avg.0" in state
+    c = gm.models.MNISTNet(hidden=(16,))
+    c.load_state_dict(b.state_dict())
+    ec = _core.Engine(c, optimizer="adam")
+    ec.load_optimizer_state(state)
+    ea.train_epoch(loader.core, 1)
+    ec.train_epoch(loader.core, 1)
+    for name, p in a.state_dict().items():
+        assert torch.equal(c.state_dict()[name], p), name
+    with pytest.raises(gm.ConfigError, match="unknown entry"):
+        ec.load_optimizer_state({"velocity.0": torch.zeros(1)})
+
+
+# -- losses --------------------------------------------------------------------------------------
+def test_losses_match_torch_functional():
+    torch.manual_seed(0)
+    logits, labels = torch.randn(8, 4), torch.randint(0, 4, (8,))
+    w = [1.0, 2.0, 0.5, 1.5]
+    pairs = [
+        (_core.Loss("cross_entropy"), F.cross_entropy(logits, labels)),
+        (_core.Loss("cross_entropy", w, 0.1),
+         F.cross_entropy(logits, labels, weight=torch.tensor(w), label_smoothing=0.1)),
+        (_core.Loss("mse"), F.mse_loss(logits, F.one_hot(labels, 4).float())),
+    ]
+    for loss, expected in pairs:
+        torch.testing.assert_close(loss(logits, labels), expected)
+    z, y = torch.randn(8, 1), torch.randint(0, 2, (8,))
+    torch.testing.assert_close(_core.Loss("bce")(z.sigmoid(), y), F.binary_cross_entropy(z.sigmoid(), y.float()[:, None]))
+    torch.testing.assert_close(_core.Loss("bce_with_logits")(z, y),
+                               F.binary_cross_entropy_with_logits(z, y.float()[:, None]))
+    assert _core.Loss("bce").correct(z.sigmoid(), y).item() == ((z.sigmoid()[:, 0] > 0.5).long() == y).sum().item()
+    assert _core.Loss("bce_with_logits").correct(z, y).item() == ((z[:, 0] > 0).long() == y).sum().item()
+
+
+@pytest.mark.parametrize("name,output,labels,message", [
+    ("cross_entropy", torch.rand(4, 1), torch.zeros(4, dtype=torch.long), "use loss='bce'"),
+    ("cross_entropy", torch.randn(4, 3), torch.tensor([0, 1, 2, 5]), "label 5 is out of range .* 3 outputs"),
+    ("bce", torch.randn(4, 1) * 5, torch.zeros(4, dtype=torch.long), "bce_with_logits"),
+    ("bce", torch.rand(4, 3), torch.zeros(4, dtype=torch.long), "use loss='cross_entropy'"),
+    ("bce_with_logits", torch.randn(4, 1), torch.tensor([0, 1, 2, 0]), "labels 0 or 1"),
+])
+def test_loss_pitfalls_are_explained(name, output, labels, message):
+    with pytest.raises(gm.ConfigError, match=message):
+        _core.Loss(name).check(output, labels)
+
+
+def test_bad_loss_options():
+    with pytest.raises(gm.ConfigError, match="cross_entropy' only"):
+        _core.Loss("bce", [1.0, 2.0])
+    with pytest.raises(gm.ConfigError, match="unknown loss"):
+        _core.Loss("hinge")
+
+
+# -- schedules -----------------------------------------------------------------------------------
+def torch_lrs(make_sched, steps, metric=None, per_step=False):
+    opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
+    sched = make_sched(opt)
+    out = []
+    for i in range(steps):
+        out.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step(metric[i]) if metric is not None else sched.step()
+    return out
+
+
+def gm_lrs(name, options, steps, metric=None):
+    s = _core.Scheduler(name, options, 0.1)
+    lr, out = s.initial_lr(), []
+    for i in range(steps):
+        out.append(lr)
+        new = s.after_step() if s.per_step else s.after_epoch(metric[i] if metric else None, lr)
+        lr = new if new is not None else lr
+    return out
+
+
+def test_schedules_match_torch_lr_scheduler():
+    sch = torch.optim.lr_scheduler
+    cases = [
+        (("step", {"step_size": 3, "gamma": 0.5}), lambda o: sch.StepLR(o, 3, 0.5), 10, None),
+        (("cosine", {"T_max": 7, "eta_min": 1e-3}), lambda o: sch.CosineAnnealingLR(o, 7, 1e-3), 7, None),
+        (("onecycle", {"max_lr": 0.3, "total_steps": 50}),
+         lambda o: sch.OneCycleLR(o, 0.3, total_steps=50, cycle_momentum=False), 50, None),
+        (("onecycle", {"max_lr": 0.3, "total_steps": 40, "three_phase": True, "anneal_strategy": "linear"}),
+         lambda o: sch.OneCycleLR(o, 0.3, total_steps=40, three_phase=True, anneal_strategy="linear",
+                                  cycle_momentum=False), 40, None),
+    ]
+    metrics = [0.5, 0.6, 0.6, 0.6, 0.61, 0.6, 0.6, 0.6, 0.6, 0.7, 0.7, 0.7]
+    cases.append((("plateau", {"mode": "max", "factor": 0.5, "patience": 2, "cooldown": 1}),
+                  lambda o: sch.ReduceLROnPlateau(o, mode="max", factor=0.5, patience=2, cooldown=1),
+                  len(metrics), metrics))
+    for (name, options), make, steps, metric in cases:
+        expected = torch_lrs(make, steps, metric)
+        assert gm_lrs(name, options, steps, metric) == pytest.approx(expected, rel=1e-9, abs=1e-12), name
+    assert min(gm_lrs("plateau", cases[-1][0][1], len(metrics), metrics)) < 0.1  # it did reduce
+
+
+def test_bad_schedule_options():
+    with pytest.raises(gm.ConfigError, match="no option 'patiense'"):
+        _core.Scheduler("plateau", {"patiense": 3}, 0.1)
+    with pytest.raises(gm.ConfigError, match="unknown scheduler"):
+        _core.Scheduler("exponential", {}, 0.1)
+    s = _core.Scheduler("onecycle", {"max_lr": 0.1, "total_steps": 3}, 0.1)
+    for _ in range(3):
+        s.after_step()
+    with pytest.raises(gm.ConfigError, match="run out"):
+        s.after_step()
