@@ -158,3 +158,29 @@ def test_frozen_model_is_refused(data):
         p.requires_grad_(False)
     with pytest.raises(gm.ConfigError, match="no trainable parameters"):
         gm.Trainer(model, progress=False).fit(data[0], epochs=1)
+
+
+def test_ctrl_c_during_fit_stops_within_a_batch_and_joins_threads(fashion_small):
+    """A real SIGINT (what Jupyter's interrupt button sends) arrives while the C++ epoch runs."""
+    import os
+    import signal
+    import threading
+
+    train = gm.DataLoader(fashion_small, batch_size=16, shuffle=True, num_workers=2, seed=0)
+    tr = gm.Trainer(gm.models.MNISTNet(hidden=(256, 256)), progress=False, progress_every=1)
+    threads_before = len(os.listdir("/proc/self/task"))
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        tr.fit(train, epochs=50)
+    timer.join()
+    assert tr.history.interrupted and len(tr.history) < 50  # taken mid-run, not after 50 epochs
+    assert len(os.listdir("/proc/self/task")) == threads_before  # loader workers joined
+    tr.history.interrupted = False
+    assert len(tr.fit(gm.DataLoader(fashion_small, batch_size=64), epochs=1)) >= 1  # still usable
+
+
+@pytest.fixture(scope="module")
+def fashion_small():
+    full = gm.datasets.FashionMNIST(train=True, transform=gm.transforms.ToTensor())
+    return gm.Subset(full, list(range(6000)))
