@@ -10,8 +10,9 @@ import greymatter as gm
 
 @pytest.fixture(scope="module")
 def fashion():
-    full = gm.datasets.FashionMNIST(train=True)
-    test = gm.datasets.FashionMNIST(train=False)
+    tf = gm.transforms.Compose([gm.transforms.ToTensor(), gm.transforms.Normalize((0.5,), (0.5,))])
+    full = gm.datasets.FashionMNIST(train=True, transform=tf)
+    test = gm.datasets.FashionMNIST(train=False, transform=tf)
     return full, test
 
 
@@ -32,7 +33,8 @@ def test_mnistnet_reaches_tutorial_accuracy(fashion, tmp_path):
     fresh.load_state_dict(torch.load(tmp_path / "best.pth"))
     meta = json.loads((tmp_path / "best.json").read_text())
     assert meta["epoch"] == hist.best_epoch and meta["classes"][0] == "T-shirt/top"
-    assert meta["model"]["hidden"] == [128, 64]
+    assert meta["model"]["hidden"] == [128, 64] and meta["versions"]["torch"] == torch.__version__
+    assert "Normalize" in meta["transforms"]
 
 
 def test_evaluate_matches_pytorch_eager(tiny_mnist):

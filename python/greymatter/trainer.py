@@ -100,6 +100,7 @@ class Trainer:
         self.fused = backend is _core.Engine
         self.history = History(monitor=monitor)
         self.classes: Sequence[str] = ()
+        self.transforms = "None"  # repr of the training set's transform, for the checkpoint's metadata
         self.epoch = 0  # epochs trained so far; the next one is numbered self.epoch (0-based)
         self.planned_epochs = 0  # where the current fit() call ends; a resumed fit() continues to it
         self.schedule_options: Optional[Dict] = None
@@ -136,6 +137,7 @@ class Trainer:
             raise ConfigError(f"epochs must be a non-negative integer, got {epochs!r}")
         monitor = self.monitor if val is not None or self.monitor.startswith("train") else "train_loss"
         self.classes = list(getattr(train.dataset, "classes", []) or self.classes)
+        self.transforms = repr(getattr(train.dataset, "transform", None))
         self.planned_epochs = self.epoch + epochs
         if self.schedule is not None and not self.engine.has_scheduler:
             steps_per_epoch = math.ceil(len(train) / self.config["accumulate"])
@@ -248,6 +250,7 @@ class Trainer:
             "monitor": self.monitor,
             "model": getattr(self.model, "config", None) or {"name": type(self.model).__name__},
             "classes": list(self.classes),
+            "transforms": self.transforms,
             "trainer": {**self.config, "scheduler": repr(self.schedule), "seed": self.seed},
         }
 
