@@ -184,3 +184,19 @@ def test_ctrl_c_during_fit_stops_within_a_batch_and_joins_threads(fashion_small)
 def fashion_small():
     full = gm.datasets.FashionMNIST(train=True, transform=gm.transforms.ToTensor())
     return gm.Subset(full, list(range(6000)))
+
+
+def test_fit_in_steps_equals_one_fit(data):
+    """fit(epochs=1) three times trains like fit(epochs=3): each call goes on from the last epoch's
+    weights even though the model holds the best ones in between."""
+    def trainer():
+        torch.manual_seed(7)
+        return gm.Trainer(gm.models.MNISTNet(hidden=(32,)), lr=1e-2, progress=False)
+
+    one, steps = trainer(), trainer()
+    one.fit(*data, epochs=3)
+    for _ in range(3):
+        steps.fit(*data, epochs=1)
+    assert steps.history.df.drop(columns="seconds").equals(one.history.df.drop(columns="seconds"))
+    for k, v in one.model.state_dict().items():
+        assert torch.equal(steps.model.state_dict()[k], v), k

@@ -10,7 +10,6 @@ same results it would have had.
 """
 import copy
 import math
-import sys
 import time
 from typing import Callable, Dict, Optional, Sequence
 
@@ -18,6 +17,7 @@ import torch
 
 from . import _core, schedulers
 from ._core import ConfigError
+from ._progress import progress_bar
 from ._torch_loop import TorchLoop
 from .checkpoint import atomic_save, save_checkpoint
 from .history import History
@@ -44,12 +44,6 @@ def resume_path(checkpoint) -> str:
     """Where the training state beside `checkpoint` goes: runs/best.pth -> runs/best.resume.pth."""
     path = str(checkpoint)
     return (path[:-4] if path.endswith(".pth") else path) + ".resume.pth"
-
-
-def _in_notebook() -> bool:
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
 
 
 class Trainer:
@@ -107,6 +101,7 @@ class Trainer:
         # Best-so-far bookkeeping lives on the Trainer so that fit() called again continues it.
         self.best_value: Optional[float] = None
         self.best_state = None
+        self._latest_state = None  # the last epoch's weights while the model holds the best ones
         self.epochs_without_improvement = 0
 
     # -- properties users read ---------------------------------------------------------------
@@ -144,6 +139,7 @@ class Trainer:
             self.schedule_options = self.schedule.engine_options(epochs, steps_per_epoch, self.config["lr"])
             self.engine.set_scheduler(self.schedule.name, self.schedule_options)
         hist = self.history
+        self._continue_from_latest()
         try:
             for _ in range(epochs):
                 start = time.perf_counter()
@@ -179,8 +175,20 @@ class Trainer:
             raise
         finally:
             if self.best_state is not None:
+                self._latest_state = copy.deepcopy(self.model.state_dict())
                 self.model.load_state_dict(self.best_state)
         return hist
+
+    def _continue_from_latest(self) -> None:
+        # Between fit() calls the model holds the best weights; the next fit() goes on from the last
+        # epoch's, so fit(epochs=1) five times trains like fit(epochs=5) — unless the user has loaded
+        # other weights meanwhile.
+        latest, self._latest_state = self._latest_state, None
+        if latest is None or self.best_state is None:
+            return
+        current = self.model.state_dict()
+        if all(torch.equal(current[k], v) for k, v in self.best_state.items() if k in current):
+            self.model.load_state_dict(latest)
 
     def _improved(self, value: float, monitor: str) -> bool:
         if self.best_value is None:
@@ -206,7 +214,8 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         try:
-            out = self.model(x.unsqueeze(0) if single else x)
+            device = next(iter(self.model.parameters())).device
+            out = self.model((x.unsqueeze(0) if single else x).to(device))
         finally:
             self.model.train(was_training)
         probs = _core.Loss(self.loss).probabilities(out).float().cpu()
@@ -220,14 +229,8 @@ class Trainer:
         return result[0] if single else result
 
     def _run(self, loader: DataLoader, step, desc: str, *args):
-        bar = None
-        if self.progress:
-            from tqdm.auto import tqdm
-
-            # One line per epoch that stays; evaluation bars vanish when done. In a terminal that is not
-            # a TTY (logs, CI) tqdm's disable=None keeps quiet; Jupyter's widget always shows.
-            bar = tqdm(total=len(loader), desc=desc, leave=desc.startswith("epoch"), unit="batch",
-                       disable=False if _in_notebook() else None, dynamic_ncols=True)
+        # One line per epoch that stays; evaluation bars vanish when done.
+        bar = progress_bar(len(loader), desc, leave=desc.startswith("epoch")) if self.progress else None
 
         def callback(done, total):
             if bar is not None:
