@@ -82,11 +82,11 @@ void bind_data(py::module_& m) {
   m.def("available_memory_bytes", &available_memory_bytes);
   m.def(
       "scan_image_folder",
-      [](const std::string& root, const std::vector<std::string>& extensions) {
+      [](const std::string& root, const std::vector<std::string>& extensions, bool allow_empty) {
         FolderScan scan;
         {
           py::gil_scoped_release release;
-          scan = scan_image_folder(root, extensions);
+          scan = scan_image_folder(root, extensions, allow_empty);
         }
         std::vector<std::string> paths;
         std::vector<int64_t> labels;
@@ -94,9 +94,10 @@ void bind_data(py::module_& m) {
           paths.push_back(std::move(s.path));
           labels.push_back(s.label);
         }
-        return py::make_tuple(scan.classes, paths, labels);
+        return py::make_tuple(scan.classes, paths, labels, scan.empty_class_folders);
       },
-      py::arg("root"), py::arg("extensions"), "-> (classes, paths, labels), torchvision's ImageFolder order");
+      py::arg("root"), py::arg("extensions"), py::arg("allow_empty") = false,
+      "-> (classes, paths, labels, empty class folders), in torchvision's ImageFolder order");
   m.def("check_image_files", &check_image_files, py::arg("paths"), py::arg("threads") = 2,
         py::call_guard<py::gil_scoped_release>(), "-> [(index, reason)] for files that cannot be read");
   m.def(

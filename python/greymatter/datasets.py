@@ -136,19 +136,22 @@ class ImageFolder(Dataset):
         self.extensions = (extensions,) if isinstance(extensions, str) else tuple(extensions)
         specs = T.to_specs(transform)
         _core.check_transforms(specs, 3)  # unsupported chains fail here, before any file is read
-        classes, paths, labels = _core.scan_image_folder(self.root, list(self.extensions))
-        self._skipped_at_scan: List[Tuple[str, str]] = []
-        if on_error == "skip":
+        skip = on_error == "skip"
+        classes, paths, labels, empty = _core.scan_image_folder(self.root, list(self.extensions), skip)
+        self._skipped_at_scan: List[Tuple[str, str]] = [
+            (folder, f"class folder '{folder}' holds no file with an accepted extension") for folder in empty]
+        if skip:
             bad = _core.check_image_files(paths)
-            if bad:
-                drop = {i for i, _ in bad}
-                self._skipped_at_scan = [(paths[i], reason) for i, reason in bad]
-                paths = [p for i, p in enumerate(paths) if i not in drop]
-                labels = [y for i, y in enumerate(labels) if i not in drop]
-                warnings.warn(f"ImageFolder('{self.root}'): skipped {len(bad)} unreadable file(s), e.g. "
-                              f"{bad[0][1]}; see .skipped for all", stacklevel=2)
-                if not paths:
-                    raise DataError(f"image folder '{self.root}' has no readable image (all {len(bad)} failed)")
+            drop = {i for i, _ in bad}
+            self._skipped_at_scan += [(paths[i], reason) for i, reason in bad]
+            paths = [p for i, p in enumerate(paths) if i not in drop]
+            labels = [y for i, y in enumerate(labels) if i not in drop]
+            if self._skipped_at_scan:
+                warnings.warn(f"ImageFolder('{self.root}'): skipped {len(self._skipped_at_scan)} unreadable file(s) "
+                              f"or empty class folder(s), e.g. {self._skipped_at_scan[0][1]}; see .skipped for all",
+                              stacklevel=2)
+            if not paths:
+                raise DataError(f"image folder '{self.root}' has no readable image")
         self.classes = list(classes)
         self.samples = list(zip(paths, labels))
         self.imgs = self.samples

@@ -68,7 +68,7 @@ const std::vector<std::string>& default_image_extensions() {
   return exts;
 }
 
-FolderScan scan_image_folder(const std::string& root, const std::vector<std::string>& extensions) {
+FolderScan scan_image_folder(const std::string& root, const std::vector<std::string>& extensions, bool allow_empty) {
   std::error_code ec;
   const auto status = fs::status(root, ec);
   if (ec || !fs::exists(status)) throw DataError("image folder '" + root + "' does not exist");
@@ -101,6 +101,10 @@ FolderScan scan_image_folder(const std::string& root, const std::vector<std::str
       for (auto& n : names) scan.samples.push_back({(fs::path(dir) / n).string(), int64_t(label)});
     }
     if (scan.samples.size() == before) empty.push_back(class_dir.string());
+  }
+  if (allow_empty) {
+    scan.empty_class_folders = std::move(empty);
+    return scan;
   }
   if (!empty.empty()) {
     std::string folders, ext_list;

@@ -51,7 +51,8 @@ std::vector<int64_t> ImageFileSource::infer_shape() const {
     const Size2 s = pipeline_->output_size({1, 1});
     return {c, s.height, s.width};
   }
-  // The size depends on the images (Resize by the shorter side): take the first readable one's.
+  // The size depends on the images (Resize by the shorter side): take the first readable one's. A
+  // bad file among the first is reported when it is loaded, like any other.
   std::string first_error;
   for (int64_t i = 0; i < std::min<int64_t>(size(), 16); ++i) {
     try {
@@ -67,10 +68,9 @@ std::vector<int64_t> ImageFileSource::infer_shape() const {
       return {c, s.height, s.width};
     } catch (const DataError& e) {
       if (first_error.empty()) first_error = e.what();
-      if (options_.on_error == OnError::kRaise) break;
     }
   }
-  throw DataError("cannot tell the sample size from the first images: " + first_error);
+  throw DataError("cannot tell the sample size: none of the first images can be read, e.g. " + first_error);
 }
 
 Image ImageFileSource::prefix_image(int64_t index) const {

@@ -20,13 +20,16 @@ struct FolderSample {
 struct FolderScan {
   std::vector<std::string> classes;  // sorted; index = label
   std::vector<FolderSample> samples;
+  std::vector<std::string> empty_class_folders;  // only filled when allow_empty
 };
 
 // torchvision's IMG_EXTENSIONS.
 const std::vector<std::string>& default_image_extensions();
 
 // Throws DataError naming the folder when root does not exist or is not a directory, has no class
-// folder, or some class folder holds no file with an accepted extension (as torchvision does).
-FolderScan scan_image_folder(const std::string& root, const std::vector<std::string>& extensions);
+// folder, or (unless allow_empty) some class folder holds no file with an accepted extension, as
+// torchvision does. With allow_empty such classes keep their label and are listed instead.
+FolderScan scan_image_folder(const std::string& root, const std::vector<std::string>& extensions,
+                             bool allow_empty = false);
 
 }  // namespace greymatter::data
