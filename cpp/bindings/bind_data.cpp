@@ -139,6 +139,25 @@ void bind_data(py::module_& m) {
       py::arg("index") = 0,
       "Runs a transform chain on one uint8 (H, W, C) image: -> (float CHW tensor, [(step, params)]).");
   m.def(
+      "trace_transforms",
+      [](const SpecList& specs, int64_t height, int64_t width, int64_t input_channels, uint64_t seed, int64_t epoch,
+         int64_t count) {
+        const Pipeline pipeline(to_specs(specs), input_channels);
+        std::vector<std::vector<StepTrace>> traces(size_t(std::max<int64_t>(count, 0)));
+        {
+          py::gil_scoped_release release;
+          const Image blank(height, width, input_channels);
+          for (int64_t i = 0; i < count; ++i)
+            pipeline.run_random(pipeline.run_prefix(blank, {height, width}), seed, epoch, i, &traces[size_t(i)]);
+        }
+        py::list out;
+        for (const auto& t : traces) out.append(traces_to_python(t));
+        return out;
+      },
+      py::arg("transform"), py::arg("height"), py::arg("width"), py::arg("input_channels") = 3, py::arg("seed") = 0,
+      py::arg("epoch") = 0, py::arg("count") = 1,
+      "The random parameters a chain draws for samples 0..count-1 of a height x width image (for statistics).");
+  m.def(
       "check_transforms",
       [](const SpecList& specs, int64_t input_channels) {
         const Pipeline pipeline(to_specs(specs), input_channels);
