@@ -33,3 +33,35 @@ def tiny_mnist(tmp_path):
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+# ---- image folders (issue 3) --------------------------------------------------------------------
+
+MIXED_SIZES = [(64, 80), (100, 60), (37, 37), (90, 120)]
+
+
+@pytest.fixture(scope="session")
+def photo_folder(tmp_path_factory):
+    """3 classes x 8 real-photo images in every (format, mode) variant and several sizes (read-only)."""
+    from greymatter.sample_data import ALL_VARIANTS, make_image_folder
+
+    return make_image_folder(tmp_path_factory.mktemp("photos"), classes=3, per_class=8, size=MIXED_SIZES,
+                             variants=ALL_VARIANTS, seed=0)
+
+
+@pytest.fixture(scope="session")
+def large_jpeg_folder(tmp_path_factory):
+    """2 classes x 4 JPEGs of 384x384 / 400x520 (colour and grey): big enough for reduced decoding."""
+    from greymatter.sample_data import make_image_folder
+
+    return make_image_folder(tmp_path_factory.mktemp("large"), classes=2, per_class=4, size=[384, (400, 520)],
+                             variants=[("jpg", "RGB"), ("jpg", "L")], seed=1)
+
+
+def max_and_mean_levels(ours, ref, std=None):
+    """(max, mean) absolute difference in 1/255 levels, after un-normalizing with ``std``."""
+    diff = (ours - ref).abs()
+    if std is not None:
+        diff = diff * torch.tensor(std, dtype=diff.dtype).view(-1, 1, 1)
+    diff = diff * 255
+    return float(diff.max()), float(diff.mean())

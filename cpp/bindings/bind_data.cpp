@@ -1,15 +1,55 @@
-// Data: IDX reading, in-memory sources and the prefetching loader. Iteration releases the GIL
-// while waiting for a batch, so worker threads and other Python threads run meanwhile.
+// Data: IDX reading, image folders, transform chains, in-memory and file sources, and the
+// prefetching loader. Iteration and decoding release the GIL, so worker threads and other Python
+// threads run meanwhile. Transform chains arrive as [(name, {arg: [numbers]})] built by transforms.py.
 #include <pybind11/stl.h>
 
+#include <cstring>
+#include <map>
+
 #include "bindings.h"
+#include "greymatter/data/decode.h"
 #include "greymatter/data/idx.h"
+#include "greymatter/data/image_folder.h"
+#include "greymatter/data/image_source.h"
 #include "greymatter/data/loader.h"
+#include "greymatter/data/sample_cache.h"
 #include "greymatter/data/tensor_source.h"
+#include "greymatter/data/transforms.h"
+#include "greymatter/errors.h"
 
 namespace greymatter::bindings {
 
 using namespace greymatter::data;
+
+namespace {
+
+using SpecList = std::vector<std::pair<std::string, std::map<std::string, std::vector<double>>>>;
+
+std::vector<TransformSpec> to_specs(const SpecList& list) {
+  std::vector<TransformSpec> out;
+  for (const auto& [name, args] : list) out.push_back({name, args});
+  return out;
+}
+
+py::list traces_to_python(const std::vector<StepTrace>& traces) {
+  py::list out;
+  for (const auto& t : traces) out.append(py::make_tuple(t.name, t.params));
+  return out;
+}
+
+// (H, W, C) or (H, W) uint8 tensor -> Image.
+Image image_from_tensor(const torch::Tensor& t) {
+  if (t.scalar_type() != torch::kUInt8 || (t.dim() != 2 && t.dim() != 3))
+    throw ConfigError("expected a uint8 image tensor (H, W, C) or (H, W), got " + std::string(c10::toString(t.scalar_type())) +
+                      " with " + std::to_string(t.dim()) + " dims");
+  auto c = t.dim() == 2 ? t.unsqueeze(2).contiguous() : t.contiguous();
+  if (c.size(2) != 1 && c.size(2) != 3) throw ConfigError("images must have 1 or 3 channels, got " + std::to_string(c.size(2)));
+  Image im(c.size(0), c.size(1), c.size(2));
+  std::memcpy(im.pixels.data(), c.data_ptr<uint8_t>(), im.pixels.size());
+  return im;
+}
+
+}  // namespace
 
 void bind_data(py::module_& m) {
   m.def("read_idx", &read_idx, py::arg("path"), py::call_guard<py::gil_scoped_release>(),
@@ -21,11 +61,11 @@ void bind_data(py::module_& m) {
       .def(
           "get",
           [](const Source& s, int64_t index, int64_t epoch, uint64_t seed) {
-            auto out = torch::empty(s.sample_shape(), torch::kFloat32);
+            torch::Tensor out;
             int64_t label = 0;
             {
               py::gil_scoped_release release;
-              label = s.load(SampleKey{seed, epoch, index}, out.data_ptr<float>());
+              out = s.load_tensor(SampleKey{seed, epoch, index}, &label);
             }
             return py::make_tuple(out, label);
           },
@@ -36,6 +76,139 @@ void bind_data(py::module_& m) {
            py::arg("labels"), py::arg("mean") = std::vector<double>{}, py::arg("std") = std::vector<double>{})
       .def_property_readonly("images", &TensorSource::images)
       .def_property_readonly("labels", &TensorSource::labels);
+
+  m.def("have_image_decoder", &have_image_decoder, "Whether this build can decode image files (OpenCV).");
+  m.def("default_image_extensions", &default_image_extensions);
+  m.def("available_memory_bytes", &available_memory_bytes);
+  m.def(
+      "scan_image_folder",
+      [](const std::string& root, const std::vector<std::string>& extensions, bool allow_empty) {
+        FolderScan scan;
+        {
+          py::gil_scoped_release release;
+          scan = scan_image_folder(root, extensions, allow_empty);
+        }
+        std::vector<std::string> paths;
+        std::vector<int64_t> labels;
+        for (auto& s : scan.samples) {
+          paths.push_back(std::move(s.path));
+          labels.push_back(s.label);
+        }
+        return py::make_tuple(scan.classes, paths, labels, scan.empty_class_folders);
+      },
+      py::arg("root"), py::arg("extensions"), py::arg("allow_empty") = false,
+      "-> (classes, paths, labels, empty class folders), in torchvision's ImageFolder order");
+  m.def("check_image_files", &check_image_files, py::arg("paths"), py::arg("threads") = 2,
+        py::call_guard<py::gil_scoped_release>(), "-> [(index, reason)] for files that cannot be read");
+  m.def(
+      "read_image",
+      [](const std::string& path) {
+        Image im;
+        {
+          py::gil_scoped_release release;
+          std::vector<uint8_t> bytes;
+          read_file(path, bytes);
+          const ImageHeader h = inspect_image(bytes.data(), bytes.size(), path);
+          im = decode_image(bytes.data(), bytes.size(), h, path);
+        }
+        auto out = torch::empty({im.height, im.width, im.channels}, torch::kUInt8);
+        std::memcpy(out.data_ptr<uint8_t>(), im.pixels.data(), im.pixels.size());
+        return out;
+      },
+      py::arg("path"),
+      "Decode an image file as torchvision's ImageFolder loader sees it: uint8 (H, W, 3) RGB, or (H, W, 1) for a "
+      "grey file (its RGB form repeats that channel).");
+  m.def(
+      "run_transforms",
+      [](const torch::Tensor& image, const SpecList& specs, int64_t input_channels, uint64_t seed, int64_t epoch,
+         int64_t index) {
+        const Pipeline pipeline(to_specs(specs), input_channels);
+        Image im = image_from_tensor(image);
+        std::vector<StepTrace> trace;
+        torch::Tensor out;
+        {
+          py::gil_scoped_release release;
+          const Size2 full{im.height, im.width};
+          im = pipeline.run_random(pipeline.run_prefix(std::move(im), full), seed, epoch, index, &trace);
+          out = torch::empty({pipeline.output_channels(), im.height, im.width}, torch::kFloat32);
+          pipeline.write(im, out.data_ptr<float>());
+        }
+        return py::make_tuple(out, traces_to_python(trace));
+      },
+      py::arg("image"), py::arg("transform"), py::arg("input_channels") = 3, py::arg("seed") = 0, py::arg("epoch") = 0,
+      py::arg("index") = 0,
+      "Runs a transform chain on one uint8 (H, W, C) image: -> (float CHW tensor, [(step, params)]).");
+  m.def(
+      "trace_transforms",
+      [](const SpecList& specs, int64_t height, int64_t width, int64_t input_channels, uint64_t seed, int64_t epoch,
+         int64_t count) {
+        const Pipeline pipeline(to_specs(specs), input_channels);
+        std::vector<std::vector<StepTrace>> traces(size_t(std::max<int64_t>(count, 0)));
+        {
+          py::gil_scoped_release release;
+          const Image blank(height, width, input_channels);
+          for (int64_t i = 0; i < count; ++i)
+            pipeline.run_random(pipeline.run_prefix(blank, {height, width}), seed, epoch, i, &traces[size_t(i)]);
+        }
+        py::list out;
+        for (const auto& t : traces) out.append(traces_to_python(t));
+        return out;
+      },
+      py::arg("transform"), py::arg("height"), py::arg("width"), py::arg("input_channels") = 3, py::arg("seed") = 0,
+      py::arg("epoch") = 0, py::arg("count") = 1,
+      "The random parameters a chain draws for samples 0..count-1 of a height x width image (for statistics).");
+  m.def(
+      "check_transforms",
+      [](const SpecList& specs, int64_t input_channels) {
+        const Pipeline pipeline(to_specs(specs), input_channels);
+        return pipeline.describe();
+      },
+      py::arg("transform"), py::arg("input_channels") = 3, "Validates a chain (ConfigError if unsupported).");
+
+  py::class_<ImageFileSource, Source, std::shared_ptr<ImageFileSource>>(m, "ImageFileSource")
+      .def(py::init([](std::vector<std::string> paths, std::vector<int64_t> labels, const SpecList& transform,
+                       const std::string& on_error, bool reduced_decode, double reduce_margin) {
+             ImageSourceOptions o;
+             if (on_error == "raise") o.on_error = OnError::kRaise;
+             else if (on_error == "skip") o.on_error = OnError::kSkip;
+             else throw ConfigError("on_error must be 'raise' or 'skip', got '" + on_error + "'");
+             o.reduced_decode = reduced_decode;
+             if (!(reduce_margin >= 1.0)) throw ConfigError("reduce_margin must be >= 1");
+             o.reduce_margin = reduce_margin;
+             py::gil_scoped_release release;
+             return std::make_shared<ImageFileSource>(std::move(paths), std::move(labels), to_specs(transform), o);
+           }),
+           py::arg("paths"), py::arg("labels"), py::arg("transform"), py::arg("on_error") = "raise",
+           py::arg("reduced_decode") = true, py::arg("reduce_margin") = ImageSourceOptions{}.reduce_margin)
+      .def("path", &ImageFileSource::path)
+      .def_property_readonly("pipeline", [](const ImageFileSource& s) { return s.pipeline().describe(); })
+      .def(
+          "trace",
+          [](const ImageFileSource& s, int64_t index, int64_t epoch, uint64_t seed) {
+            std::vector<StepTrace> t;
+            {
+              py::gil_scoped_release release;
+              t = s.trace(SampleKey{seed, epoch, index});
+            }
+            return traces_to_python(t);
+          },
+          py::arg("index"), py::arg("epoch") = 0, py::arg("seed") = 0,
+          "The random parameters drawn for one sample: [(step, params)].")
+      .def(
+          "estimate_cache",
+          [](const ImageFileSource& s, const std::vector<int64_t>& indices) {
+            CacheEstimate e;
+            {
+              py::gil_scoped_release release;
+              e = s.estimate_cache(indices);
+            }
+            return py::make_tuple(e.bytes, e.exact);
+          },
+          py::arg("indices"))
+      .def("enable_cache", &ImageFileSource::enable_cache, py::arg("budget_bytes"))
+      .def_property_readonly("cache_bytes", &ImageFileSource::cache_bytes)
+      .def_property_readonly("cached_samples", &ImageFileSource::cached_samples)
+      .def("skipped", &ImageFileSource::skipped);
 
   py::class_<EpochIterator>(m, "EpochIterator")
       .def("__iter__", [](EpochIterator& it) -> EpochIterator& { return it; })
@@ -52,7 +225,7 @@ void bind_data(py::module_& m) {
 
   py::class_<Loader, std::shared_ptr<Loader>>(m, "Loader")
       .def(py::init([](std::shared_ptr<Source> source, std::vector<int64_t> indices, int64_t batch_size, bool shuffle,
-                       bool drop_last, uint64_t seed, int64_t num_workers, int64_t prefetch) {
+                       bool drop_last, uint64_t seed, int64_t num_workers, int64_t prefetch, bool pin_memory) {
              LoaderOptions o;
              o.batch_size = batch_size;
              o.shuffle = shuffle;
@@ -60,10 +233,12 @@ void bind_data(py::module_& m) {
              o.seed = seed;
              o.num_workers = num_workers;
              o.prefetch = prefetch;
+             o.pin_memory = pin_memory;
              return std::make_shared<Loader>(std::move(source), std::move(indices), o);
            }),
            py::arg("source"), py::arg("indices"), py::arg("batch_size") = 64, py::arg("shuffle") = false,
-           py::arg("drop_last") = false, py::arg("seed") = 0, py::arg("num_workers") = 1, py::arg("prefetch") = 2)
+           py::arg("drop_last") = false, py::arg("seed") = 0, py::arg("num_workers") = 1, py::arg("prefetch") = 2,
+           py::arg("pin_memory") = false)
       .def("__len__", &Loader::num_batches)
       .def_property_readonly("num_samples", &Loader::num_samples)
       .def("epoch", &Loader::epoch, py::arg("epoch") = 0, "Start one pass; the iterator owns its worker threads.");

@@ -1,12 +1,15 @@
 """Datasets with torchvision's names. Each holds a C++ Source that the loader reads from threads.
 
 Unlike torchvision, samples come out already as tensors: ``ds[i]`` is ``(float tensor CxHxW, int)``
-(with ``transform=None`` that is ToTensor's output, values in [0, 1]).
+(with ``transform=None`` that is ToTensor's output, values in [0, 1]). Random transforms in ``ds[i]``
+draw from (seed 0, epoch 0, index i), so the same index gives the same augmentation; a DataLoader
+draws new ones every epoch.
 """
 import math
 import os
+import warnings
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 
@@ -14,7 +17,10 @@ from . import _core
 from . import transforms as T
 from ._core import ConfigError, DataError
 
-__all__ = ["Dataset", "MNIST", "FashionMNIST", "Subset", "random_split", "DEFAULT_FASHION_MNIST_ROOT"]
+__all__ = ["Dataset", "ImageFolder", "MNIST", "FashionMNIST", "Subset", "random_split", "IMG_EXTENSIONS",
+           "DEFAULT_FASHION_MNIST_ROOT"]
+
+IMG_EXTENSIONS = tuple(_core.default_image_extensions())  # torchvision's list
 
 DEFAULT_FASHION_MNIST_ROOT = "/usr/share/datasets/fashion-mnist"
 
@@ -101,6 +107,68 @@ class FashionMNIST(_IdxDataset):
         return os.environ.get("GREYMATTER_FASHION_MNIST", DEFAULT_FASHION_MNIST_ROOT)
 
 
+class ImageFolder(Dataset):
+    """torchvision's ImageFolder: ``root/<class>/**/<image>``, classes sorted, labels their index.
+
+    Same ``classes``, ``class_to_idx``, ``samples`` (path, label), ``targets`` and ``imgs`` as
+    torchvision for the same folder, with two differences in what is found: hidden files and folders
+    (names starting with '.', e.g. ``.ipynb_checkpoints``) are ignored instead of becoming a class,
+    and ``extensions`` match case-insensitively on both sides.
+
+    Images are read the way torchvision's loader reads them (PIL ``convert("RGB")``): grey, RGBA
+    (alpha dropped), palette and 16-bit PNGs all load; EXIF orientation is *not* applied, as PIL does
+    not apply it without ``ImageOps.exif_transpose``, so a phone photo stored sideways stays sideways.
+    16-bit grey PNGs saturate at 255 exactly as PIL's conversion does (values are not rescaled).
+
+    ``on_error="raise"`` (default): an unreadable image raises ``DataError`` naming the file when it is
+    loaded. ``on_error="skip"``: every file's header and structure are checked now (truncated JPEG/PNG,
+    empty, not an image, unreadable) and bad ones are left out with a warning; a file that still fails
+    to decode later is left out of its batch. Either way ``.skipped`` lists (path, reason).
+    """
+
+    def __init__(self, root, transform=None, extensions: Sequence[str] = IMG_EXTENSIONS,
+                 on_error: str = "raise") -> None:
+        if on_error not in ("raise", "skip"):
+            raise ConfigError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+        self.root = os.fspath(root)
+        self.transform = transform
+        self.on_error = on_error
+        self.extensions = (extensions,) if isinstance(extensions, str) else tuple(extensions)
+        specs = T.to_specs(transform)
+        _core.check_transforms(specs, 3)  # unsupported chains fail here, before any file is read
+        skip = on_error == "skip"
+        classes, paths, labels, empty = _core.scan_image_folder(self.root, list(self.extensions), skip)
+        self._skipped_at_scan: List[Tuple[str, str]] = [
+            (folder, f"class folder '{folder}' holds no file with an accepted extension") for folder in empty]
+        if skip:
+            bad = _core.check_image_files(paths)
+            drop = {i for i, _ in bad}
+            self._skipped_at_scan += [(paths[i], reason) for i, reason in bad]
+            paths = [p for i, p in enumerate(paths) if i not in drop]
+            labels = [y for i, y in enumerate(labels) if i not in drop]
+            if self._skipped_at_scan:
+                warnings.warn(f"ImageFolder('{self.root}'): skipped {len(self._skipped_at_scan)} unreadable file(s) "
+                              f"or empty class folder(s), e.g. {self._skipped_at_scan[0][1]}; see .skipped for all",
+                              stacklevel=2)
+            if not paths:
+                raise DataError(f"image folder '{self.root}' has no readable image")
+        self.classes = list(classes)
+        self.samples = list(zip(paths, labels))
+        self.imgs = self.samples
+        self.targets = list(labels)
+        self.source = _core.ImageFileSource(paths, labels, specs, on_error)
+
+    @property
+    def skipped(self) -> List[Tuple[str, str]]:
+        """(path, reason) of every image left out under on_error="skip"."""
+        return self._skipped_at_scan + list(self.source.skipped())
+
+    def __repr__(self) -> str:
+        count = len(self) if hasattr(self, "source") else "?"
+        return (f"Dataset ImageFolder\n    Number of datapoints: {count}\n    Root location: {self.root}\n"
+                f"    Transform: {self.transform!r}")
+
+
 class Subset(Dataset):
     """The samples of ``dataset`` at ``indices``; shares its source (no copy)."""
 
@@ -124,23 +192,72 @@ class Subset(Dataset):
         return self.source.get(self.indices_[_check_index(index, len(self))])
 
 
-def random_split(dataset: Dataset, lengths: Sequence[float], seed: int = 42) -> List[Subset]:
-    """Split like torch.utils.data.random_split: lengths are counts, or fractions summing to 1."""
+def random_split(dataset: Dataset, lengths: Sequence[float], seed: int = 42, stratify: bool = False) -> List[Subset]:
+    """Split like torch.utils.data.random_split: lengths are counts, or fractions summing to 1.
+
+    ``stratify=False`` gives exactly torch's split for the same seed. ``stratify=True`` splits each
+    class separately with the same fractions (counts are turned into fractions of the whole), so
+    every part keeps the class proportions; each part's order is then shuffled.
+    """
     n = len(dataset)
+    fractions = _fractions(lengths, n)
+    generator = torch.Generator().manual_seed(seed)
+    if not stratify:
+        counts = _counts(fractions, n) if fractions is not None else [int(x) for x in lengths]
+        perm = torch.randperm(n, generator=generator).tolist()
+        out, start = [], 0
+        for c in counts:
+            out.append(Subset(dataset, perm[start:start + c]))
+            start += c
+        return out
+    if fractions is None:
+        fractions = [x / n for x in lengths]
+    by_class: dict = {}
+    for position, label in enumerate(_targets(dataset)):
+        by_class.setdefault(int(label), []).append(position)
+    parts: List[List[int]] = [[] for _ in fractions]
+    for label in sorted(by_class):
+        members = by_class[label]
+        order = torch.randperm(len(members), generator=generator).tolist()
+        start = 0
+        for part, c in zip(parts, _counts(fractions, len(members))):
+            part.extend(members[i] for i in order[start:start + c])
+            start += c
+    return [Subset(dataset, [part[i] for i in torch.randperm(len(part), generator=generator).tolist()])
+            for part in parts]
+
+
+def _fractions(lengths: Sequence[float], n: int):
+    """The lengths as fractions when they are fractions summing to 1; None when they are counts."""
     if all(isinstance(x, float) for x in lengths) and math.isclose(sum(lengths), 1.0, abs_tol=1e-6):
-        counts = [int(math.floor(n * f)) for f in lengths]
-        for i in range(n - sum(counts)):  # torch's rule: remainders go round-robin from the first
-            counts[i % len(counts)] += 1
-    else:
-        counts = [int(x) for x in lengths]
+        if any(x < 0 for x in lengths):
+            raise ConfigError(f"random_split fractions must be non-negative, got {list(lengths)}")
+        return list(lengths)
+    counts = [int(x) for x in lengths]
     if any(c < 0 for c in counts) or sum(counts) != n:
         raise ConfigError(f"random_split lengths {list(lengths)} do not add up to the dataset size {n} (or to 1.0)")
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
-    out, start = [], 0
-    for c in counts:
-        out.append(Subset(dataset, perm[start:start + c]))
-        start += c
-    return out
+    return None
+
+
+def _counts(fractions: Sequence[float], n: int) -> List[int]:
+    counts = [int(math.floor(n * f)) for f in fractions]
+    for i in range(n - sum(counts)):  # torch's rule: remainders go round-robin from the first
+        counts[i % len(counts)] += 1
+    return counts
+
+
+def _targets(dataset: Dataset) -> List[int]:
+    """Labels of a dataset's samples in order, without loading images."""
+    if isinstance(dataset, Subset):
+        root = dataset.dataset
+        while isinstance(root, Subset):
+            root = root.dataset
+        labels = _targets(root)
+        return [labels[i] for i in dataset.indices_]  # a Subset's indices are its root's
+    targets = getattr(dataset, "targets", None)
+    if targets is None:
+        raise ConfigError(f"stratify=True needs a dataset with targets, {type(dataset).__name__} has none")
+    return [int(t) for t in targets]
 
 
 def _normalization(transform, owner: str):

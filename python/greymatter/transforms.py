@@ -1,22 +1,66 @@
 """torchvision-style transforms. They are descriptions: the C++ pipeline runs them, fused.
 
-Only the transforms a dataset supports are accepted; anything else raises ConfigError when the
-dataset is built, not in the middle of an epoch.
-"""
-from typing import Sequence
+Names, parameters and defaults are torchvision's (0.14) and so are the results on images loaded the
+way torchvision's ImageFolder loads them (PIL, ``convert("RGB")``): resizing is Pillow's antialiased
+resampling, colour changes use PIL's integer arithmetic. The chain runs on uint8 pixels until one last
+pass writes ``ToTensor`` + ``Normalize`` as float CHW (``ToTensor`` is implied if left out).
 
+Random transforms draw from a counter-based generator keyed by (seed, epoch, sample index): a
+DataLoader gives the same augmentations whatever its ``num_workers``. The draws follow torchvision's
+``get_params`` algorithms, so their distributions match; the individual numbers differ from torch's RNG.
+
+Unsupported transforms, arguments or orders raise ``ConfigError`` when the dataset is built, not in the
+middle of an epoch. A chain is also callable on one image (PIL image, HxWxC uint8 array, or path):
+``tf(img)`` returns the float tensor, as torchvision's would.
+"""
+import math
+import numbers
+from enum import Enum
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+
+from . import _core
 from ._core import ConfigError
 
-__all__ = ["Compose", "ToTensor", "Normalize"]
+__all__ = ["Compose", "ToTensor", "Normalize", "Resize", "CenterCrop", "RandomResizedCrop", "RandomHorizontalFlip",
+           "RandomRotation", "ColorJitter", "Grayscale", "InterpolationMode"]
+
+
+class InterpolationMode(Enum):
+    """torchvision's InterpolationMode values greymatter supports (torchvision's own enum works too)."""
+    NEAREST = "nearest"
+    BILINEAR = "bilinear"
+    BICUBIC = "bicubic"
+
+
+_INTERPOLATION_CODES = {"nearest": 0, "bilinear": 1, "bicubic": 2}
 
 
 class Transform:
+    """Base class: a description with torchvision's attributes, turned into a C++ step by ``_spec``."""
+
+    def _spec(self):
+        return (type(self).__name__, {})
+
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        args = ", ".join(f"{k}={_show(v)}" for k, v in vars(self).items())
         return f"{type(self).__name__}({args})"
 
     def __eq__(self, other) -> bool:
         return type(self) is type(other) and vars(self) == vars(other)
+
+    def __call__(self, image, seed: Optional[int] = None):
+        """Runs this chain on one image: a PIL image, a uint8 HxWxC / HxW array or tensor, or a file path.
+
+        Returns the float tensor CxHxW. Random steps draw from ``seed`` (default: from torch's RNG).
+        """
+        pixels, channels = _pixels(image)
+        if seed is None:
+            seed = int(torch.randint(0, 2**62, ()).item())
+        out, _ = _core.run_transforms(pixels, to_specs(self), channels, seed)
+        return out
 
 
 class ToTensor(Transform):
@@ -26,13 +70,139 @@ class ToTensor(Transform):
 class Normalize(Transform):
     """(x - mean) / std per channel, after ToTensor."""
 
-    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
-        self.mean = tuple(float(m) for m in _as_sequence(mean, "mean"))
-        self.std = tuple(float(s) for s in _as_sequence(std, "std"))
+    def __init__(self, mean: Sequence[float], std: Sequence[float], inplace: bool = False) -> None:
+        self.mean = tuple(float(m) for m in _as_sequence(mean, "Normalize mean"))
+        self.std = tuple(float(s) for s in _as_sequence(std, "Normalize std"))
         if len(self.mean) != len(self.std):
             raise ConfigError(f"Normalize needs as many mean as std values, got {len(self.mean)} and {len(self.std)}")
         if any(s == 0 for s in self.std):
             raise ConfigError(f"Normalize std must be non-zero, got {self.std}")
+
+    def _spec(self):
+        return ("Normalize", {"mean": list(self.mean), "std": list(self.std)})
+
+
+class Resize(Transform):
+    """Resize to (h, w), or the shorter side to ``size`` keeping the aspect ratio (torchvision's rule).
+
+    Pillow's antialiased resampling, as torchvision uses on PIL images (``antialias`` is accepted for
+    compatibility; like torchvision on PIL images, antialiasing is always on).
+    """
+
+    def __init__(self, size, interpolation=InterpolationMode.BILINEAR, max_size: Optional[int] = None,
+                 antialias: Optional[bool] = None) -> None:
+        self.size = _size(size, "Resize", allow_single=True)
+        self.interpolation = interpolation
+        self.max_size = max_size
+        self.antialias = antialias
+        self._code = _interpolation_code(interpolation, "Resize")
+        if max_size is not None and len(self.size) != 1:
+            raise ConfigError("Resize: max_size is only supported when size is an int (the shorter side)")
+
+    def _spec(self):
+        return ("Resize", {"size": list(self.size), "interpolation": [self._code],
+                           "max_size": [] if self.max_size is None else [self.max_size]})
+
+
+class CenterCrop(Transform):
+    """Crop the centre (h, w); zero padding when the image is smaller, as torchvision."""
+
+    def __init__(self, size) -> None:
+        self.size = _size(size, "CenterCrop")
+
+    def _spec(self):
+        return ("CenterCrop", {"size": list(self.size)})
+
+
+class RandomResizedCrop(Transform):
+    """A crop of random area (``scale``) and aspect ratio (``ratio``), resized to ``size``."""
+
+    def __init__(self, size, scale=(0.08, 1.0), ratio=(3.0 / 4.0, 4.0 / 3.0),
+                 interpolation=InterpolationMode.BILINEAR, antialias: Optional[bool] = None) -> None:
+        self.size = _size(size, "RandomResizedCrop")
+        self.scale = _range(scale, "RandomResizedCrop scale")
+        self.ratio = _range(ratio, "RandomResizedCrop ratio")
+        if self.scale[0] < 0 or self.scale[1] <= 0:
+            raise ConfigError(f"RandomResizedCrop scale must be non-negative with max > 0, got {self.scale}")
+        if self.ratio[0] <= 0:
+            raise ConfigError(f"RandomResizedCrop ratio must be positive, got {self.ratio}")
+        self.interpolation = interpolation
+        self.antialias = antialias
+        self._code = _interpolation_code(interpolation, "RandomResizedCrop")
+
+    def _spec(self):
+        return ("RandomResizedCrop", {"size": list(self.size), "scale": list(self.scale), "ratio": list(self.ratio),
+                                      "interpolation": [self._code]})
+
+
+class RandomHorizontalFlip(Transform):
+    def __init__(self, p: float = 0.5) -> None:
+        if not isinstance(p, numbers.Real) or not 0 <= p <= 1:
+            raise ConfigError(f"RandomHorizontalFlip p must be a probability in [0, 1], got {p!r}")
+        self.p = float(p)
+
+    def _spec(self):
+        return ("RandomHorizontalFlip", {"p": [self.p]})
+
+
+class RandomRotation(Transform):
+    """Rotate by an angle drawn uniformly from ``degrees`` (a number d means (-d, d)), about the centre.
+
+    Nearest-neighbour only (torchvision's default); ``expand=True`` is refused because it would make
+    the output size differ per sample.
+    """
+
+    def __init__(self, degrees, interpolation=InterpolationMode.NEAREST, expand: bool = False, center=None,
+                 fill=0) -> None:
+        if isinstance(degrees, numbers.Number):
+            if degrees < 0:
+                raise ConfigError(f"RandomRotation: if degrees is a single number, it must be non-negative, got {degrees}")
+            self.degrees = [-float(degrees), float(degrees)]
+        else:
+            self.degrees = [float(d) for d in _range(degrees, "RandomRotation degrees")]
+        self.interpolation = interpolation
+        self._code = _interpolation_code(interpolation, "RandomRotation")
+        self.expand = bool(expand)
+        if center is not None and (not isinstance(center, Sequence) or len(center) != 2):
+            raise ConfigError(f"RandomRotation center must be a sequence (x, y), got {center!r}")
+        self.center = None if center is None else [float(c) for c in center]
+        if fill is None:
+            fill = 0
+        if not isinstance(fill, (numbers.Number, Sequence)):
+            raise ConfigError(f"RandomRotation fill must be a number or a sequence, got {fill!r}")
+        self.fill = fill
+
+    def _spec(self):
+        fill = [float(self.fill)] if isinstance(self.fill, numbers.Number) else [float(f) for f in self.fill]
+        return ("RandomRotation", {"degrees": list(self.degrees), "interpolation": [self._code],
+                                   "expand": [float(self.expand)], "center": self.center or [], "fill": fill})
+
+
+class ColorJitter(Transform):
+    """Random brightness, contrast, saturation and hue, applied in a random order (torchvision's)."""
+
+    def __init__(self, brightness=0, contrast=0, saturation=0, hue=0) -> None:
+        self.brightness = _jitter_range(brightness, "brightness")
+        self.contrast = _jitter_range(contrast, "contrast")
+        self.saturation = _jitter_range(saturation, "saturation")
+        self.hue = _jitter_range(hue, "hue", center=0, bound=(-0.5, 0.5), clip_first_on_zero=False)
+
+    def _spec(self):
+        return ("ColorJitter", {k: list(v) if v is not None else []
+                                for k, v in (("brightness", self.brightness), ("contrast", self.contrast),
+                                             ("saturation", self.saturation), ("hue", self.hue))})
+
+
+class Grayscale(Transform):
+    """PIL's convert("L") (ITU-R 601-2 luma); ``num_output_channels=3`` repeats it."""
+
+    def __init__(self, num_output_channels: int = 1) -> None:
+        if num_output_channels not in (1, 3):
+            raise ConfigError(f"Grayscale num_output_channels should be either 1 or 3, got {num_output_channels!r}")
+        self.num_output_channels = int(num_output_channels)
+
+    def _spec(self):
+        return ("Grayscale", {"num_output_channels": [self.num_output_channels]})
 
 
 class Compose(Transform):
@@ -40,7 +210,8 @@ class Compose(Transform):
         self.transforms = list(transforms)
         for t in self.transforms:
             if not isinstance(t, Transform):
-                raise ConfigError(f"Compose takes greymatter.transforms objects, got {t!r}")
+                raise ConfigError(f"Compose takes greymatter.transforms objects, got {t!r}"
+                                  + _torchvision_hint(t))
 
     def __repr__(self) -> str:
         inner = "".join(f"\n    {t!r}" for t in self.transforms)
@@ -55,7 +226,78 @@ def flatten(transform) -> list:
         return [t for inner in transform.transforms for t in flatten(inner)]
     if isinstance(transform, Transform):
         return [transform]
-    raise ConfigError(f"transform must be a greymatter.transforms object, got {transform!r}")
+    raise ConfigError(f"transform must be a greymatter.transforms object, got {transform!r}" + _torchvision_hint(transform))
+
+
+def to_specs(transform) -> list:
+    """The chain as the C++ pipeline takes it: [(name, {arg: [numbers]})]."""
+    return [t._spec() for t in flatten(transform)]
+
+
+# ---- argument helpers ---------------------------------------------------------------------------
+
+def _torchvision_hint(t) -> str:
+    module = type(t).__module__ or ""
+    if module.startswith("torchvision"):
+        return f" (use greymatter.transforms.{type(t).__name__} instead of torchvision's: same arguments)"
+    return ""
+
+
+def _show(v):
+    return v.value if isinstance(v, Enum) else repr(v)
+
+
+def _interpolation_code(mode, owner: str) -> int:
+    value = getattr(mode, "value", mode)  # greymatter's or torchvision's InterpolationMode, or a string
+    if isinstance(value, str) and value.lower() in _INTERPOLATION_CODES:
+        return _INTERPOLATION_CODES[value.lower()]
+    raise ConfigError(f"{owner}: interpolation must be InterpolationMode.NEAREST, BILINEAR or BICUBIC, got {mode!r}")
+
+
+def _size(size, owner: str, allow_single: bool = False):
+    """int or (h, w) -> tuple; Resize keeps a single int as (size,) = the shorter side."""
+    if isinstance(size, numbers.Integral) and not isinstance(size, bool):
+        values = (int(size),) if allow_single else (int(size), int(size))
+    elif isinstance(size, Sequence) and len(size) in (1, 2) and all(
+            isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in size):
+        values = tuple(int(s) for s in size)
+        if len(values) == 1 and not allow_single:
+            values = (values[0], values[0])
+    else:
+        raise ConfigError(f"{owner} size must be an int or a sequence (h, w) of ints, got {size!r}")
+    if any(v < 1 for v in values):
+        raise ConfigError(f"{owner} size must be positive, got {size!r}")
+    return values
+
+
+def _range(v, name: str):
+    if not isinstance(v, Sequence) or len(v) != 2 or not all(isinstance(x, numbers.Real) for x in v):
+        raise ConfigError(f"{name} must be a sequence (min, max), got {v!r}")
+    lo, hi = float(v[0]), float(v[1])
+    if not lo <= hi:
+        raise ConfigError(f"{name} must be (min, max) with min <= max, got {v!r}")
+    return (lo, hi)
+
+
+def _jitter_range(value, name, center=1.0, bound=(0, math.inf), clip_first_on_zero=True):
+    """torchvision's ColorJitter._check_input: a number v means [center - v, center + v]."""
+    if isinstance(value, numbers.Number):
+        if value < 0:
+            raise ConfigError(f"ColorJitter {name}: if it is a single number, it must be non negative, got {value}")
+        lo, hi = center - float(value), center + float(value)
+        if clip_first_on_zero:
+            lo = max(lo, 0.0)
+        if not bound[0] <= lo <= hi <= bound[1]:  # torchvision would only fail mid-epoch
+            raise ConfigError(f"ColorJitter {name}={value} gives factors outside {bound}")
+    elif isinstance(value, Sequence) and len(value) == 2:
+        lo, hi = float(value[0]), float(value[1])
+        if not bound[0] <= lo <= hi <= bound[1]:
+            raise ConfigError(f"ColorJitter {name} values should be between {bound}, got {value!r}")
+    else:
+        raise ConfigError(f"ColorJitter {name} should be a single number or a list/tuple with length 2, got {value!r}")
+    if lo == hi == center:
+        return None
+    return (lo, hi)
 
 
 def _as_sequence(v, name):
@@ -64,4 +306,20 @@ def _as_sequence(v, name):
     try:
         return tuple(v)
     except TypeError:
-        raise ConfigError(f"Normalize {name} must be a number or a sequence of numbers, got {v!r}") from None
+        raise ConfigError(f"{name} must be a number or a sequence of numbers, got {v!r}") from None
+
+
+def _pixels(image):
+    """(uint8 HxWxC tensor, channels as torchvision sees them) for a PIL image, array, tensor or path."""
+    if isinstance(image, (str, bytes)) or hasattr(image, "__fspath__"):
+        return _core.read_image(str(image)), 3
+    if hasattr(image, "convert") and hasattr(image, "mode"):  # PIL image: torchvision keeps "L" as one channel
+        mode = "L" if image.mode in ("L", "1") else "RGB"
+        array = np.array(image.convert(mode))  # a writable copy
+        return torch.from_numpy(array), 1 if mode == "L" else 3
+    t = image if isinstance(image, torch.Tensor) else torch.from_numpy(np.array(image))
+    if t.dtype != torch.uint8 or t.dim() not in (2, 3) or (t.dim() == 3 and t.shape[2] not in (1, 3)):
+        raise ConfigError(f"expected a PIL image, a path, or a uint8 array HxW / HxWx1 / HxWx3, got "
+                          f"{t.dtype} {tuple(t.shape)}")
+    channels = 1 if t.dim() == 2 or t.shape[2] == 1 else 3
+    return t.contiguous(), channels

@@ -2,6 +2,8 @@
 // the consumer, and park finished batches in `ready_` until the consumer asks for that number.
 #include "greymatter/data/loader.h"
 
+#include <ATen/Context.h>
+
 #include "greymatter/data/random.h"
 #include "greymatter/errors.h"
 
@@ -68,7 +70,9 @@ Batch EpochIterator::take_buffer(int64_t batch_size) {
   }
   std::vector<int64_t> shape{batch_size};
   shape.insert(shape.end(), sample_shape_.begin(), sample_shape_.end());
-  return {torch::empty(shape, torch::kFloat32), torch::empty({batch_size}, torch::kInt64)};
+  const bool pin = options_.pin_memory && at::hasCUDA();
+  return {torch::empty(shape, torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(pin)),
+          torch::empty({batch_size}, torch::TensorOptions().dtype(torch::kInt64).pinned_memory(pin))};
 }
 
 EpochIterator::Slot EpochIterator::build(int64_t batch_index) {
@@ -80,9 +84,16 @@ EpochIterator::Slot EpochIterator::build(int64_t batch_index) {
     float* images = slot.batch.images.data_ptr<float>();
     int64_t* labels = slot.batch.labels.data_ptr<int64_t>();
     const int64_t stride = slot.batch.images[0].numel();
+    int64_t filled = 0;
     for (int64_t i = begin; i < end; ++i) {
       const SampleKey key{options_.seed, epoch_, order_[static_cast<size_t>(i)]};
-      labels[i - begin] = source_->load(key, images + (i - begin) * stride);
+      const int64_t label = source_->load(key, images + filled * stride);
+      if (label == Source::kSkipped) continue;
+      labels[filled++] = label;
+    }
+    if (filled < end - begin) {
+      slot.batch.images = slot.batch.images.narrow(0, 0, filled);
+      slot.batch.labels = slot.batch.labels.narrow(0, 0, filled);
     }
   } catch (...) {
     slot.error = std::current_exception();
@@ -119,32 +130,40 @@ std::optional<Batch> EpochIterator::next() {
     const auto cap = static_cast<size_t>(options_.prefetch * std::max<int64_t>(options_.num_workers, 1) + 2);
     if (spare_.size() > cap) spare_.erase(spare_.begin());
   }
-  if (consumed_ >= num_batches_) return std::nullopt;
-  Slot slot;
-  if (workers_.empty()) {
-    const int64_t k = next_to_build_++;
-    lock.unlock();
-    slot = build(k);
-    lock.lock();
-  } else {
-    ready_cv_.wait(lock, [&] { return ready_.count(consumed_) > 0; });
-    auto it = ready_.find(consumed_);
-    slot = std::move(it->second);
-    ready_.erase(it);
-  }
-  ++consumed_;
-  if (slot.error) {
-    // The epoch cannot continue past a failed batch: stop the workers, then report.
-    stop_ = true;
-    consumed_ = num_batches_;
+  while (consumed_ < num_batches_) {
+    Slot slot;
+    if (workers_.empty()) {
+      const int64_t k = next_to_build_++;
+      lock.unlock();
+      slot = build(k);
+      lock.lock();
+    } else {
+      ready_cv_.wait(lock, [&] { return ready_.count(consumed_) > 0; });
+      auto it = ready_.find(consumed_);
+      slot = std::move(it->second);
+      ready_.erase(it);
+    }
+    ++consumed_;
+    if (slot.error) {
+      // The epoch cannot continue past a failed batch: stop the workers, then report.
+      stop_ = true;
+      consumed_ = num_batches_;
+      lock.unlock();
+      space_cv_.notify_all();
+      std::rethrow_exception(slot.error);
+    }
+    if (slot.batch.labels.size(0) == 0) {  // every sample of this batch was skipped
+      lock.unlock();
+      space_cv_.notify_all();
+      lock.lock();
+      continue;
+    }
+    last_ = slot.batch;
     lock.unlock();
     space_cv_.notify_all();
-    std::rethrow_exception(slot.error);
+    return slot.batch;
   }
-  last_ = slot.batch;
-  lock.unlock();
-  space_cv_.notify_all();
-  return slot.batch;
+  return std::nullopt;
 }
 
 }  // namespace greymatter::data

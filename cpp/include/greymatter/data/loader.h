@@ -25,6 +25,7 @@ struct LoaderOptions {
   uint64_t seed = 0;
   int64_t num_workers = 1;  // 0: batches are built in the consumer's thread
   int64_t prefetch = 2;     // ready batches kept ahead of the consumer, per worker
+  bool pin_memory = false;  // page-locked batch buffers; only with a CUDA build of torch, else ignored
 };
 
 struct Batch {
@@ -53,7 +54,8 @@ class Loader {
 };
 
 // One pass over the data. next() returns batches in order and rethrows a worker's exception;
-// destroying the iterator mid-epoch stops and joins its threads.
+// destroying the iterator mid-epoch stops and joins its threads. Samples a source skips (see
+// Source::kSkipped) are left out, so such a batch is shorter, and a batch left empty is not returned.
 class EpochIterator {
  public:
   EpochIterator(std::shared_ptr<const Source> source, std::vector<int64_t> order, LoaderOptions options,
