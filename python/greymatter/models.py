@@ -46,12 +46,24 @@ class _CppModuleMixin:
     """PyTorch's Module behaviour over a torch.nn.cpp.ModuleWrapper: the state_dict, printout, module
     iteration and to() that ModuleWrapper's copies of the C++ methods do not give."""
 
-    def _prefer_python_methods(self) -> None:
+    def _finish_init(self) -> None:
         # ModuleWrapper copies every public C++ method onto the instance, where it would shadow the
         # versions below (C++ to() returns None, named_parameters() returns a dict, ...).
         ours = set().union(*(vars(c) for c in type(self).__mro__ if issubclass(c, _CppModuleMixin)))
         for name in [n for n in vars(self) if n in ours]:
             del self.__dict__[name]
+        self.__dict__["_cpp_ready"] = True
+
+    @property
+    def training(self) -> bool:
+        return self.cpp_module.training
+
+    @training.setter
+    def training(self, mode: bool) -> None:
+        # nn.Module.__init__ sets training = True: on a view of an existing C++ layer (model.base_model)
+        # that would switch it and everything under it to train mode, so wait until init is done.
+        if self.__dict__.get("_cpp_ready"):
+            self.cpp_module.train(bool(mode))
 
     # --- state -----------------------------------------------------------------------------------
     def state_dict(self, destination=None, prefix: str = "", keep_vars: bool = False):
@@ -189,7 +201,7 @@ class _CppChild(_CppModuleMixin, ModuleWrapper):
 
     def __init__(self, cpp_module) -> None:
         super().__init__(cpp_module)
-        self._prefer_python_methods()
+        self._finish_init()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return _core._forward_module(self.cpp_module, x)
@@ -231,7 +243,7 @@ class _CppModel(_CppModuleMixin):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)  # builds the C++ module
-        self._prefer_python_methods()
+        self._finish_init()
 
     def _extra_state(self) -> Dict:
         return {}
