@@ -38,6 +38,15 @@ def test_sub_modules_are_views_of_the_cpp_layers():
         ref.classifier[1].bias.fill_(1.0)
         torch.testing.assert_close(model(x), ref(x))
     assert model.classifier[1].weight.data_ptr() == model.state_dict()["classifier.1.weight"].data_ptr()
+    # PyTorch's layer attributes, as transfer-learning code reads them.
+    pairs = [(model.classifier[1], ref.classifier[1]), (model.features[2].conv[1][0], ref.features[2].conv[1][0]),
+             (model.features[0][1], ref.features[0][1]), (model.classifier[0], ref.classifier[0])]
+    for ours, theirs in pairs:
+        for attr in ("in_features", "out_features", "in_channels", "out_channels", "kernel_size", "stride", "padding",
+                     "dilation", "groups", "num_features", "eps", "momentum", "affine", "p"):
+            assert getattr(ours, attr, None) == getattr(theirs, attr, None), attr
+    with pytest.raises(AttributeError):
+        model.classifier[1].out_feature
     with pytest.raises(IndexError, match="out of range"):
         model.features[19]
     with pytest.raises(gm.ConfigError, match="cannot set MobileNetV2.classifier.*cannot be replaced"):

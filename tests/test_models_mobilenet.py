@@ -3,6 +3,7 @@ same printout, keys, outputs and gradients; weights from torch hub's folder or a
 a frozen backbone stays in eval mode without autograd. Small inputs (64x64) keep this fast on CPU."""
 import copy
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -182,6 +183,7 @@ def test_transfer_classifier_weights_and_options(tmp_path, torchvision_state):
         gm.models.TransferClassifier(backbone="resnet18")
     with pytest.raises(gm.ConfigError, match="size_inner"):
         gm.models.TransferClassifier(size_inner=0)
+    assert gm.models.TransferClassifier(size_inner=np.int64(10)).inner.out_features == 10  # sweep grids
     with pytest.raises(ValueError, match=r"forward_head expects input of shape \(B, 1280\).*got \[2, 100\]"):
         model.forward_head(torch.randn(2, 100))
     with pytest.raises(ValueError, match=r"MobileNetV2 expects input of shape \(B, 3, H, W\).*got \[2, 1, 64, 64\]"):

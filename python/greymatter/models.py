@@ -9,6 +9,7 @@ read, changed in place and saved, and they can be called, but not replaced from 
 
 Not here: the layers themselves (cpp/src/models) or training (trainer.py).
 """
+import numbers
 import os
 from collections import OrderedDict
 from pathlib import Path
@@ -206,6 +207,17 @@ class _CppChild(_CppModuleMixin, ModuleWrapper):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return _core._forward_module(self.cpp_module, x)
 
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            # PyTorch's layer attributes: conv.out_channels, linear.in_features, bn.eps, ...
+            attributes = _core._layer_attributes(self.__dict__["cpp_module"]) if "cpp_module" in self.__dict__ else {}
+            if name not in attributes:
+                raise
+            value = attributes[name]
+            return tuple(value) if isinstance(value, list) else value
+
 
 class _CppSequential(_CppChild):
     """A C++ Sequential (children named 0, 1, ...): indexable and iterable like nn.Sequential."""
@@ -347,8 +359,10 @@ class TransferClassifier(_CppModel, _core.TransferClassifier):
 
     def __init__(self, backbone: str = "mobilenet_v2", num_classes: int = 10, size_inner: Optional[int] = None,
                  dropout: float = 0.0, freeze: bool = True, weights=None) -> None:
-        if size_inner is not None and (not isinstance(size_inner, int) or size_inner < 1):
-            raise ConfigError(f"TransferClassifier: size_inner must be a positive int or None, got {size_inner!r}")
+        if size_inner is not None:
+            if not isinstance(size_inner, numbers.Integral) or isinstance(size_inner, bool) or size_inner < 1:
+                raise ConfigError(f"TransferClassifier: size_inner must be a positive int or None, got {size_inner!r}")
+            size_inner = int(size_inner)  # numpy integers from a sweep grid
         super().__init__(backbone=backbone, num_classes=num_classes, size_inner=size_inner or 0, dropout=dropout,
                          freeze=freeze)
         if weights is not None:
@@ -410,7 +424,8 @@ def _read_weights(weights) -> Tuple[Dict[str, torch.Tensor], str]:
             raise DataError(f"weights file not found: {path} (weights takes None, 'IMAGENET1K_V1', 'IMAGENET1K_V2', "
                             "'DEFAULT' or the path of a .pth state_dict)")
     else:
-        raise ConfigError(f"weights must be None, 'IMAGENET1K_V1', 'IMAGENET1K_V2', 'DEFAULT' or a path, got {weights!r}")
+        raise ConfigError(f"weights must be None, 'IMAGENET1K_V1', 'IMAGENET1K_V2', 'DEFAULT' or a path, "
+                          f"got {weights!r}")
     try:
         loaded = torch.load(path, map_location="cpu")
     except Exception as e:  # torch.load raises many types for a damaged file
@@ -474,7 +489,8 @@ MODEL_NAMES = ("mnistnet", "simplecnn", "mnistcnn", "exammodel", "braintumorcnn"
 
 
 def get_model(name: str, **kwargs) -> nn.Module:
-    """A model by its lower-case name (see MODEL_NAMES), built with kwargs: get_model("braintumorcnn", num_classes=4)."""
+    """A model by its lower-case name (see MODEL_NAMES), built with kwargs:
+    get_model("braintumorcnn", num_classes=4)."""
     try:
         factory = _REGISTRY[str(name).lower()]
     except KeyError:

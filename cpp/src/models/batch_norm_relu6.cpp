@@ -5,6 +5,8 @@
 
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <array>
+
 namespace greymatter::models {
 namespace {
 
@@ -30,9 +32,10 @@ class BatchNormReLU6Function : public torch::autograd::Function<BatchNormReLU6Fu
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const auto s = ctx->get_saved_variables();
     const auto grad_z = at::hardtanh_backward(grads[0], s[6], 0.0, 6.0);
-    auto [gx, gw, gb] = at::native_batch_norm_backward(
-        grad_z, s[0], s[1], s[2], s[3], s[4], s[5], ctx->saved_data["training"].toBool(),
-        ctx->saved_data["eps"].toDouble(), {ctx->needs_input_grad(0), ctx->needs_input_grad(1), ctx->needs_input_grad(2)});
+    const std::array<bool, 3> wanted = {ctx->needs_input_grad(0), ctx->needs_input_grad(1), ctx->needs_input_grad(2)};
+    auto [gx, gw, gb] = at::native_batch_norm_backward(grad_z, s[0], s[1], s[2], s[3], s[4], s[5],
+                                                       ctx->saved_data["training"].toBool(),
+                                                       ctx->saved_data["eps"].toDouble(), wanted);
     return {gx, gw, gb, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };

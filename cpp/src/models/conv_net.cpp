@@ -11,7 +11,8 @@ void check_options(const ConvNetOptions& o) {
   auto fail = [&](const std::string& what) { throw ConfigError(o.name + ": " + what); };
   if (o.in_channels < 1) fail("in_channels must be >= 1, got " + std::to_string(o.in_channels));
   if (o.num_classes < 1) fail("num_classes must be >= 1, got " + std::to_string(o.num_classes));
-  if (o.channels.empty() || o.channels.size() > 16) fail("channels needs 1 to 16 entries, got " + std::to_string(o.channels.size()));
+  if (o.channels.empty() || o.channels.size() > 16)
+    fail("channels needs 1 to 16 entries, got " + std::to_string(o.channels.size()));
   for (auto c : o.channels)
     if (c < 1) fail("channels must all be >= 1, got " + std::to_string(c));
   if (o.hidden < 0) fail("hidden must be >= 0, got " + std::to_string(o.hidden));

@@ -61,7 +61,8 @@ torch::Tensor InvertedResidualImpl::forward(torch::Tensor x) {
 
 MobileNetV2Impl::MobileNetV2Impl(MobileNetV2Options options) : options_(options) {
   const auto& o = options_;
-  if (o.num_classes < 1) throw ConfigError("MobileNetV2: num_classes must be >= 1, got " + std::to_string(o.num_classes));
+  if (o.num_classes < 1)
+    throw ConfigError("MobileNetV2: num_classes must be >= 1, got " + std::to_string(o.num_classes));
   if (!(o.width_mult > 0.0) || o.width_mult > 10.0)
     throw ConfigError("MobileNetV2: width_mult must be in (0, 10], got " + std::to_string(o.width_mult));
   if (o.dropout < 0.0 || o.dropout >= 1.0)
