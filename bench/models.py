@@ -10,6 +10,7 @@ the ratios greymatter / reference of the median, the min and the median process 
 greymatter is faster). On a shared machine the min and CPU-time ratios are the steadier ones.
 
     .venv/bin/python bench/models.py [--rounds 7] [--device cpu|cuda] [--only braintumorcnn|mobilenet_v2]
+                                     [--threads N] [--verbose]
 """
 import argparse
 import statistics
@@ -88,8 +89,11 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--only", choices=["braintumorcnn", "mobilenet_v2"])
     parser.add_argument("--verbose", action="store_true", help="print every step time")
+    parser.add_argument("--threads", type=int, help="torch.set_num_threads (default: greymatter's, all cores)")
     args = parser.parse_args()
     device = args.device
+    if args.threads:
+        torch.set_num_threads(args.threads)
     global VERBOSE
     VERBOSE = args.verbose
     what = device if device == "cpu" else torch.cuda.get_device_name(0)

@@ -56,7 +56,8 @@ InvertedResidualImpl::InvertedResidualImpl(int64_t in, int64_t out, int64_t stri
 }
 
 torch::Tensor InvertedResidualImpl::forward(torch::Tensor x) {
-  return use_res_connect_ ? x + conv_->forward(x) : conv_->forward(x);
+  // In place on the block's fresh output: its BatchNorm saved its input, not its output, for backward.
+  return use_res_connect_ ? conv_->forward(x).add_(x) : conv_->forward(x);
 }
 
 MobileNetV2Impl::MobileNetV2Impl(MobileNetV2Options options) : options_(options) {
