@@ -33,6 +33,7 @@ def test_sub_modules_are_views_of_the_cpp_layers():
     with torch.no_grad():
         torch.testing.assert_close(model.features[0](x), ref.features[0](x))
         torch.testing.assert_close(model.features(x), ref.features(x))
+        torch.testing.assert_close(model.features[:4](x), ref.features[:4](x))  # activations of a prefix
         # Changing a sub-module's weight in place changes the model.
         model.classifier[1].bias.fill_(1.0)
         ref.classifier[1].bias.fill_(1.0)

@@ -220,10 +220,12 @@ class _CppChild(_CppModuleMixin, ModuleWrapper):
 
 
 class _CppSequential(_CppChild):
-    """A C++ Sequential (children named 0, 1, ...): indexable and iterable like nn.Sequential."""
+    """A C++ Sequential (children named 0, 1, ...): indexable, sliceable and iterable like nn.Sequential."""
 
-    def __getitem__(self, index: int) -> nn.Module:
+    def __getitem__(self, index) -> nn.Module:
         names = list(self.cpp_module.named_children().keys())
+        if isinstance(index, slice):  # model.features[:7]: a PyTorch Sequential of views, for activations
+            return nn.Sequential(OrderedDict((n, getattr(self, n)) for n in names[index]))
         if not isinstance(index, int):
             raise TypeError(f"{type(self).__name__} indices must be integers, got {type(index).__name__}")
         if not -len(names) <= index < len(names):
