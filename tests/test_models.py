@@ -59,6 +59,8 @@ def test_plain_torch_optim_loop_lowers_the_loss():
 def test_wrong_input_shape_is_a_value_error():
     with pytest.raises(ValueError, match=r"784 values per sample, got \[2, 3, 28, 28\]"):
         gm.models.MNISTNet()(torch.rand(2, 3, 28, 28))
+    with pytest.raises(ValueError, match="floating-point tensor.*Byte"):
+        gm.models.MNISTNet()(torch.zeros(2, 1, 28, 28, dtype=torch.uint8))
 
 
 def test_config_and_repr():

@@ -5,6 +5,8 @@
 // onto instances).
 #include <pybind11/stl.h>
 
+#include <variant>
+
 #include "bindings.h"
 #include "greymatter/models/cnns.h"
 #include "greymatter/models/mnist_net.h"
@@ -27,6 +29,7 @@ auto bind_model(py::module_& m, const char* name) {
 
 void bind_models(py::module_& m) {
   m.def("_pytorch_repr", [](const torch::nn::Module& module) { return pytorch_repr(module); });
+  m.def("_layer_attributes", [](const torch::nn::Module& module) { return layer_attributes(module); });
   m.def("_state_tensors", [](const torch::nn::Module& module) { return state_tensors(module); });
   m.def("_forward_module", [](torch::nn::Module& module, const torch::Tensor& x) { return forward_module(module, x); });
 
@@ -41,20 +44,23 @@ void bind_models(py::module_& m) {
       .def(py::init([](int64_t in_channels, int64_t num_classes, int64_t image_size, int64_t channels) {
              return std::make_shared<SimpleCNNImpl>(SimpleCNNOptions{in_channels, num_classes, image_size, channels});
            }),
-           py::arg("in_channels") = 1, py::arg("num_classes") = 10, py::arg("image_size") = 28, py::arg("channels") = 8);
+           py::arg("in_channels") = 1, py::arg("num_classes") = 10, py::arg("image_size") = 28,
+           py::arg("channels") = 8);
 
   bind_model<MNISTCNNImpl>(m, "MNISTCNN")
       .def(py::init([](int64_t in_channels, int64_t num_classes, std::vector<int64_t> channels, bool batch_norm,
                        int64_t hidden, double dropout, int64_t image_size) {
-             return std::make_shared<MNISTCNNImpl>(
-                 MNISTCNNOptions{in_channels, num_classes, std::move(channels), batch_norm, hidden, dropout, image_size});
+             return std::make_shared<MNISTCNNImpl>(MNISTCNNOptions{in_channels, num_classes, std::move(channels),
+                                                                   batch_norm, hidden, dropout, image_size});
            }),
            py::arg("in_channels") = 1, py::arg("num_classes") = 10, py::arg("channels") = std::vector<int64_t>{32, 64},
-           py::arg("batch_norm") = false, py::arg("hidden") = 128, py::arg("dropout") = 0.0, py::arg("image_size") = 28);
+           py::arg("batch_norm") = false, py::arg("hidden") = 128, py::arg("dropout") = 0.0,
+           py::arg("image_size") = 28);
 
   bind_model<ExamModelImpl>(m, "ExamModel")
       .def(py::init([](int64_t in_channels, int64_t image_size, int64_t channels, int64_t hidden, bool sigmoid) {
-             return std::make_shared<ExamModelImpl>(ExamModelOptions{in_channels, image_size, channels, hidden, sigmoid});
+             return std::make_shared<ExamModelImpl>(
+                 ExamModelOptions{in_channels, image_size, channels, hidden, sigmoid});
            }),
            py::arg("in_channels") = 3, py::arg("image_size") = 200, py::arg("channels") = 32, py::arg("hidden") = 64,
            py::arg("sigmoid") = true);

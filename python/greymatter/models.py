@@ -9,6 +9,7 @@ read, changed in place and saved, and they can be called, but not replaced from 
 
 Not here: the layers themselves (cpp/src/models) or training (trainer.py).
 """
+import numbers
 import os
 from collections import OrderedDict
 from pathlib import Path
@@ -46,12 +47,24 @@ class _CppModuleMixin:
     """PyTorch's Module behaviour over a torch.nn.cpp.ModuleWrapper: the state_dict, printout, module
     iteration and to() that ModuleWrapper's copies of the C++ methods do not give."""
 
-    def _prefer_python_methods(self) -> None:
+    def _finish_init(self) -> None:
         # ModuleWrapper copies every public C++ method onto the instance, where it would shadow the
         # versions below (C++ to() returns None, named_parameters() returns a dict, ...).
         ours = set().union(*(vars(c) for c in type(self).__mro__ if issubclass(c, _CppModuleMixin)))
         for name in [n for n in vars(self) if n in ours]:
             del self.__dict__[name]
+        self.__dict__["_cpp_ready"] = True
+
+    @property
+    def training(self) -> bool:
+        return self.cpp_module.training
+
+    @training.setter
+    def training(self, mode: bool) -> None:
+        # nn.Module.__init__ sets training = True: on a view of an existing C++ layer (model.base_model)
+        # that would switch it and everything under it to train mode, so wait until init is done.
+        if self.__dict__.get("_cpp_ready"):
+            self.cpp_module.train(bool(mode))
 
     # --- state -----------------------------------------------------------------------------------
     def state_dict(self, destination=None, prefix: str = "", keep_vars: bool = False):
@@ -189,17 +202,30 @@ class _CppChild(_CppModuleMixin, ModuleWrapper):
 
     def __init__(self, cpp_module) -> None:
         super().__init__(cpp_module)
-        self._prefer_python_methods()
+        self._finish_init()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return _core._forward_module(self.cpp_module, x)
 
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            # PyTorch's layer attributes: conv.out_channels, linear.in_features, bn.eps, ...
+            attributes = _core._layer_attributes(self.__dict__["cpp_module"]) if "cpp_module" in self.__dict__ else {}
+            if name not in attributes:
+                raise
+            value = attributes[name]
+            return tuple(value) if isinstance(value, list) else value
+
 
 class _CppSequential(_CppChild):
-    """A C++ Sequential (children named 0, 1, ...): indexable and iterable like nn.Sequential."""
+    """A C++ Sequential (children named 0, 1, ...): indexable, sliceable and iterable like nn.Sequential."""
 
-    def __getitem__(self, index: int) -> nn.Module:
+    def __getitem__(self, index) -> nn.Module:
         names = list(self.cpp_module.named_children().keys())
+        if isinstance(index, slice):  # model.features[:7]: a PyTorch Sequential of views, for activations
+            return nn.Sequential(OrderedDict((n, getattr(self, n)) for n in names[index]))
         if not isinstance(index, int):
             raise TypeError(f"{type(self).__name__} indices must be integers, got {type(index).__name__}")
         if not -len(names) <= index < len(names):
@@ -231,7 +257,7 @@ class _CppModel(_CppModuleMixin):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)  # builds the C++ module
-        self._prefer_python_methods()
+        self._finish_init()
 
     def _extra_state(self) -> Dict:
         return {}
@@ -335,8 +361,10 @@ class TransferClassifier(_CppModel, _core.TransferClassifier):
 
     def __init__(self, backbone: str = "mobilenet_v2", num_classes: int = 10, size_inner: Optional[int] = None,
                  dropout: float = 0.0, freeze: bool = True, weights=None) -> None:
-        if size_inner is not None and (not isinstance(size_inner, int) or size_inner < 1):
-            raise ConfigError(f"TransferClassifier: size_inner must be a positive int or None, got {size_inner!r}")
+        if size_inner is not None:
+            if not isinstance(size_inner, numbers.Integral) or isinstance(size_inner, bool) or size_inner < 1:
+                raise ConfigError(f"TransferClassifier: size_inner must be a positive int or None, got {size_inner!r}")
+            size_inner = int(size_inner)  # numpy integers from a sweep grid
         super().__init__(backbone=backbone, num_classes=num_classes, size_inner=size_inner or 0, dropout=dropout,
                          freeze=freeze)
         if weights is not None:
@@ -398,7 +426,8 @@ def _read_weights(weights) -> Tuple[Dict[str, torch.Tensor], str]:
             raise DataError(f"weights file not found: {path} (weights takes None, 'IMAGENET1K_V1', 'IMAGENET1K_V2', "
                             "'DEFAULT' or the path of a .pth state_dict)")
     else:
-        raise ConfigError(f"weights must be None, 'IMAGENET1K_V1', 'IMAGENET1K_V2', 'DEFAULT' or a path, got {weights!r}")
+        raise ConfigError(f"weights must be None, 'IMAGENET1K_V1', 'IMAGENET1K_V2', 'DEFAULT' or a path, "
+                          f"got {weights!r}")
     try:
         loaded = torch.load(path, map_location="cpu")
     except Exception as e:  # torch.load raises many types for a damaged file
@@ -462,7 +491,8 @@ MODEL_NAMES = ("mnistnet", "simplecnn", "mnistcnn", "exammodel", "braintumorcnn"
 
 
 def get_model(name: str, **kwargs) -> nn.Module:
-    """A model by its lower-case name (see MODEL_NAMES), built with kwargs: get_model("braintumorcnn", num_classes=4)."""
+    """A model by its lower-case name (see MODEL_NAMES), built with kwargs:
+    get_model("braintumorcnn", num_classes=4)."""
     try:
         factory = _REGISTRY[str(name).lower()]
     except KeyError:

@@ -8,7 +8,10 @@ namespace greymatter::models {
 
 int64_t conv_macs(const torch::nn::Conv2dImpl& conv, MapSize& size) {
   const auto& o = conv.options;
-  auto out = [](int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) { return (in + 2 * p - d * (k - 1) - 1) / s + 1; };
+  auto out = [](int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) -> int64_t {
+    const int64_t span = in + 2 * p - d * (k - 1) - 1;  // negative: the kernel does not fit
+    return span < 0 ? 0 : span / s + 1;
+  };
   const auto* pad = c10::get_if<torch::ExpandingArray<2>>(&o.padding());
   const int64_t ph = pad ? (**pad)[0] : 0, pw = pad ? (**pad)[1] : 0;  // kSame/kValid are not used here
   size.h = out(size.h, (*o.kernel_size())[0], (*o.stride())[0], ph, (*o.dilation())[0]);
@@ -20,7 +23,8 @@ int64_t conv_macs(const torch::nn::Conv2dImpl& conv, MapSize& size) {
 int64_t linear_macs(const torch::nn::LinearImpl& linear) { return linear.weight.numel(); }
 
 MapSize pooled(MapSize size, int64_t kernel, int64_t stride) {
-  return {(size.h - kernel) / stride + 1, (size.w - kernel) / stride + 1};
+  auto out = [&](int64_t in) -> int64_t { return in < kernel ? 0 : (in - kernel) / stride + 1; };
+  return {out(size.h), out(size.w)};
 }
 
 void init_like_torchvision(torch::nn::Module& module) {

@@ -27,6 +27,9 @@ torch::Tensor MNISTNetImpl::forward(torch::Tensor x) {
     throw ConfigError("MNISTNet expects input of shape (B, " + std::to_string(options_.in_features) +
                       ") or (B, 1, 28, 28) with " + std::to_string(options_.in_features) +
                       " values per sample, got " + c10::str(x.sizes()));
+  if (!x.is_floating_point())
+    throw ConfigError("MNISTNet expects a floating-point tensor (T.ToTensor() makes one), got " +
+                      std::string(c10::toString(x.scalar_type())));
   x = x.flatten(1);  // (B, in_features)
   for (size_t i = 0; i + 1 < layers_.size(); ++i) {
     x = torch::relu(layers_[i]->forward(x));

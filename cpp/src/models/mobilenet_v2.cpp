@@ -1,5 +1,5 @@
 // MobileNetV2 (see mobilenet_v2.h). Block settings, channel rounding and init follow torchvision's
-// mobilenetv2.py and ops/misc.py; the ReLU6s run in place as torchvision's do.
+// mobilenetv2.py and ops/misc.py. Each BatchNorm -> ReLU6 pair runs as one autograd node (batch_norm_relu6.h).
 #include "greymatter/models/mobilenet_v2.h"
 
 #include <torch/nn/modules/dropout.h>
@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "greymatter/errors.h"
+#include "greymatter/models/batch_norm_relu6.h"
 #include "greymatter/models/layers.h"
 
 namespace greymatter::models {
@@ -41,7 +42,7 @@ Conv2dNormActivationImpl::Conv2dNormActivationImpl(int64_t in, int64_t out, int6
   act_ = register_module("2", torch::nn::ReLU6(torch::nn::ReLU6Options().inplace(true)));
 }
 
-torch::Tensor Conv2dNormActivationImpl::forward(torch::Tensor x) { return act_->forward(bn_->forward(conv_->forward(x))); }
+torch::Tensor Conv2dNormActivationImpl::forward(torch::Tensor x) { return batch_norm_relu6(*bn_, conv_->forward(x)); }
 
 InvertedResidualImpl::InvertedResidualImpl(int64_t in, int64_t out, int64_t stride, int64_t expand_ratio)
     : use_res_connect_(stride == 1 && in == out) {
@@ -55,12 +56,14 @@ InvertedResidualImpl::InvertedResidualImpl(int64_t in, int64_t out, int64_t stri
 }
 
 torch::Tensor InvertedResidualImpl::forward(torch::Tensor x) {
-  return use_res_connect_ ? x + conv_->forward(x) : conv_->forward(x);
+  // In place on the block's fresh output: its BatchNorm saved its input, not its output, for backward.
+  return use_res_connect_ ? conv_->forward(x).add_(x) : conv_->forward(x);
 }
 
 MobileNetV2Impl::MobileNetV2Impl(MobileNetV2Options options) : options_(options) {
   const auto& o = options_;
-  if (o.num_classes < 1) throw ConfigError("MobileNetV2: num_classes must be >= 1, got " + std::to_string(o.num_classes));
+  if (o.num_classes < 1)
+    throw ConfigError("MobileNetV2: num_classes must be >= 1, got " + std::to_string(o.num_classes));
   if (!(o.width_mult > 0.0) || o.width_mult > 10.0)
     throw ConfigError("MobileNetV2: width_mult must be in (0, 10], got " + std::to_string(o.width_mult));
   if (o.dropout < 0.0 || o.dropout >= 1.0)

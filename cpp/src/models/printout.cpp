@@ -1,4 +1,4 @@
-// PyTorch-format module printouts (see printout.h). Each layer's "extra repr" follows the one in
+// PyTorch-format module printouts and layer attributes (see printout.h). Each layer's "extra repr" follows the one in
 // torch/nn/modules/*.py; nesting and indentation follow torch.nn.Module.__repr__.
 #include "greymatter/models/printout.h"
 
@@ -52,7 +52,8 @@ std::string conv_extra(const torch::nn::Conv2dImpl& c) {
   if (!all_equal(o.dilation(), 1)) s += ", dilation=" + py_tuple(o.dilation());
   if (o.groups() != 1) s += ", groups=" + std::to_string(o.groups());
   if (!o.bias()) s += ", bias=False";
-  if (!c10::get_if<torch::enumtype::kZeros>(&o.padding_mode())) s += ", padding_mode=" + torch::enumtype::get_enum_name(o.padding_mode());
+  if (!c10::get_if<torch::enumtype::kZeros>(&o.padding_mode()))
+    s += ", padding_mode=" + torch::enumtype::get_enum_name(o.padding_mode());
   return s;
 }
 
@@ -118,7 +119,50 @@ std::string add_indent(const std::string& s, int spaces) {
   return out;
 }
 
+template <size_t D>
+std::vector<int64_t> as_vector(const torch::ExpandingArray<D>& a) {
+  return std::vector<int64_t>(a->begin(), a->end());
+}
+
+// Pooling attributes are what the user passed: one int when all equal (see py_int_or_tuple).
+template <size_t D>
+LayerAttribute int_or_vector(const torch::ExpandingArray<D>& a) {
+  if (all_equal(a, (*a)[0])) return LayerAttribute{(*a)[0]};
+  return LayerAttribute{as_vector(a)};
+}
+
 }  // namespace
+
+std::map<std::string, LayerAttribute> layer_attributes(const torch::nn::Module& m) {
+  using namespace torch::nn;
+  std::map<std::string, LayerAttribute> a;
+  if (const auto* c = dynamic_cast<const Conv2dImpl*>(&m)) {
+    const auto& o = c->options;
+    a = {{"in_channels", o.in_channels()}, {"out_channels", o.out_channels()},
+         {"kernel_size", as_vector(o.kernel_size())}, {"stride", as_vector(o.stride())},
+         {"dilation", as_vector(o.dilation())}, {"groups", o.groups()}};
+    if (const auto* pad = c10::get_if<torch::ExpandingArray<2>>(&o.padding())) a["padding"] = as_vector(*pad);
+  } else if (const auto* l = dynamic_cast<const LinearImpl*>(&m)) {
+    a = {{"in_features", l->options.in_features()}, {"out_features", l->options.out_features()}};
+  } else if (const auto* bn = dynamic_cast<const BatchNorm2dImpl*>(&m)) {
+    const auto& o = bn->options;
+    a = {{"num_features", o.num_features()}, {"eps", o.eps()}, {"affine", o.affine()},
+         {"track_running_stats", o.track_running_stats()}};
+    if (o.momentum()) a["momentum"] = *o.momentum();
+  } else if (const auto* d = dynamic_cast<const DropoutImpl*>(&m)) {
+    a = {{"p", d->options.p()}, {"inplace", d->options.inplace()}};
+  } else if (const auto* r = dynamic_cast<const ReLUImpl*>(&m)) {
+    a = {{"inplace", r->options.inplace()}};
+  } else if (const auto* r6 = dynamic_cast<const ReLU6Impl*>(&m)) {
+    a = {{"inplace", r6->options.inplace()}};
+  } else if (const auto* p = dynamic_cast<const MaxPool2dImpl*>(&m)) {
+    const auto& o = p->options;
+    a = {{"kernel_size", int_or_vector(o.kernel_size())}, {"stride", int_or_vector(o.stride())},
+         {"padding", int_or_vector(o.padding())}, {"dilation", int_or_vector(o.dilation())},
+         {"ceil_mode", o.ceil_mode()}};
+  }
+  return a;
+}
 
 std::string python_float(double value) {
   if (std::isnan(value)) return "nan";
