@@ -16,6 +16,7 @@ from . import datasets, models, plots, transforms  # noqa: E402
 from .datasets import Subset, random_split  # noqa: E402
 from .loader import DataLoader  # noqa: E402
 from .trainer import History, Trainer  # noqa: E402
+from .sweep import sweep  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -31,5 +32,6 @@ __all__ = [
     "models",
     "plots",
     "random_split",
+    "sweep",
     "transforms",
 ]
