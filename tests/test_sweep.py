@@ -279,6 +279,32 @@ def test_unpicklable_data_for_processes_names_the_fix(data):
         gm.sweep(make_model, grid={"size_inner": [8, 16]}, train=data[0], epochs=1, n_jobs=2, progress=False)
 
 
+UNGUARDED_SCRIPT = """
+import greymatter as gm
+
+class Part:
+    def __call__(self):
+        return gm.Subset(gm.datasets.FashionMNIST(train=True), range(300))
+
+def make(size_inner):
+    return gm.models.MNISTNet(hidden=(size_inner,))
+
+gm.sweep(make, grid={"size_inner": [8, 16]}, train=Part(), epochs=1, n_jobs=N_JOBS, progress=False)
+print("finished")
+"""
+
+
+@pytest.mark.parametrize("n_jobs", ["2", "None"])
+def test_a_script_without_main_guard_gets_a_clear_error_or_runs_serially(tmp_path, n_jobs):
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED_SCRIPT.replace("N_JOBS", n_jobs))
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    if n_jobs == "2":
+        assert run.returncode == 1 and "ConfigError" in run.stderr and '__name__ == "__main__"' in run.stderr
+    else:  # chosen automatically: falls back to this process, and says so
+        assert run.returncode == 0 and "finished" in run.stdout and "running one configuration at a time" in run.stderr
+
+
 def crashing_model(size_inner):
     if size_inner == 13:
         os._exit(3)  # the worker process dies, as on a segfault or the OOM killer
@@ -312,6 +338,23 @@ def test_dask_local_cluster_gives_the_local_table(data, dask_client, tmp_path):
     assert on_dask.drop(columns="seconds").equals(local.drop(columns="seconds"))
     workers = {r[-1].rsplit(":", 1)[0] for r in _data_rows(tmp_path / "dask.csv")}
     assert len(workers) == 2  # both worker processes took configurations
+
+
+def test_cli_sweep_on_a_dask_scheduler(dask_client, tmp_path, capsys):
+    args = ["sweep", "--lr", "1e-3", "--size-inner", "8,16", "--epochs", "1", "--train-size", "300",
+            "--results", str(tmp_path / "cli.csv")]
+    assert cli.main(args + ["--dask", dask_client.scheduler.address]) == 0
+    on_dask = capsys.readouterr().out
+    assert "2 of 2 configurations ok" in on_dask
+    assert cli.main(args[:-1] + [str(tmp_path / "local.csv"), "--n-jobs", "1"]) == 0
+    local = capsys.readouterr().out
+
+    def table(out):  # the printed table without its seconds column
+        lines = [line.split() for line in out.splitlines()[:3]]
+        drop = lines[0].index("seconds")
+        return [line[:drop] + line[drop + 1:] for line in lines]
+
+    assert table(local) == table(on_dask)
 
 
 def test_dask_needs_data_it_can_ship(data, dask_client):

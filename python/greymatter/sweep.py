@@ -76,9 +76,11 @@ def sweep(model: Union[Callable, str], grid: Dict[str, List[Any]], train, val=No
     plan = _plan(make_model, train, val, built, epochs, seed, routes, grid, trainer_kwargs, loader_kwargs,
                  model_kwargs)
     check_results_path(results)
+    auto_jobs = n_jobs is None
     n_jobs = _n_jobs(n_jobs, executor, plan, len(points) if strategy == "grid" else n_trials)
-    if executor is None and n_jobs == 1:  # in this process: use the data built above
-        plan = dataclasses.replace(plan, train=built["train"], val=built["val"])
+    here = dataclasses.replace(plan, train=built["train"], val=built["val"])  # in this process: data built above
+    if executor is None and n_jobs == 1:
+        plan = here
 
     def make_config(index: int, params: Dict[str, Any]) -> Config:
         return Config(index, params, stable_hash({"plan": plan.token, "params": params}))
@@ -91,7 +93,7 @@ def sweep(model: Union[Callable, str], grid: Dict[str, List[Any]], train, val=No
     store = open_store(results)
     try:
         known = {k: r for k, r in store.load().items() if r["status"] == "ok" or not retry_failed}
-        runner = make_runner(executor, n_jobs, plan)
+        runner = make_runner(executor, n_jobs, plan, fallback=here if auto_jobs else None)
         try:
             total = sum(c.key not in known for c in search.configs) if strategy == "grid" else n_trials
             table = _loop(search, runner, store, known, _progress_bar(progress, total))

@@ -10,8 +10,9 @@ import concurrent.futures as cf
 import multiprocessing
 import pickle
 import uuid
+import warnings
 from concurrent.futures.process import BrokenProcessPool
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from ._core import ConfigError
 from ._threads import available_cores
@@ -21,9 +22,10 @@ from .sweep_run import Plan, failed_row, run_config
 __all__ = ["make_runner", "run_pickled"]
 
 
-def make_runner(executor, n_jobs: int, plan: Plan):
+def make_runner(executor, n_jobs: int, plan: Plan, fallback: Optional[Plan] = None):
+    """`fallback`: the plan to run in this process should worker processes fail to start (n_jobs was automatic)."""
     if executor is None:
-        return ProcessRunner(plan, n_jobs) if n_jobs > 1 else SerialRunner(plan)
+        return ProcessRunner(plan, n_jobs, fallback) if n_jobs > 1 else SerialRunner(plan)
     if _is_dask_client(executor):
         return DaskRunner(executor, plan)
     if isinstance(executor, cf.Executor):
@@ -76,25 +78,48 @@ class ProcessRunner:
     A worker that dies breaks the whole pool; each configuration that was in flight then runs again alone in a
     fresh process, so only the one that kills its process is reported failed."""
 
-    def __init__(self, plan: Plan, n_jobs: int) -> None:
+    def __init__(self, plan: Plan, n_jobs: int, fallback: Optional[Plan] = None) -> None:
+        self._fallback = fallback  # with n_jobs chosen automatically: run this plan here if workers cannot start
         self._dumps = best_dumps()
         check_picklable(plan, self._dumps, "worker processes (n_jobs > 1)")
         self.plan = plan
         self.capacity = n_jobs
         self._payload = self._dumps(plan)
         self._pool = self._new_pool(n_jobs)
+        self._started = False
 
     @staticmethod
     def _new_pool(n: int) -> cf.ProcessPoolExecutor:
         return cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
 
     def submit(self, config: Config):
+        if not self._started:
+            self._check_workers_start()
+        if self._fallback is not None and self.capacity == 1:
+            return _done_future(run_config, self._fallback, config)
         try:
             return self._pool.submit(run_pickled, self._payload, config)
         except BrokenProcessPool:
             self._pool.shutdown(wait=False)
             self._pool = self._new_pool(self.capacity)
             return self._pool.submit(run_pickled, self._payload, config)
+
+    def _check_workers_start(self) -> None:
+        """A worker that cannot even start is not any configuration's fault: the usual cause is a script that
+        calls gm.sweep at top level, which each spawned worker imports and runs again."""
+        self._started = True
+        try:
+            self._pool.submit(_worker_ready).result()
+        except BrokenProcessPool:
+            if self._fallback is not None:
+                warnings.warn("sweep's worker processes died on start-up (a script calling gm.sweep outside "
+                              "`if __name__ == \"__main__\":`?); running one configuration at a time here",
+                              stacklevel=4)
+                self.capacity = 1
+                return
+            raise ConfigError("sweep's worker processes died on start-up. A script that calls gm.sweep with "
+                              "n_jobs > 1 must do it under `if __name__ == \"__main__\":` (each worker process "
+                              "imports the script), or pass n_jobs=1") from None
 
     def wait(self, handles) -> List:
         return list(cf.wait(handles, return_when=cf.FIRST_COMPLETED).done)
@@ -128,6 +153,10 @@ class ProcessRunner:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+
+
+def _worker_ready() -> bool:
+    return True
 
 
 def run_pickled(payload: bytes, config: Config) -> Dict:
@@ -199,6 +228,11 @@ class DaskRunner:
         self._plan_future = client.scatter(plan, broadcast=True, hash=False)
         workers = client.scheduler_info().get("workers", {})
         self.capacity = max(1, sum(w.get("nthreads", 1) for w in workers.values()))
+        if any(w.get("nthreads", 1) > 1 for w in workers.values()):
+            warnings.warn("Dask workers with several threads train configurations side by side in one process, "
+                          "where model init and dropout share torch's one random generator: results can change "
+                          "from run to run. Start workers with one thread each (threads_per_worker=1, "
+                          "--nthreads 1) for reproducible sweeps.", stacklevel=3)
         self._tag = uuid.uuid4().hex[:8]
 
     def submit(self, config: Config):
