@@ -7,6 +7,7 @@ lr x size_inner, timed in one process in these ways:
                    by a factory once per worker)
   threads-single   n_jobs at once in a ThreadPoolExecutor, each single-threaded
   threads-inherit  n_jobs at once in threads, each with the process's threads (shows the OpenBLAS thrash)
+  dask             a LocalCluster of n_jobs single-thread worker processes on loopback (start-up included)
 
 Prints seconds per way and the ratio to serial-inherit, and checks that the single-threaded ways agree exactly.
 
@@ -48,6 +49,14 @@ def run(way: str, args, grid):
         if way == "processes":
             df = gm.sweep(make_model, train=FashionPart("train", args.train), val=FashionPart("val", 0),
                           n_jobs=jobs, **kwargs)
+        elif way == "dask":
+            from distributed import Client, LocalCluster
+
+            with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
+                              host="127.0.0.1") as cluster, Client(cluster) as client:
+                print(f"  dask cluster up in {time.perf_counter() - start:.2f} s")
+                df = gm.sweep(make_model, train=FashionPart("train", args.train), val=FashionPart("val", 0),
+                              executor=client, **kwargs)
         elif way.startswith("threads"):
             with cf.ThreadPoolExecutor(jobs) as pool:
                 df = gm.sweep(make_model, train=FashionPart("train", args.train)(), val=FashionPart("val", 0)(),
@@ -81,7 +90,8 @@ def main() -> None:
             tables[way] = df
     ref = best[ways[0]]
     for way in ways:
-        print(f"{way:16s} {best[way]:7.2f} s   {ref / best[way]:5.2f}x vs {ways[0]}")
+        print(f"{way:16s} {best[way]:7.2f} s   {ref / best[way]:5.2f}x vs {ways[0]}   "
+              f"(configurations' own seconds, summed: {tables[way].seconds.sum():.2f})")
     single = [w for w in ways if not w.endswith("inherit")]
     cols = ["val_acc", "val_loss", "train_loss"]
     same = all(tables[w][cols].equals(tables[single[0]][cols]) for w in single)

@@ -357,6 +357,17 @@ def test_cli_sweep_on_a_dask_scheduler(dask_client, tmp_path, capsys):
     assert table(local) == table(on_dask)
 
 
+def test_dask_workers_malloc_setting_is_undone_in_that_process_only():
+    code = ("from greymatter.sweep_malloc import keep_freed_memory_for_training as k; "
+            "print(k(), k())")  # once per process
+    env = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "65536"}
+    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          check=True).stdout.split() == ["True", "False"]
+    env.pop("MALLOC_TRIM_THRESHOLD_")
+    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          check=True).stdout.split() == ["False", "False"]
+
+
 def test_dask_needs_data_it_can_ship(data, dask_client):
     with pytest.raises(gm.ConfigError, match="cannot be sent to Dask workers.*zero-argument function"):
         gm.sweep(make_model, grid={"size_inner": [8]}, train=data[0], epochs=1, executor=dask_client, progress=False)

@@ -24,6 +24,7 @@ from ._core import ConfigError
 from .datasets import Dataset
 from .loader import DataLoader
 from .sweep_grid import Config
+from .sweep_malloc import keep_freed_memory_for_training
 from .sweep_threads import single_threaded
 from .trainer import Trainer
 
@@ -60,6 +61,7 @@ class Plan:
 
 def run_config(plan: Plan, config: Config) -> Dict[str, Any]:
     """Trains one configuration; returns its results row ("ok", or "failed" with the error)."""
+    keep_freed_memory_for_training()  # in a Dask worker: see sweep_malloc.py
     with single_threaded() if plan.single_threaded else contextlib.nullcontext():
         return _train(plan, config)
 
