@@ -9,7 +9,7 @@ lr x size_inner, timed in one process in these ways:
   threads-inherit  n_jobs at once in threads, each with the process's threads (shows the OpenBLAS thrash)
   dask             a LocalCluster of n_jobs single-thread worker processes on loopback (start-up included)
 
-Prints seconds per way and the ratio to serial-inherit, and checks that the single-threaded ways agree exactly.
+Prints seconds per way and the ratio to the first way, and checks that the single-threaded ways agree exactly.
 
     .venv/bin/python bench/sweep_jobs.py [--train 54000] [--epochs 2] [--sizes 10,100,1000] [--repeat 2]
 """

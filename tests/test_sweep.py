@@ -13,6 +13,7 @@ import torch
 
 import greymatter as gm
 from greymatter import cli
+from greymatter._threads import available_cores
 from greymatter.sweep_threads import single_threaded
 
 class FashionPart:
@@ -280,7 +281,10 @@ def test_unpicklable_data_for_processes_names_the_fix(data):
 
 
 UNGUARDED_SCRIPT = """
+import os
 import greymatter as gm
+
+os.getloadavg = lambda: (0.0, 0.0, 0.0)  # an idle machine: the automatic n_jobs takes every core
 
 class Part:
     def __call__(self):
@@ -302,7 +306,8 @@ def test_a_script_without_main_guard_gets_a_clear_error_or_runs_serially(tmp_pat
     if n_jobs == "2":
         assert run.returncode == 1 and "ConfigError" in run.stderr and '__name__ == "__main__"' in run.stderr
     else:  # chosen automatically: falls back to this process, and says so
-        assert run.returncode == 0 and "finished" in run.stdout and "running one configuration at a time" in run.stderr
+        assert run.returncode == 0 and "finished" in run.stdout
+        assert "running one configuration at a time" in run.stderr or available_cores() < 2
 
 
 def crashing_model(size_inner):

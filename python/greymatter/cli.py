@@ -42,7 +42,7 @@ def _sweep_parser(sub) -> None:
     s.add_argument("--train-size", type=int, default=None, help="train on the first N images of the split only")
     s.add_argument("--results", default="runs/sweep.csv", help=".csv, .db/.sqlite, or 'none'; re-runs resume")
     s.add_argument("--retry-failed", action="store_true", help="re-run configurations the results store has failed")
-    s.add_argument("--n-jobs", type=int, default=None, help="worker processes (default: one per core)")
+    s.add_argument("--n-jobs", type=int, default=None, help="worker processes (default: one per free core)")
     s.add_argument("--dask", metavar="ADDRESS", default=None, help="run on the Dask scheduler at ADDRESS")
     s.add_argument("--strategy", default="grid", choices=("grid", "optuna"))
     s.add_argument("--n-trials", type=int, default=None, help="optuna: trials in all")

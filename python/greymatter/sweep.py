@@ -11,6 +11,7 @@ run), sweep_search (grid or Optuna), sweep_store (CSV / SQLite), sweep_threads (
 """
 import dataclasses
 import functools
+import os
 from typing import Any, Callable, Dict, List, Optional, Union
 
 from ._core import ConfigError
@@ -49,8 +50,8 @@ def sweep(model: Union[Callable, str], grid: Dict[str, List[Any]], train, val=No
         or a zero-argument function returning one (needed to send the data to Dask or process workers).
     trainer_kwargs / loader_kwargs / model_kwargs: fixed settings for every configuration.
     executor: None (this machine), a dask.distributed.Client, or a concurrent.futures.Executor.
-    n_jobs: worker processes on this machine. None: one per core (at most one per configuration) when the
-        data can be sent to processes (given as factories), else 1, in this process. Each configuration runs
+    n_jobs: worker processes on this machine. None: one per free core (at most one per configuration) when
+        the data can be sent to processes (given as factories), else 1, in this process. Each configuration runs
         on one thread (torch and OpenBLAS) wherever it runs, so results do not depend on where it ran
         (docs/sweep.md has the measurements behind this).
     results: a .csv path, a .db/.sqlite path, or None (memory only). Finished configurations are appended as
@@ -221,14 +222,17 @@ def _code_hash(code) -> str:
 
 
 def _n_jobs(n_jobs, executor, plan: Plan, n_configs) -> int:
-    """Worker processes on this machine. None: one per core (at most one per configuration) when the plan can
-    be sent to processes (data given as factories), else 1 (docs/sweep.md: why processes, not threads)."""
+    """Worker processes on this machine; 1 means this process. None: one per core that is free now (at most one
+    per configuration) when the plan can be sent to processes (data given as factories), else 1. A busy core
+    makes a worker a loss (docs/sweep.md); the choice never changes results, only speed."""
     if executor is not None:
         if n_jobs is not None:
             raise ConfigError("n_jobs is for runs on this machine; with an executor, its workers decide")
         return 1
     if n_jobs is None:
-        n = max(1, min(available_cores(), n_configs or 1))
+        cores = available_cores()
+        busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+        n = max(1, min(cores, n_configs or 1, int(cores - busy + 1)))  # + 1: this process idles meanwhile
         return n if n > 1 and _picklable(plan) else 1
     if not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs < 1:
         raise ConfigError(f"n_jobs must be a positive integer or None, got {n_jobs!r}")

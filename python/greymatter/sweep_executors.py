@@ -182,8 +182,9 @@ def best_dumps():
 
 class FuturesRunner:
     """A concurrent.futures.Executor the caller owns (and closes). With a ProcessPoolExecutor the plan must
-    pickle; a worker process that dies breaks the whole pool, so every configuration in flight is reported
-    failed (Dask isolates such a crash to its configuration)."""
+    pickle, and a worker process that dies fails every configuration in flight (n_jobs and Dask isolate such a
+    crash). With a ThreadPoolExecutor configurations share torch's global random generator (model init, the
+    Trainer's reseeding, dropout), so results can change from run to run (docs/sweep.md)."""
 
     def __init__(self, executor: cf.Executor, plan: Plan) -> None:
         if isinstance(executor, cf.ProcessPoolExecutor):
