@@ -95,13 +95,13 @@ def _parse_list(flag: str, text: str, kind) -> list:
     values = []
     for item in text.split(","):
         item = item.strip()
+        if item == "":
+            raise ConfigError(f"--{flag.replace('_', '-')}: empty value in {text!r}")
         try:
             values.append(kind(item))
         except ValueError:
-            raise ConfigError(f"--{flag.replace('_', '-')}: {item!r} is not a{'n integer' if kind is int else ' number'}") \
-                from None
-        if item == "":
-            raise ConfigError(f"--{flag.replace('_', '-')}: empty value in {text!r}")
+            what = "an integer" if kind is int else "a number"
+            raise ConfigError(f"--{flag.replace('_', '-')}: {item!r} is not {what}") from None
     return values
 
 

@@ -158,7 +158,8 @@ def _dataframe(table, keys: List[str]):
     return df
 
 
-def _plan(make_model, train, val, built, epochs, seed, routes, grid, trainer_kwargs, loader_kwargs, model_kwargs) -> Plan:
+def _plan(make_model, train, val, built, epochs, seed, routes, grid, trainer_kwargs, loader_kwargs,
+          model_kwargs) -> Plan:
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
         raise ConfigError(f"epochs must be a positive integer, got {epochs!r}")
     if not isinstance(seed, int) or isinstance(seed, bool):
