@@ -16,6 +16,7 @@ from . import datasets, models, plots, schedulers, transforms  # noqa: E402
 from .datasets import Subset, random_split  # noqa: E402
 from .loader import DataLoader  # noqa: E402
 from .trainer import History, Trainer  # noqa: E402
+from .sweep import sweep  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -32,5 +33,6 @@ __all__ = [
     "plots",
     "random_split",
     "schedulers",
+    "sweep",
     "transforms",
 ]

@@ -1,0 +1,119 @@
+"""Sweep grids: which setting each grid key changes, the configurations a grid expands to, and the stable
+key that names a configuration in the results store.
+
+A grid key goes to the first of these that takes it: a parameter of the model factory (``size_inner``), of the
+run itself (``seed``, ``epochs``), of the Trainer (``lr``, ``weight_decay``, ``optimizer``, ...) or of the
+training DataLoader (``batch_size``, ...); a factory with ``**kwargs`` takes the rest. Anything else is a
+ConfigError raised before any configuration runs. This file runs nothing and knows no executor.
+"""
+import hashlib
+import inspect
+import itertools
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Mapping, Sequence
+
+from ._core import ConfigError
+from .loader import DataLoader
+from .trainer import Trainer
+
+__all__ = ["Config", "expand", "route_keys", "stable_hash", "check_kwargs", "TRAINER_KEYS", "LOADER_KEYS",
+           "RUN_KEYS"]
+
+# Settings the sweep owns: the model, the progress bar (one per configuration would be noise) and the
+# checkpoint path (configurations running together would overwrite each other's file).
+_TRAINER_RESERVED = {"self", "model", "progress", "progress_every", "checkpoint"}
+# The loader's seed follows the configuration's seed, so that it can be a grid key of its own.
+_LOADER_RESERVED = {"self", "dataset", "seed"}
+
+TRAINER_KEYS = tuple(p for p in inspect.signature(Trainer.__init__).parameters if p not in _TRAINER_RESERVED)
+LOADER_KEYS = tuple(p for p in inspect.signature(DataLoader.__init__).parameters if p not in _LOADER_RESERVED)
+RUN_KEYS = ("seed", "epochs")  # seed: model init, shuffle, dropout; epochs: how long each configuration trains
+
+
+@dataclass(frozen=True)
+class Config:
+    """One point of a sweep: its position in the grid, its parameters and its store key."""
+
+    index: int
+    params: Dict[str, Any]
+    key: str
+
+
+def stable_hash(obj: Any) -> str:
+    """A short hash of `obj` as canonical JSON: the same in every process and Python version."""
+    text = json.dumps(obj, sort_keys=True, default=_jsonable, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _jsonable(value: Any):
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    if hasattr(value, "item") and callable(value.item):  # numpy / torch scalars
+        return value.item()
+    return repr(value)
+
+
+def factory_parameters(make_model: Callable):
+    """(named parameters, accepts **kwargs) of a model factory; classes are inspected through __init__."""
+    try:
+        sig = inspect.signature(make_model)
+    except (TypeError, ValueError):  # a builtin or C++ constructor: nothing to route by name
+        return set(), True
+    named = {n for n, p in sig.parameters.items()
+             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    var_kw = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
+    return named, var_kw
+
+
+def route_keys(keys: Sequence[str], make_model: Callable) -> Dict[str, str]:
+    """Maps each grid key to "model", "trainer", "loader" or "run"; an unknown key is a ConfigError."""
+    model_params, model_var_kw = factory_parameters(make_model)
+    routes, unknown = {}, []
+    for k in keys:
+        if k in model_params:
+            routes[k] = "model"
+        elif k in RUN_KEYS:  # before the Trainer's: a seed also seeds the model and the loader
+            routes[k] = "run"
+        elif k in TRAINER_KEYS:
+            routes[k] = "trainer"
+        elif k in LOADER_KEYS:
+            routes[k] = "loader"
+        elif model_var_kw:
+            routes[k] = "model"
+        else:
+            unknown.append(k)
+    if unknown:
+        known = sorted(model_params) + list(TRAINER_KEYS) + list(LOADER_KEYS) + list(RUN_KEYS)
+        raise ConfigError(f"unknown grid key(s) {', '.join(map(repr, unknown))}: not a parameter of the model "
+                          f"factory {_name(make_model)}, the Trainer, the DataLoader or the run; "
+                          f"known keys: {', '.join(known)}")
+    return routes
+
+
+def check_kwargs(kwargs: Mapping[str, Any], allowed: Sequence[str], what: str) -> Dict[str, Any]:
+    """A copy of `kwargs` (None: empty), or a ConfigError naming the keys `what` does not take."""
+    kwargs = dict(kwargs or {})
+    bad = [k for k in kwargs if k not in allowed]
+    if bad:
+        raise ConfigError(f"{what} does not take {', '.join(map(repr, bad))}; it takes: {', '.join(allowed)}")
+    return kwargs
+
+
+def expand(grid: Mapping[str, Sequence[Any]]) -> List[Dict[str, Any]]:
+    """The cartesian product of the grid's value lists, the first key varying slowest."""
+    if not isinstance(grid, Mapping) or not grid:
+        raise ConfigError(f"grid must be a non-empty dict of key -> list of values, got {grid!r}")
+    for k, values in grid.items():
+        if not isinstance(k, str):
+            raise ConfigError(f"grid keys are parameter names (strings), got {k!r}")
+        if isinstance(values, (str, bytes, Mapping)) or not hasattr(values, "__iter__"):
+            raise ConfigError(f"grid[{k!r}] must be a list of values, got {values!r}")
+        if len(list(values)) == 0:
+            raise ConfigError(f"grid[{k!r}] is empty: give at least one value")
+    keys = list(grid)
+    return [dict(zip(keys, combo)) for combo in itertools.product(*(list(grid[k]) for k in keys))]
+
+
+def _name(obj: Any) -> str:
+    return getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or type(obj).__name__

@@ -1,0 +1,193 @@
+"""One sweep configuration, start to finish: build its loaders, model and Trainer, train, and return its results
+row. `run_config` is what every executor calls (in this thread, a pool thread, a spawned process or a Dask
+worker), so it and the `Plan` it reads are picklable whenever the user's model factory and data are.
+
+Everything random in a configuration comes from its own seed (model init under a lock, loader order, dropout
+through the Trainer), never from the order configurations run in: local, Dask and resumed runs agree. An
+exception inside a configuration becomes a "failed" row; KeyboardInterrupt is not caught. This file does not
+schedule configurations or write the store.
+"""
+import contextlib
+import datetime
+import inspect
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Optional, Tuple
+
+import torch
+
+from . import models
+from ._core import ConfigError
+from .datasets import Dataset
+from .loader import DataLoader
+from .sweep_grid import Config
+from .sweep_malloc import keep_freed_memory_for_training
+from .sweep_threads import single_threaded
+from .trainer import Trainer
+
+__all__ = ["Plan", "run_config", "failed_row", "resolve_model", "ModelByName", "MODEL_NAMES"]
+
+# torch.manual_seed + weight init must not interleave between configurations sharing a process (a Dask worker
+# with several threads); sweeps on this machine run one configuration per process.
+_INIT_LOCK = threading.Lock()
+# Data a factory returned, per worker process: configurations of one sweep load it once (key: plan.token).
+_DATA_CACHE: Dict[Tuple[str, str], Tuple[Dataset, Dict[str, Any]]] = {}
+_DATA_LOCK = threading.Lock()
+
+TRAIN_LOADER_DEFAULTS = {"batch_size": 64, "shuffle": True}
+VAL_BATCH_SIZE = 256
+
+
+@dataclass
+class Plan:
+    """What every configuration of a sweep shares. `train`/`val`: a Dataset, a DataLoader (its dataset and
+    settings; the seed is the configuration's) or a zero-argument factory returning either."""
+
+    make_model: Callable
+    train: Any
+    val: Any
+    epochs: int
+    seed: int
+    routes: Dict[str, str]
+    model_kwargs: Dict[str, Any] = field(default_factory=dict)
+    trainer_kwargs: Dict[str, Any] = field(default_factory=dict)
+    loader_kwargs: Dict[str, Any] = field(default_factory=dict)
+    token: str = ""  # stable hash of the fixed settings: part of every store key, names the data cache
+    single_threaded: bool = True  # one torch + one OpenBLAS thread per configuration (sweep_threads.py)
+
+
+def run_config(plan: Plan, config: Config) -> Dict[str, Any]:
+    """Trains one configuration; returns its results row ("ok", or "failed" with the error)."""
+    keep_freed_memory_for_training()  # in a Dask worker: see sweep_malloc.py
+    with single_threaded() if plan.single_threaded else contextlib.nullcontext():
+        return _train(plan, config)
+
+
+def _train(plan: Plan, config: Config) -> Dict[str, Any]:
+    start = time.perf_counter()
+    split = {"model": {}, "trainer": {}, "loader": {}, "run": {}}
+    for k, v in config.params.items():
+        split[plan.routes[k]][k] = v
+    seed = int(split["run"].get("seed", plan.seed))
+    epochs = int(split["run"].get("epochs", plan.epochs))
+    trainer = None
+    try:
+        train_ds, train_settings = _materialize(plan, "train")
+        loader_settings = {**TRAIN_LOADER_DEFAULTS, **train_settings, **plan.loader_kwargs, **split["loader"]}
+        train_loader = DataLoader(train_ds, seed=seed, **loader_settings)
+        val_loader = None
+        if plan.val is not None:
+            val_ds, val_settings = _materialize(plan, "val")
+            val_loader = DataLoader(val_ds, batch_size=val_settings.get("batch_size", VAL_BATCH_SIZE), seed=seed)
+        start = time.perf_counter()  # training time: building a worker's data once is not this configuration's
+        with _INIT_LOCK:
+            torch.manual_seed(seed)
+            model = plan.make_model(**plan.model_kwargs, **split["model"])
+        trainer = Trainer(model, **{"seed": seed, **plan.trainer_kwargs, **split["trainer"], "progress": False})
+        hist = trainer.fit(train_loader, val_loader, epochs=epochs)
+    except Exception as e:  # noqa: BLE001 - one configuration's failure is data for the table, not a crash
+        done = len(trainer.history) if trainer is not None else 0
+        return failed_row(config, f"{type(e).__name__}: {e}", seconds=time.perf_counter() - start, epochs=done)
+    best = hist.rows[hist.best_epoch - 1]
+    return _row(config, status="ok", error=None, val_acc=best["val_acc"], val_loss=best["val_loss"],
+                train_acc=best["train_acc"], train_loss=best["train_loss"], gap=best["gap"],
+                best_epoch=hist.best_epoch, epochs=len(hist), seconds=time.perf_counter() - start)
+
+
+def failed_row(config: Config, error: str, seconds: Optional[float] = None, epochs: int = 0) -> Dict[str, Any]:
+    return _row(config, status="failed", error=error, epochs=epochs, seconds=seconds)
+
+
+def _row(config: Config, **values) -> Dict[str, Any]:
+    row = {"key": config.key, "index": config.index, "params": config.params, **values}
+    row["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
+    row["worker"] = f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
+    return row
+
+
+def _materialize(plan: Plan, part: str) -> Tuple[Dataset, Dict[str, Any]]:
+    """(dataset, loader settings) for plan.train or plan.val; a factory is called once per process."""
+    given = getattr(plan, part)
+    if isinstance(given, (Dataset, DataLoader)):
+        return as_dataset(given, part)
+    with _DATA_LOCK:
+        cache_key = (plan.token, part)
+        if cache_key not in _DATA_CACHE:
+            if len(_DATA_CACHE) >= 4:  # another sweep's data: let it go
+                _DATA_CACHE.clear()
+            _DATA_CACHE[cache_key] = as_dataset(given, part)
+        return _DATA_CACHE[cache_key]
+
+
+def as_dataset(given, part: str) -> Tuple[Dataset, Dict[str, Any]]:
+    """(dataset, loader settings) from a Dataset, a DataLoader or a factory of either."""
+    if callable(given) and not isinstance(given, (Dataset, DataLoader)):
+        given = given()
+    if isinstance(given, Dataset):
+        return given, {}
+    if isinstance(given, DataLoader):
+        settings = {"batch_size": given.batch_size, "shuffle": given.shuffle, "num_workers": given.num_workers,
+                    "drop_last": given.drop_last, "prefetch": given.prefetch}
+        return given.dataset, settings
+    raise ConfigError(f"sweep {part}= takes a greymatter Dataset, a DataLoader, or a zero-argument function "
+                      f"returning one; got {type(given).__name__}")
+
+
+def _mnistnet(size_inner: Optional[int] = None, hidden=(128, 64), num_classes: int = 10, dropout: float = 0.0,
+              in_features: int = 784):
+    """MNISTNet; `size_inner` (the sweeps' name for the inner layer width) makes it one hidden layer."""
+    if size_inner is not None:
+        hidden = (int(size_inner),)
+    return models.MNISTNet(hidden=hidden, num_classes=num_classes, dropout=dropout, in_features=in_features)
+
+
+# Names this file can build itself, used when gm.models has no registry (get_model) or to adapt a model
+# whose constructor has no `size_inner`.
+_LOCAL_MODELS: Dict[str, Callable] = {"mnistnet": _mnistnet}
+MODEL_NAMES = tuple(_LOCAL_MODELS)
+
+
+class ModelByName:
+    """A model factory named by string: picklable (workers look the name up again), and its signature is the
+    model's, so grid keys route to it by name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name.lower()
+
+    def _builder(self) -> Callable:
+        if self.name in _LOCAL_MODELS:
+            return _LOCAL_MODELS[self.name]
+        get_model = getattr(models, "get_model", None)
+        if get_model is None:
+            raise ConfigError(f"unknown model name {self.name!r}; known: {', '.join(MODEL_NAMES)} "
+                              f"(or pass a function that builds the model)")
+
+        def build(**kwargs):
+            return get_model(self.name, **kwargs)
+
+        return build
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        return inspect.signature(self._builder())
+
+    def __call__(self, **kwargs):
+        return self._builder()(**kwargs)
+
+    def __repr__(self) -> str:
+        return f"ModelByName({self.name!r})"
+
+
+def resolve_model(model) -> Callable:
+    """A model factory from a function/class or a model name."""
+    if isinstance(model, str):
+        factory = ModelByName(model)
+        factory._builder()  # unknown names fail here, before anything runs
+        return factory
+    if callable(model):
+        return model
+    raise ConfigError(f"sweep's first argument is a function that builds a model, or a model name; "
+                      f"got {type(model).__name__}")

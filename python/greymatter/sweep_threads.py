@@ -1,0 +1,85 @@
+"""Thread limits for sweep configurations: torch's intra-op threads and OpenBLAS's own thread pool.
+
+Debian's torch does its matrix products in OpenBLAS (pthread build), whose thread pool ignores
+torch.set_num_threads and is shared by the whole process. Two configurations training at once in threads then
+both drive that pool and thrash it (an MNISTNet sweep ran 6-8x slower than one at a time, docs/sweep.md); and the
+pool's size changes the floating-point results. So a sweep runs every configuration, wherever it runs, with
+one OpenBLAS thread and one torch thread: one configuration per core, the same numbers local, in threads, in
+processes or on Dask.
+(Configurations are not run side by side in threads of one process: model init, the Trainer's reseeding and
+dropout all use torch's one global generator, so they would take each other's random draws.)
+This file only sets and restores limits; it runs nothing.
+"""
+import contextlib
+import ctypes
+import threading
+from typing import Optional
+
+import torch
+
+__all__ = ["single_threaded", "blas_threads"]
+
+_LOCK = threading.Lock()
+_users = 0
+_saved_blas: Optional[int] = None
+_openblas = None  # ctypes handle, found once
+_searched = False
+
+
+def _find_openblas():
+    """The OpenBLAS library this process has loaded (through torch), or None (MKL, another BLAS, not Linux)."""
+    global _openblas, _searched
+    if _searched:
+        return _openblas
+    _searched = True
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "openblas" in line and ".so" in line}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_num_threads.restype = ctypes.c_int
+            lib.openblas_get_num_threads()
+        except (OSError, AttributeError):
+            continue
+        _openblas = lib
+        break
+    return _openblas
+
+
+def blas_threads() -> Optional[int]:
+    """OpenBLAS's thread count now, or None when torch does not use OpenBLAS here."""
+    lib = _find_openblas()
+    return lib.openblas_get_num_threads() if lib is not None else None
+
+
+def _set_blas_threads(n: int) -> None:
+    lib = _find_openblas()
+    if lib is not None:
+        lib.openblas_set_num_threads(ctypes.c_int(n))
+
+
+@contextlib.contextmanager
+def single_threaded():
+    """One torch intra-op thread in the calling thread and one OpenBLAS thread in the process while any
+    configuration runs; OpenBLAS's count is restored when the last one ends."""
+    global _users, _saved_blas
+    saved_torch = torch.get_num_threads()  # per thread with OpenMP: other threads keep theirs
+    with _LOCK:
+        if _users == 0:
+            torch.mm(torch.ones(2, 2), torch.ones(2, 2))  # loads BLAS so that it can be found
+            _saved_blas = blas_threads()
+            _set_blas_threads(1)
+        _users += 1
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved_torch)
+        with _LOCK:
+            _users -= 1
+            if _users == 0 and _saved_blas is not None:
+                _set_blas_threads(_saved_blas)
+
