@@ -6,6 +6,7 @@
 
 #include "bindings.h"
 #include "greymatter/errors.h"
+#include "greymatter/data/feature_source.h"
 #include "greymatter/train/engine.h"
 
 namespace greymatter::bindings {
@@ -47,9 +48,11 @@ EpochStats run_with_progress(Loop loop, const py::object& callback) {
     return false;
   };
   EpochStats stats;
-  {
+  try {
     py::gil_scoped_release release;
     stats = loop(progress);
+  } catch (...) {
+    if (!error_type) throw;  // a Ctrl-C taken by the callback wins over what the loop threw after it
   }
   if (error_type) {
     PyErr_Restore(error_type.release().ptr(), error_value.release().ptr(), error_trace.release().ptr());
@@ -130,6 +133,12 @@ void bind_train(py::module_& m) {
       .def("state", &Scheduler::state)
       .def("load_state", &Scheduler::load_state);
 
+  py::class_<data::FeatureSource, data::Source, std::shared_ptr<data::FeatureSource>>(m, "FeatureSource")
+      .def(py::init<torch::Tensor, torch::Tensor>(), py::arg("features"), py::arg("labels"))
+      .def_property_readonly("features", &data::FeatureSource::features)
+      .def_property_readonly("labels", &data::FeatureSource::labels)
+      .def("__len__", &data::FeatureSource::size);
+
   py::class_<Engine>(m, "Engine")
       .def(py::init([](const py::object& model, std::string optimizer, double lr, double weight_decay,
                        double momentum, bool nesterov, std::pair<double, double> betas, double eps,
@@ -182,6 +191,21 @@ void bind_train(py::module_& m) {
           },
           py::arg("loader"), py::arg("progress") = py::none(), py::arg("every") = 50,
           "(probabilities (N, C) float32, labels (N) int64), in the loader's order")
+      .def(
+          "features",
+          [](Engine& e, const Loader& loader, const py::object& progress, int64_t every) {
+            Predictions out;
+            run_with_progress(
+                [&](const ProgressFn& p) {
+                  out = e.features(loader, p, every);
+                  return EpochStats{};
+                },
+                progress);
+            return py::make_tuple(out.probabilities, out.labels);
+          },
+          py::arg("loader"), py::arg("progress") = py::none(), py::arg("every") = 50,
+          "(features (N, D) float32, labels (N) int64) of a frozen backbone, in the loader's order")
+      .def_property("head_only", &Engine::head_only, &Engine::set_head_only)
       .def_property("lr", &Engine::lr, &Engine::set_lr)
       .def_property_readonly("optimizer_steps", [](Engine& e) { return e.optimizer().steps(); })
       .def(

@@ -15,7 +15,7 @@ from typing import Callable, Dict, Optional, Sequence
 
 import torch
 
-from . import _core, schedulers
+from . import _core, feature_cache, schedulers
 from ._core import ConfigError
 from ._progress import progress_bar
 from ._torch_loop import TorchLoop
@@ -54,6 +54,8 @@ class Trainer:
     scheduler: None, 'plateau', 'cosine', 'onecycle' or a ``greymatter.schedulers`` object.
     early_stopping: patience in epochs on `monitor` ('val_acc' by default; 'train_loss' without val).
     accumulate: gradient accumulation over N batches. non_finite: 'raise' (default) or 'skip' NaN/inf batches.
+    cache_features: 'auto' computes a frozen backbone's features once and trains only the head on them when
+    the transforms are deterministic (same results, far faster); True insists, False never.
     """
 
     def __init__(self, model: torch.nn.Module, loss: str = "cross_entropy", optimizer: str = "adam",
@@ -63,7 +65,7 @@ class Trainer:
                  device: str = "auto", scheduler=None, early_stopping: Optional[int] = None,
                  monitor: str = "val_acc", checkpoint: Optional[str] = None, seed: int = 42,
                  progress: bool = True, progress_every: int = 50, accumulate: int = 1,
-                 non_finite: str = "raise") -> None:
+                 non_finite: str = "raise", cache_features="auto") -> None:
         if loss not in LOSSES:
             raise ConfigError(f"unknown loss {loss!r}; choose one of: {', '.join(LOSSES)}")
         if optimizer not in OPTIMIZERS:
@@ -72,6 +74,8 @@ class Trainer:
             raise ConfigError(f"unknown monitor {monitor!r}; choose one of: {', '.join(MONITORS)}")
         if early_stopping is not None and (not isinstance(early_stopping, int) or early_stopping < 1):
             raise ConfigError(f"early_stopping is a patience in epochs (an integer >= 1), got {early_stopping!r}")
+        if cache_features not in ("auto", True, False):
+            raise ConfigError(f"cache_features must be 'auto', True or False, got {cache_features!r}")
         if not isinstance(model, torch.nn.Module):
             raise ConfigError(f"Trainer trains a greymatter model or a torch.nn.Module, got {type(model).__name__}")
         self.model = model
@@ -83,6 +87,7 @@ class Trainer:
         self.seed = int(seed)
         self.progress = progress
         self.progress_every = int(progress_every)
+        self.cache_features = cache_features
         self.config = {"loss": loss, "optimizer": optimizer, "lr": float(lr), "weight_decay": float(weight_decay),
                        "momentum": float(momentum), "nesterov": bool(nesterov), "betas": tuple(map(float, betas)),
                        "eps": float(eps), "class_weights": [float(w) for w in class_weights or ()],
@@ -140,16 +145,17 @@ class Trainer:
             self.engine.set_scheduler(self.schedule.name, self.schedule_options)
         hist = self.history
         self._continue_from_latest()
+        train_core, val_core = self._epoch_loaders(train, val)
         try:
             for _ in range(epochs):
                 start = time.perf_counter()
                 torch.manual_seed(self.seed * 1_000_003 + self.epoch)  # dropout draws: same on resume
                 lr = self.engine.lr
-                tr = self._run(train, self.engine.train_epoch, f"epoch {self.epoch + 1}/{self.planned_epochs}",
+                tr = self._run(train_core, self.engine.train_epoch, f"epoch {self.epoch + 1}/{self.planned_epochs}",
                                self.epoch)
                 row = {"epoch": self.epoch + 1, "train_loss": tr.loss, "train_acc": tr.accuracy, "lr": lr}
                 if val is not None:
-                    va = self._run(val, self.engine.evaluate, "validate")
+                    va = self._run(val_core, self.engine.evaluate, "validate")
                     row.update(val_loss=va.loss, val_acc=va.accuracy, gap=tr.accuracy - va.accuracy)
                 row["seconds"] = time.perf_counter() - start
                 hist.append(row)
@@ -174,10 +180,36 @@ class Trainer:
             hist.interrupted = True
             raise
         finally:
+            if self.fused:
+                self.engine.head_only = False
             if self.best_state is not None:
                 self._latest_state = copy.deepcopy(self.model.state_dict())
                 self.model.load_state_dict(self.best_state)
         return hist
+
+    def _epoch_loaders(self, train: DataLoader, val: Optional[DataLoader]):
+        """The C++ loaders the epochs run on: the DataLoaders' own, or cached backbone features."""
+        wanted = self.cache_features is True or (self.cache_features == "auto" and self.fused)
+        if not wanted or not feature_cache.applies(self.model, train, val):
+            if self.cache_features is True:
+                raise ConfigError("cache_features=True needs a greymatter model with a frozen backbone "
+                                  "(TransferClassifier, freeze=True) and transforms without Random*/ColorJitter")
+            return train.core, (val.core if val is not None else None)
+
+        def cached(loader, desc):
+            bar = progress_bar(len(loader), desc, leave=False) if self.progress else None
+            try:
+                return feature_cache.feature_loader(
+                    self.engine, loader, self.model, self.device,
+                    progress=(lambda done, total: bar.update(done - bar.n)) if bar is not None else None)
+            finally:
+                if bar is not None:
+                    bar.close()
+
+        train_core = cached(train, "backbone features (train)")
+        val_core = cached(val, "backbone features (val)") if val is not None else None
+        self.engine.head_only = True
+        return train_core, val_core
 
     def _continue_from_latest(self) -> None:
         # Between fit() calls the model holds the best weights; the next fit() goes on from the last
@@ -196,12 +228,12 @@ class Trainer:
         return value > self.best_value if monitor.endswith("acc") else value < self.best_value
 
     def evaluate(self, loader: DataLoader) -> Dict[str, float]:
-        stats = self._run(loader, self.engine.evaluate, "evaluate")
+        stats = self._run(loader.core, self.engine.evaluate, "evaluate")
         return {"loss": stats.loss, "accuracy": stats.accuracy}
 
     def predict(self, loader: DataLoader):
         """(probabilities (N, C), labels (N)) over the loader, in its order (use shuffle=False)."""
-        return self._run(loader, self.engine.predict, "predict")
+        return self._run(loader.core, self.engine.predict, "predict")
 
     @torch.no_grad()
     def predict_topk(self, x: torch.Tensor, k: int = 5, classes: Optional[Sequence[str]] = None):
@@ -228,7 +260,8 @@ class Trainer:
         result = [[(names[i], float(p)) for p, i in zip(vals, idx)] for vals, idx in zip(top.values, top.indices)]
         return result[0] if single else result
 
-    def _run(self, loader: DataLoader, step, desc: str, *args):
+    def _run(self, loader, step, desc: str, *args):
+        """Runs an engine loop over a C++ loader (a DataLoader's .core), with a progress bar."""
         # One line per epoch that stays; evaluation bars vanish when done.
         bar = progress_bar(len(loader), desc, leave=desc.startswith("epoch")) if self.progress else None
 
@@ -237,7 +270,7 @@ class Trainer:
                 bar.update(done - bar.n)
 
         try:
-            result = step(loader.core, *args, progress=callback, every=self.progress_every)
+            result = step(loader, *args, progress=callback, every=self.progress_every)
             if bar is not None and hasattr(result, "accuracy"):
                 bar.set_postfix(loss=f"{result.loss:.4f}", acc=f"{result.accuracy:.4f}", refresh=True)
             return result

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "greymatter/errors.h"
+#include "greymatter/models/transfer_classifier.h"
 
 namespace greymatter::train {
 namespace {
@@ -92,6 +93,49 @@ double Engine::scheduler_epoch_end(std::optional<double> metric) {
   return optimizer_->lr();
 }
 
+namespace {
+
+models::TransferClassifierImpl* split_model(models::ModelImpl* model) {
+  return dynamic_cast<models::TransferClassifierImpl*>(model);
+}
+
+}  // namespace
+
+void Engine::set_head_only(bool on) {
+  if (on) {
+    auto* split = split_model(model_.get());
+    if (!split || !split->frozen())
+      throw ConfigError("feature caching needs a model with a frozen backbone (TransferClassifier, freeze=True)");
+  }
+  head_only_ = on;
+}
+
+torch::Tensor Engine::forward(const torch::Tensor& x) {
+  if (!head_only_) return model_->forward(x);
+  auto* split = split_model(model_.get());
+  if (!split->frozen()) throw ConfigError("the backbone was unfrozen: its cached features are stale");
+  return split->forward_head(x);
+}
+
+Predictions Engine::features(const data::Loader& loader, const ProgressFn& progress, int64_t every) {
+  auto* split = split_model(model_.get());
+  if (!split || !split->frozen())
+    throw ConfigError("feature caching needs a model with a frozen backbone (TransferClassifier, freeze=True)");
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  std::vector<torch::Tensor> feats, labels;
+  auto it = loader.epoch(0);
+  const int64_t total = it->num_batches();
+  int64_t done = 0;
+  while (auto batch = it->next()) {
+    feats.push_back(split->forward_features(batch->images.to(device_, true)).to(torch::kCPU, torch::kFloat32));
+    labels.push_back(batch->labels.clone());
+    if (!report(progress, ++done, total, every)) throw TrainingError("feature caching was interrupted");
+  }
+  if (feats.empty()) return {torch::empty({0, split->feature_dim()}), torch::empty({0}, torch::kInt64)};
+  return {torch::cat(feats), torch::cat(labels)};
+}
+
 void Engine::optimizer_step() {
   optimizer_->step();
   optimizer_->zero_grad();
@@ -116,7 +160,7 @@ EpochStats Engine::train_epoch(const data::Loader& loader, int64_t epoch, const 
     ++meter.batches;
     auto x = batch->images.to(device_, /*non_blocking=*/true);
     auto y = batch->labels.to(device_, /*non_blocking=*/true);
-    auto output = model_->forward(x);
+    auto output = forward(x);
     if (meter.batches == 1) loss_.check(output, y);
     else loss_.check_labels(batch->labels, output.dim() == 2 ? output.size(1) : 1);
     auto loss = loss_(output, y);
@@ -159,7 +203,7 @@ EpochStats Engine::evaluate(const data::Loader& loader, const ProgressFn& progre
     ++meter.batches;
     auto x = batch->images.to(device_, true);
     auto y = batch->labels.to(device_, true);
-    auto output = model_->forward(x);
+    auto output = forward(x);
     if (meter.batches == 1) loss_.check(output, y);
     else loss_.check_labels(batch->labels, output.dim() == 2 ? output.size(1) : 1);
     meter.add(loss_, loss_(output, y), output, y);
@@ -180,7 +224,7 @@ Predictions Engine::predict(const data::Loader& loader, const ProgressFn& progre
   const int64_t total = it->num_batches();
   int64_t done = 0;
   while (auto batch = it->next()) {
-    auto output = model_->forward(batch->images.to(device_, true));
+    auto output = forward(batch->images.to(device_, true));
     if (done == 0) loss_.check(output, batch->labels.to(device_));
     probs.push_back(loss_.probabilities(output).to(torch::kCPU, torch::kFloat32));
     labels.push_back(batch->labels.clone());  // the batch buffer is reused by the loader

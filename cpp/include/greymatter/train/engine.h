@@ -55,6 +55,13 @@ class Engine {
   EpochStats evaluate(const data::Loader& loader, const ProgressFn& progress = {}, int64_t every = 50);
   Predictions predict(const data::Loader& loader, const ProgressFn& progress = {}, int64_t every = 50);
 
+  // Feature caching for a model with a frozen backbone (TransferClassifier): features() runs the
+  // backbone once over `loader` (in its order, eval mode, no autograd); with head_only set, the loops
+  // above take such features as their input and run only the model's head.
+  Predictions features(const data::Loader& loader, const ProgressFn& progress = {}, int64_t every = 50);
+  void set_head_only(bool on);
+  bool head_only() const { return head_only_; }
+
   double lr() const { return optimizer_->lr(); }
   void set_lr(double lr) { optimizer_->set_lr(lr); }
   // Replaces the schedule; the optimizer's lr becomes the schedule's starting lr.
@@ -69,6 +76,7 @@ class Engine {
 
  private:
   void optimizer_step();
+  torch::Tensor forward(const torch::Tensor& x);
 
   std::shared_ptr<models::ModelImpl> model_;
   EngineOptions options_;
@@ -76,6 +84,7 @@ class Engine {
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<Scheduler> scheduler_;
   torch::Device device_;
+  bool head_only_ = false;
 };
 
 }  // namespace greymatter::train
