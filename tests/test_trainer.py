@@ -116,3 +116,12 @@ def test_small_model_epoch_leaves_thread_count_as_it_was(tiny_mnist):
         gm.DataLoader(ds, batch_size=10).core, 0, progress=lambda d, t: seen.append(torch.get_num_threads()), every=5)
     assert seen and set(seen) == {1}  # MNISTNet at batch 10 is far below the threading threshold
     assert torch.get_num_threads() == before
+
+
+def test_two_block_cnn_reaches_090(fashion):
+    full, test = fashion
+    train, val = gm.random_split(full, [0.9, 0.1], seed=0)
+    torch.manual_seed(0)
+    tr = gm.Trainer(gm.models.MNISTCNN(channels=(32, 64)), lr=1e-3, progress=False)
+    tr.fit(gm.DataLoader(train, batch_size=64, shuffle=True, seed=0), gm.DataLoader(val, batch_size=512), epochs=4)
+    assert tr.evaluate(gm.DataLoader(test, batch_size=512))["accuracy"] >= 0.90
