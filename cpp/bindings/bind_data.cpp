@@ -146,7 +146,8 @@ void bind_data(py::module_& m) {
         std::vector<std::vector<StepTrace>> traces(size_t(std::max<int64_t>(count, 0)));
         {
           py::gil_scoped_release release;
-          const Image blank(height, width, input_channels);
+          Image blank(height, width, input_channels);
+          std::fill(blank.pixels.begin(), blank.pixels.end(), uint8_t(0));
           for (int64_t i = 0; i < count; ++i)
             pipeline.run_random(pipeline.run_prefix(blank, {height, width}), seed, epoch, i, &traces[size_t(i)]);
         }

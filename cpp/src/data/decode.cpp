@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 #include "greymatter/errors.h"
 
@@ -117,11 +118,44 @@ Image to_image(const cv::Mat& m, bool keep_grey_only, bool saturate16) {
   return out;
 }
 
+// Swaps B and R in place.
+void bgr_to_rgb(Image& im) {
+  uint8_t* p = im.pixels.data();
+  for (int64_t i = 0, n = im.height * im.width; i < n; ++i, p += 3) std::swap(p[0], p[2]);
+}
+
+// A JPEG whose size the header gave decodes straight into the Image's buffer: no second copy.
+bool decode_jpeg_in_place(const cv::Mat& encoded, const ImageHeader& header, int reduction, Image& out) {
+  const int channels = header.components == 1 ? 1 : 3;
+  const auto h = int64_t(std::ceil(double(header.height) / reduction));
+  const auto w = int64_t(std::ceil(double(header.width) / reduction));
+  out = Image(h, w, channels);
+  cv::Mat dst(int(h), int(w), channels == 1 ? CV_8UC1 : CV_8UC3, out.pixels.data());
+  cv::imdecode(encoded, jpeg_flags(header.components, reduction), &dst);
+  if (dst.empty()) return false;
+  if (dst.data != out.pixels.data() || dst.rows != h || dst.cols != w || dst.channels() != channels) {
+    out = to_image<uint8_t>(dst, false, false);  // the decoder disagreed with the header: take its result
+    return true;
+  }
+  if (channels == 3) bgr_to_rgb(out);
+  return true;
+}
+
 }  // namespace
 
 Image decode_image(const uint8_t* data, size_t size, const ImageHeader& header, const std::string& path,
                    int reduction) {
   const cv::Mat encoded(1, int(size), CV_8U, const_cast<uint8_t*>(data));
+  if (header.format == ImageFormat::kJpeg && header.width > 0 && header.height > 0 &&
+      (header.components == 1 || header.components == 3)) {
+    Image out;
+    try {
+      if (decode_jpeg_in_place(encoded, header, reduction, out)) return out;
+    } catch (const cv::Exception& e) {
+      throw DataError("cannot decode '" + path + "' as JPEG: " + e.what());
+    }
+    throw DataError("cannot decode '" + path + "' as JPEG (corrupt data or an unsupported variant of the format)");
+  }
   const int flags = header.format == ImageFormat::kJpeg ? jpeg_flags(header.components, reduction)
                                                         : cv::IMREAD_UNCHANGED;  // keeps 16 bits and alpha
   cv::Mat m;
