@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "greymatter/errors.h"
+#include "jpeg_decode.h"
 
 #ifdef GREYMATTER_WITH_OPENCV
 #include <opencv2/core.hpp>
@@ -145,6 +146,12 @@ bool decode_jpeg_in_place(const cv::Mat& encoded, const ImageHeader& header, int
 
 Image decode_image(const uint8_t* data, size_t size, const ImageHeader& header, const std::string& path,
                    int reduction) {
+#ifdef GREYMATTER_WITH_LIBJPEG
+  if (header.format == ImageFormat::kJpeg) {
+    Image out;
+    if (decode_jpeg(data, size, reduction, path, out)) return out;
+  }
+#endif
   const cv::Mat encoded(1, int(size), CV_8U, const_cast<uint8_t*>(data));
   if (header.format == ImageFormat::kJpeg && header.width > 0 && header.height > 0 &&
       (header.components == 1 || header.components == 3)) {

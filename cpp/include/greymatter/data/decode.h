@@ -8,7 +8,9 @@
 //     rescaled), colour ones keep the high byte like PIL's "RGB;16B" unpacker;
 //   - a grey file stays one channel: its RGB conversion would be that value three times, and every
 //     step applies the same arithmetic per channel, so the pipeline widens it only when it must.
-// JPEGs may be decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling) when the pipeline asks.
+// JPEGs may be decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling) when the pipeline asks. When
+// the build found libjpeg, JPEGs go to it directly (the library OpenCV's codec wraps, same settings,
+// same pixels) to skip OpenCV's BGR conversion; CMYK JPEGs and every other format go through OpenCV.
 // Without OpenCV (GREYMATTER_WITH_OPENCV=OFF) decode_image throws ConfigError.
 #pragma once
 
