@@ -102,22 +102,25 @@ void bind_data(py::module_& m) {
         py::call_guard<py::gil_scoped_release>(), "-> [(index, reason)] for files that cannot be read");
   m.def(
       "read_image",
-      [](const std::string& path) {
+      [](const std::string& path, int reduction, bool via_opencv) {
+        if (reduction != 1 && reduction != 2 && reduction != 4 && reduction != 8)
+          throw ConfigError("reduction must be 1, 2, 4 or 8, got " + std::to_string(reduction));
         Image im;
         {
           py::gil_scoped_release release;
           std::vector<uint8_t> bytes;
           read_file(path, bytes);
           const ImageHeader h = inspect_image(bytes.data(), bytes.size(), path);
-          im = decode_image(bytes.data(), bytes.size(), h, path);
+          im = decode_image(bytes.data(), bytes.size(), h, path, reduction, via_opencv);
         }
         auto out = torch::empty({im.height, im.width, im.channels}, torch::kUInt8);
         std::memcpy(out.data_ptr<uint8_t>(), im.pixels.data(), im.pixels.size());
         return out;
       },
-      py::arg("path"),
+      py::arg("path"), py::arg("reduction") = 1, py::arg("via_opencv") = false,
       "Decode an image file as torchvision's ImageFolder loader sees it: uint8 (H, W, 3) RGB, or (H, W, 1) for a "
-      "grey file (its RGB form repeats that channel).");
+      "grey file (its RGB form repeats that channel). reduction: JPEG DCT scaling 1/2/4/8; via_opencv: JPEGs "
+      "through OpenCV instead of libjpeg directly.");
   m.def(
       "run_transforms",
       [](const torch::Tensor& image, const SpecList& specs, int64_t input_channels, uint64_t seed, int64_t epoch,

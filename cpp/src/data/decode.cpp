@@ -145,9 +145,9 @@ bool decode_jpeg_in_place(const cv::Mat& encoded, const ImageHeader& header, int
 }  // namespace
 
 Image decode_image(const uint8_t* data, size_t size, const ImageHeader& header, const std::string& path,
-                   int reduction) {
+                   int reduction, bool via_opencv) {
 #ifdef GREYMATTER_WITH_LIBJPEG
-  if (header.format == ImageFormat::kJpeg) {
+  if (header.format == ImageFormat::kJpeg && !via_opencv) {
     Image out;
     if (decode_jpeg(data, size, reduction, path, out)) return out;
   }
@@ -190,7 +190,7 @@ Image decode_image(const uint8_t* data, size_t size, const ImageHeader& header, 
 
 bool have_image_decoder() { return false; }
 
-Image decode_image(const uint8_t*, size_t, const ImageHeader&, const std::string& path, int) {
+Image decode_image(const uint8_t*, size_t, const ImageHeader&, const std::string& path, int, bool) {
   throw ConfigError("this greymatter build has no image decoder (built with GREYMATTER_WITH_OPENCV=OFF), so '" +
                     path + "' cannot be read; rebuild with OpenCV installed");
 }

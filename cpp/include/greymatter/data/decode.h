@@ -32,9 +32,10 @@ void read_file(const std::string& path, std::vector<uint8_t>& bytes);
 
 // Decodes `data` (already checked by inspect_image) into 1 (grey) or 3 (RGB) channels. `reduction`
 // (1, 2, 4 or 8) shrinks JPEGs by DCT scaling to ceil(size / reduction); other formats ignore it.
+// `via_opencv` sends JPEGs through OpenCV even when libjpeg is available (to test that path).
 // Throws DataError naming `path` when the decoder rejects the data.
 Image decode_image(const uint8_t* data, size_t size, const ImageHeader& header, const std::string& path,
-                   int reduction = 1);
+                   int reduction = 1, bool via_opencv = false);
 
 // The largest JPEG reduction (1, 2, 4 or 8) that keeps the decoded image at least `margin` times the
 // target size on both sides, so a following antialiased resize stays within a pixel level or so of
