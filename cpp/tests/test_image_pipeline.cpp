@@ -184,6 +184,9 @@ TEST(Pipeline, ShapesAndValidation) {
   EXPECT_THROW(Pipeline({{"Blur", {}}}, 3), greymatter::ConfigError);
   EXPECT_THROW(Pipeline({{"ToTensor", {}}, {"Resize", {{"size", {3}}}}}, 3), greymatter::ConfigError);
   EXPECT_THROW(Pipeline({{"Resize", {{"size", {0}}}}}, 3), greymatter::ConfigError);
+  // max_size can shrink the shorter side of a very long image to nothing: an error, as in PIL
+  const Pipeline thin({{"Resize", {{"size", {4}}, {"max_size", {10}}}}}, 3);
+  EXPECT_THROW(thin.run_prefix(Image(2, 400, 3), {2, 400}), greymatter::DataError);
 }
 
 TEST(Loader, SkippedSamplesAreLeftOutOfTheirBatches) {
