@@ -50,7 +50,11 @@ class Dataset:
 
 
 class _IdxDataset(Dataset):
-    """MNIST-format data: four IDX files (raw or .gz), read once into memory as uint8."""
+    """MNIST-format data: four IDX files (raw or .gz), read once into memory as uint8.
+
+    Any transform chain works, on the images torchvision would make (PIL mode "L": one channel unless
+    ``Grayscale(3)`` asks for three); ToTensor + Normalize alone take a faster path.
+    """
 
     classes: List[str] = []
     folder = ""  # torchvision keeps the files in root/<folder>/raw
@@ -59,7 +63,7 @@ class _IdxDataset(Dataset):
         self.root = str(root) if root is not None else self._default_root()
         self.train = train
         self.transform = transform
-        mean, std = _normalization(transform, type(self).__name__)
+        plain = _normalization(transform)
         prefix = "train" if train else "t10k"
         images = _core.read_idx(self._find(f"{prefix}-images-idx3-ubyte", download))
         labels = _core.read_idx(self._find(f"{prefix}-labels-idx1-ubyte", download))
@@ -69,7 +73,11 @@ class _IdxDataset(Dataset):
         self.targets = labels.long()
         if int(self.targets.max()) >= len(self.classes):
             raise DataError(f"{self.root}: label {int(self.targets.max())} is out of range for {len(self.classes)} classes")
-        self.source = _core.TensorSource(images, self.targets, list(mean), list(std))
+        if plain is not None:  # ToTensor (+ Normalize) only: one table lookup per pixel
+            self.source = _core.TensorSource(images, self.targets, list(plain[0]), list(plain[1]))
+        else:  # any other chain runs like an ImageFolder's, on torchvision's mode "L" images
+            self.source = _core.ImageTensorSource(images, self.targets, T.to_specs(transform),
+                                                  f"{type(self).__name__} image")
 
     def _default_root(self) -> str:
         raise ConfigError(f"{type(self).__name__} needs root= (the folder holding the IDX files)")
@@ -268,17 +276,13 @@ def _targets(dataset: Dataset) -> List[int]:
     return [int(t) for t in targets]
 
 
-def _normalization(transform, owner: str):
-    """(mean, std) that the chain amounts to; the IDX datasets support ToTensor + Normalize only."""
-    mean, std = (), ()
-    for t in T.flatten(transform):
-        if isinstance(t, T.ToTensor):
-            continue
-        if isinstance(t, T.Normalize):
-            mean, std = t.mean, t.std
-            continue
-        raise ConfigError(f"{owner} supports ToTensor and Normalize transforms, got {t!r}")
-    return mean, std
+def _normalization(transform):
+    """(mean, std) when the chain is ToTensor [+ one Normalize]; None when it has other steps."""
+    steps = T.flatten(transform)
+    if [type(t) for t in steps] not in ([], [T.ToTensor], [T.ToTensor, T.Normalize]):
+        return None
+    norm = steps[-1] if steps and isinstance(steps[-1], T.Normalize) else None
+    return (norm.mean, norm.std) if norm else ((), ())
 
 
 def _check_index(index, n: int) -> int:
