@@ -6,8 +6,14 @@ import torch
 import torchvision
 from torchvision.datasets.mnist import read_image_file, read_label_file
 
+import numpy as np
+import torchvision.transforms as TV
+from PIL import Image
+
 import greymatter as gm
-from conftest import FASHION
+from greymatter import transforms as T
+from conftest import FASHION, max_and_mean_levels
+from test_transforms_random import replay
 
 
 def test_fashion_mnist_matches_torchvision(tmp_path):
@@ -82,3 +88,34 @@ def test_random_split_matches_torch(tiny_mnist):
     torch.testing.assert_close(a[3][0], ds[ra[3]][0])
     with pytest.raises(gm.ConfigError, match="add up"):
         gm.random_split(ds, [100, 50])
+
+
+def test_idx_datasets_run_image_chains_like_torchvision_on_mode_l_images(tiny_mnist):
+    root, images, _ = tiny_mnist
+    chain = [T.RandomRotation(15), T.Resize((40, 40)), T.ColorJitter(0.3, 0.3), T.ToTensor(),
+             T.Normalize((0.1307,), (0.3081,))]
+    ds = gm.datasets.MNIST(root=root, transform=T.Compose(chain))
+    finish = TV.Compose([TV.ToTensor(), TV.Normalize((0.1307,), (0.3081,))])
+    for i in (0, 3, 199):
+        for epoch in (0, 1):
+            ours, _ = ds.source.get(i, epoch, 4)
+            rotation, jitter = ds.source.trace(i, epoch, 4)  # the Resize between them draws nothing
+            image = TV.functional.resize(replay(Image.fromarray(images[i], mode="L"), [rotation], None), [40, 40])
+            expected = finish(replay(image, [jitter], None))
+            assert ours.shape == (1, 40, 40)
+            worst, mean_diff = max_and_mean_levels(ours, expected, (0.3081,))
+            assert mean_diff <= 1.0 and worst <= 8.0, (i, epoch, worst, mean_diff)
+    loader = gm.DataLoader(ds, batch_size=50, shuffle=True, seed=0, num_workers=2)
+    assert [tuple(x.shape) for x, _ in loader] == [(50, 1, 40, 40)] * 4
+
+
+def test_fashion_mnist_upscaled_to_three_channels_matches_torchvision():
+    chain = [T.Grayscale(3), T.Resize((64, 64)), T.ToTensor(), T.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))]
+    ds = gm.datasets.FashionMNIST(train=False, transform=T.Compose(chain))
+    ref = TV.Compose([TV.Grayscale(3), TV.Resize((64, 64)), TV.ToTensor(),
+                      TV.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))])
+    for i in (0, 1, 9999):
+        expected = ref(Image.fromarray(ds.data[i].numpy(), mode="L"))
+        torch.testing.assert_close(ds[i][0], expected, rtol=0, atol=1e-6)
+    with pytest.raises(gm.ConfigError, match="3 values but the images have 1 channels"):
+        gm.datasets.FashionMNIST(train=False, transform=T.Compose([T.ToTensor(), T.Normalize((0.5,) * 3, (0.5,) * 3)]))

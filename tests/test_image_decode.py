@@ -5,6 +5,7 @@ import zlib
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from greymatter import _core
@@ -43,6 +44,18 @@ def test_every_variant_in_the_sample_folder_matches_pil(photo_folder):
         ours = ours_rgb(path)
         assert ours.shape == pil_rgb(path).shape, path
         np.testing.assert_array_equal(ours, pil_rgb(path), err_msg=str(path))
+
+
+def test_jpeg_decoders_agree_at_every_scale(photo_folder, large_jpeg_folder):
+    """libjpeg directly (the default when the build found it) and through OpenCV give the same pixels."""
+    jpegs = sorted(photo_folder.rglob("*.jpg")) + sorted(large_jpeg_folder.rglob("*.jpg"))
+    for path in jpegs:
+        for reduction in (1, 2, 4, 8):
+            direct = _core.read_image(str(path), reduction)
+            opencv = _core.read_image(str(path), reduction, via_opencv=True)
+            assert torch.equal(direct, opencv), (path, reduction)
+            h, w = pil_rgb(path).shape[:2]
+            assert direct.shape[:2] == (-(-h // reduction), -(-w // reduction))
 
 
 def test_grey_files_stay_one_channel(photo_folder):

@@ -102,3 +102,22 @@ def test_stratified_random_split_keeps_class_proportions(photo_folder):
     u, _ = gm.random_split(ds, [0.75, 0.25], seed=3)
     ref, _ = torch.utils.data.random_split(range(24), [0.75, 0.25], generator=torch.Generator().manual_seed(3))
     assert u.indices == list(ref)
+
+
+def test_sample_folders_are_deterministic(tmp_path):
+    from greymatter.sample_data import ALL_VARIANTS, make_image_folder
+
+    def files(root):
+        return {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+    names = ("glioma", "meningioma", "notumor", "pituitary")
+    a = make_image_folder(tmp_path / "a", classes=names, per_class=3, size=(20, 30), variants=ALL_VARIANTS, seed=5)
+    b = make_image_folder(tmp_path / "b", classes=names, per_class=3, size=(20, 30), variants=ALL_VARIANTS, seed=5)
+    c = make_image_folder(tmp_path / "c", classes=names, per_class=3, size=(20, 30), variants=ALL_VARIANTS, seed=6)
+    assert files(a) == files(b) and files(a) != files(c)
+    ds = gm.datasets.ImageFolder(a)
+    assert ds.classes == sorted(names) and len(ds) == 12
+    assert {Image.open(p).size for p, _ in ds.samples} == {(30, 20)}
+    assert {Image.open(p).mode for p, _ in ds.samples} >= {"RGB", "L", "RGBA", "P"}
+    with pytest.raises(ValueError, match="RGBA"):
+        make_image_folder(tmp_path / "d", variants=[("jpg", "RGBA")])

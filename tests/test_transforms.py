@@ -122,3 +122,19 @@ def test_idx_datasets_keep_totensor_and_normalize(tiny_mnist):
     ds = gm.datasets.MNIST(root=root, transform=T.Compose([T.ToTensor(), T.Normalize((0.1307,), (0.3081,))]))
     ref = TV.Compose([TV.ToTensor(), TV.Normalize((0.1307,), (0.3081,))])
     torch.testing.assert_close(ds[5][0], ref(images[5]), rtol=0, atol=1e-6)
+
+
+def test_draft_decoding_trades_a_few_levels_for_speed(large_jpeg_folder):
+    # 384 -> 96 is a quarter: the exact mode decodes at full size, draft=True at half size.
+    chain = [T.Resize(96), T.CenterCrop(96), T.ToTensor()]
+    draft = gm.datasets.ImageFolder(large_jpeg_folder, transform=T.Compose(chain), draft=True)
+    exact = gm.datasets.ImageFolder(large_jpeg_folder, transform=T.Compose(chain))
+    ref = torchvision.datasets.ImageFolder(str(large_jpeg_folder),
+                                           transform=TV.Compose([TV.Resize(96), TV.CenterCrop(96), TV.ToTensor()]))
+    differs = False
+    for i in range(len(draft)):
+        torch.testing.assert_close(exact[i][0], ref[i][0], rtol=0, atol=0)
+        worst, mean_diff = max_and_mean_levels(draft[i][0], ref[i][0])
+        assert mean_diff <= 1.0 and worst <= 16.0, (draft.samples[i][0], worst, mean_diff)  # the documented bound
+        differs |= not torch.equal(draft[i][0], exact[i][0])
+    assert differs

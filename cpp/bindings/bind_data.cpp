@@ -10,7 +10,9 @@
 #include "greymatter/data/decode.h"
 #include "greymatter/data/idx.h"
 #include "greymatter/data/image_folder.h"
+#include "greymatter/data/image_file_source.h"
 #include "greymatter/data/image_source.h"
+#include "greymatter/data/image_tensor_source.h"
 #include "greymatter/data/loader.h"
 #include "greymatter/data/sample_cache.h"
 #include "greymatter/data/tensor_source.h"
@@ -102,22 +104,25 @@ void bind_data(py::module_& m) {
         py::call_guard<py::gil_scoped_release>(), "-> [(index, reason)] for files that cannot be read");
   m.def(
       "read_image",
-      [](const std::string& path) {
+      [](const std::string& path, int reduction, bool via_opencv) {
+        if (reduction != 1 && reduction != 2 && reduction != 4 && reduction != 8)
+          throw ConfigError("reduction must be 1, 2, 4 or 8, got " + std::to_string(reduction));
         Image im;
         {
           py::gil_scoped_release release;
           std::vector<uint8_t> bytes;
           read_file(path, bytes);
           const ImageHeader h = inspect_image(bytes.data(), bytes.size(), path);
-          im = decode_image(bytes.data(), bytes.size(), h, path);
+          im = decode_image(bytes.data(), bytes.size(), h, path, reduction, via_opencv);
         }
         auto out = torch::empty({im.height, im.width, im.channels}, torch::kUInt8);
         std::memcpy(out.data_ptr<uint8_t>(), im.pixels.data(), im.pixels.size());
         return out;
       },
-      py::arg("path"),
+      py::arg("path"), py::arg("reduction") = 1, py::arg("via_opencv") = false,
       "Decode an image file as torchvision's ImageFolder loader sees it: uint8 (H, W, 3) RGB, or (H, W, 1) for a "
-      "grey file (its RGB form repeats that channel).");
+      "grey file (its RGB form repeats that channel). reduction: JPEG DCT scaling 1/2/4/8; via_opencv: JPEGs "
+      "through OpenCV instead of libjpeg directly.");
   m.def(
       "run_transforms",
       [](const torch::Tensor& image, const SpecList& specs, int64_t input_channels, uint64_t seed, int64_t epoch,
@@ -146,7 +151,8 @@ void bind_data(py::module_& m) {
         std::vector<std::vector<StepTrace>> traces(size_t(std::max<int64_t>(count, 0)));
         {
           py::gil_scoped_release release;
-          const Image blank(height, width, input_channels);
+          Image blank(height, width, input_channels);
+          std::fill(blank.pixels.begin(), blank.pixels.end(), uint8_t(0));
           for (int64_t i = 0; i < count; ++i)
             pipeline.run_random(pipeline.run_prefix(blank, {height, width}), seed, epoch, i, &traces[size_t(i)]);
         }
@@ -165,10 +171,27 @@ void bind_data(py::module_& m) {
       },
       py::arg("transform"), py::arg("input_channels") = 3, "Validates a chain (ConfigError if unsupported).");
 
-  py::class_<ImageFileSource, Source, std::shared_ptr<ImageFileSource>>(m, "ImageFileSource")
+  py::class_<ImageSource, Source, std::shared_ptr<ImageSource>>(m, "ImageSource")
+      .def_property_readonly("pipeline", [](const ImageSource& s) { return s.pipeline().describe(); })
+      .def(
+          "trace",
+          [](const ImageSource& s, int64_t index, int64_t epoch, uint64_t seed) {
+            std::vector<StepTrace> t;
+            {
+              py::gil_scoped_release release;
+              t = s.trace(SampleKey{seed, epoch, index});
+            }
+            return traces_to_python(t);
+          },
+          py::arg("index"), py::arg("epoch") = 0, py::arg("seed") = 0,
+          "The random parameters drawn for one sample: [(step, params)].")
+      .def("skipped", &ImageSource::skipped);
+
+  // Only file sources offer a cache: the DataLoader takes a source without estimate_cache as in memory.
+  py::class_<ImageFileSource, ImageSource, std::shared_ptr<ImageFileSource>>(m, "ImageFileSource")
       .def(py::init([](std::vector<std::string> paths, std::vector<int64_t> labels, const SpecList& transform,
                        const std::string& on_error, bool reduced_decode, double reduce_margin) {
-             ImageSourceOptions o;
+             ImageFileOptions o;
              if (on_error == "raise") o.on_error = OnError::kRaise;
              else if (on_error == "skip") o.on_error = OnError::kSkip;
              else throw ConfigError("on_error must be 'raise' or 'skip', got '" + on_error + "'");
@@ -179,21 +202,8 @@ void bind_data(py::module_& m) {
              return std::make_shared<ImageFileSource>(std::move(paths), std::move(labels), to_specs(transform), o);
            }),
            py::arg("paths"), py::arg("labels"), py::arg("transform"), py::arg("on_error") = "raise",
-           py::arg("reduced_decode") = true, py::arg("reduce_margin") = ImageSourceOptions{}.reduce_margin)
+           py::arg("reduced_decode") = true, py::arg("reduce_margin") = ImageFileOptions{}.reduce_margin)
       .def("path", &ImageFileSource::path)
-      .def_property_readonly("pipeline", [](const ImageFileSource& s) { return s.pipeline().describe(); })
-      .def(
-          "trace",
-          [](const ImageFileSource& s, int64_t index, int64_t epoch, uint64_t seed) {
-            std::vector<StepTrace> t;
-            {
-              py::gil_scoped_release release;
-              t = s.trace(SampleKey{seed, epoch, index});
-            }
-            return traces_to_python(t);
-          },
-          py::arg("index"), py::arg("epoch") = 0, py::arg("seed") = 0,
-          "The random parameters drawn for one sample: [(step, params)].")
       .def(
           "estimate_cache",
           [](const ImageFileSource& s, const std::vector<int64_t>& indices) {
@@ -207,8 +217,14 @@ void bind_data(py::module_& m) {
           py::arg("indices"))
       .def("enable_cache", &ImageFileSource::enable_cache, py::arg("budget_bytes"))
       .def_property_readonly("cache_bytes", &ImageFileSource::cache_bytes)
-      .def_property_readonly("cached_samples", &ImageFileSource::cached_samples)
-      .def("skipped", &ImageFileSource::skipped);
+      .def_property_readonly("cached_samples", &ImageFileSource::cached_samples);
+
+  py::class_<ImageTensorSource, ImageSource, std::shared_ptr<ImageTensorSource>>(m, "ImageTensorSource")
+      .def(py::init([](torch::Tensor images, torch::Tensor labels, const SpecList& transform, std::string what) {
+             return std::make_shared<ImageTensorSource>(std::move(images), std::move(labels), to_specs(transform),
+                                                        std::move(what));
+           }),
+           py::arg("images"), py::arg("labels"), py::arg("transform"), py::arg("what") = "image");
 
   py::class_<EpochIterator>(m, "EpochIterator")
       .def("__iter__", [](EpochIterator& it) -> EpochIterator& { return it; })

@@ -162,6 +162,16 @@ TEST(Color, GreyImagesMatchTheirRgbForm) {
   EXPECT_EQ(to_grey(adjust_saturation(rgb, 0.3f)).pixels, grey.pixels);
 }
 
+TEST(Color, TabulatedHueEqualsPixelByPixelOnEveryColour) {
+  Image all(4096, 4096, 3);  // every 24-bit colour once
+  for (uint32_t i = 0; i < (1u << 24); ++i) {
+    all.pixels[3 * i] = uint8_t(i >> 16);
+    all.pixels[3 * i + 1] = uint8_t(i >> 8);
+    all.pixels[3 * i + 2] = uint8_t(i);
+  }
+  for (double hue : {-0.5, -0.13, 0.0, 0.27}) EXPECT_EQ(adjust_hue(all, hue).pixels, adjust_hue_reference(all, hue).pixels);
+}
+
 TEST(Pipeline, ShapesAndValidation) {
   const Pipeline p({{"Resize", {{"size", {32}}}}, {"CenterCrop", {{"size", {30, 20}}}}, {"ToTensor", {}}}, 3);
   EXPECT_TRUE(p.output_size_fixed());
@@ -174,6 +184,9 @@ TEST(Pipeline, ShapesAndValidation) {
   EXPECT_THROW(Pipeline({{"Blur", {}}}, 3), greymatter::ConfigError);
   EXPECT_THROW(Pipeline({{"ToTensor", {}}, {"Resize", {{"size", {3}}}}}, 3), greymatter::ConfigError);
   EXPECT_THROW(Pipeline({{"Resize", {{"size", {0}}}}}, 3), greymatter::ConfigError);
+  // max_size can shrink the shorter side of a very long image to nothing: an error, as in PIL
+  const Pipeline thin({{"Resize", {{"size", {4}}, {"max_size", {10}}}}}, 3);
+  EXPECT_THROW(thin.run_prefix(Image(2, 400, 3), {2, 400}), greymatter::DataError);
 }
 
 TEST(Loader, SkippedSamplesAreLeftOutOfTheirBatches) {

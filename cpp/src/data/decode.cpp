@@ -8,8 +8,10 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 #include "greymatter/errors.h"
+#include "jpeg_decode.h"
 
 #ifdef GREYMATTER_WITH_OPENCV
 #include <opencv2/core.hpp>
@@ -117,11 +119,50 @@ Image to_image(const cv::Mat& m, bool keep_grey_only, bool saturate16) {
   return out;
 }
 
+// Swaps B and R in place.
+void bgr_to_rgb(Image& im) {
+  uint8_t* p = im.pixels.data();
+  for (int64_t i = 0, n = im.height * im.width; i < n; ++i, p += 3) std::swap(p[0], p[2]);
+}
+
+// A JPEG whose size the header gave decodes straight into the Image's buffer: no second copy.
+bool decode_jpeg_in_place(const cv::Mat& encoded, const ImageHeader& header, int reduction, Image& out) {
+  const int channels = header.components == 1 ? 1 : 3;
+  const auto h = int64_t(std::ceil(double(header.height) / reduction));
+  const auto w = int64_t(std::ceil(double(header.width) / reduction));
+  out = Image(h, w, channels);
+  cv::Mat dst(int(h), int(w), channels == 1 ? CV_8UC1 : CV_8UC3, out.pixels.data());
+  cv::imdecode(encoded, jpeg_flags(header.components, reduction), &dst);
+  if (dst.empty()) return false;
+  if (dst.data != out.pixels.data() || dst.rows != h || dst.cols != w || dst.channels() != channels) {
+    out = to_image<uint8_t>(dst, false, false);  // the decoder disagreed with the header: take its result
+    return true;
+  }
+  if (channels == 3) bgr_to_rgb(out);
+  return true;
+}
+
 }  // namespace
 
 Image decode_image(const uint8_t* data, size_t size, const ImageHeader& header, const std::string& path,
-                   int reduction) {
+                   int reduction, bool via_opencv) {
+#ifdef GREYMATTER_WITH_LIBJPEG
+  if (header.format == ImageFormat::kJpeg && !via_opencv) {
+    Image out;
+    if (decode_jpeg(data, size, reduction, path, out)) return out;
+  }
+#endif
   const cv::Mat encoded(1, int(size), CV_8U, const_cast<uint8_t*>(data));
+  if (header.format == ImageFormat::kJpeg && header.width > 0 && header.height > 0 &&
+      (header.components == 1 || header.components == 3)) {
+    Image out;
+    try {
+      if (decode_jpeg_in_place(encoded, header, reduction, out)) return out;
+    } catch (const cv::Exception& e) {
+      throw DataError("cannot decode '" + path + "' as JPEG: " + e.what());
+    }
+    throw DataError("cannot decode '" + path + "' as JPEG (corrupt data or an unsupported variant of the format)");
+  }
   const int flags = header.format == ImageFormat::kJpeg ? jpeg_flags(header.components, reduction)
                                                         : cv::IMREAD_UNCHANGED;  // keeps 16 bits and alpha
   cv::Mat m;
@@ -149,7 +190,7 @@ Image decode_image(const uint8_t* data, size_t size, const ImageHeader& header, 
 
 bool have_image_decoder() { return false; }
 
-Image decode_image(const uint8_t*, size_t, const ImageHeader&, const std::string& path, int) {
+Image decode_image(const uint8_t*, size_t, const ImageHeader&, const std::string& path, int, bool) {
   throw ConfigError("this greymatter build has no image decoder (built with GREYMATTER_WITH_OPENCV=OFF), so '" +
                     path + "' cannot be read; rebuild with OpenCV installed");
 }

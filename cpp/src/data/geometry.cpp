@@ -96,6 +96,8 @@ void affine_nearest(const Image& im, const double a[6], Image& out) {
 
 Image crop(const Image& im, int64_t top, int64_t left, int64_t height, int64_t width) {
   Image out(height, width, im.channels);
+  if (top < 0 || left < 0 || top + height > im.height || left + width > im.width)
+    std::fill(out.pixels.begin(), out.pixels.end(), uint8_t(0));  // padding
   const int64_t c = im.channels;
   const int64_t x0 = std::max<int64_t>(left, 0), x1 = std::min<int64_t>(left + width, im.width);
   for (int64_t y = 0; y < height; ++y) {

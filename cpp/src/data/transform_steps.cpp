@@ -105,14 +105,15 @@ Size2 ResizeStep::output_size(Size2 in) const {
 }
 
 Image ResizeStep::apply_to(const Image& im, Size2 target) const {
-  if (target.height == im.height && target.width == im.width) return im;
+  if (target.height == im.height && target.width == im.width) return im;  // torchvision returns it as is
+  if (target.height < 1 || target.width < 1)  // PIL refuses too ("height and width must be > 0")
+    throw DataError(describe() + " would turn a " + std::to_string(im.height) + "x" + std::to_string(im.width) +
+                    " image into " + std::to_string(target.height) + "x" + std::to_string(target.width) + " pixels");
   return resize(ImageView(im), target.height, target.width, mode_);
 }
 
 Image ResizeStep::apply(Image im, CounterRng*, std::vector<double>*) const {
-  const Size2 target = output_size({im.height, im.width});
-  if (target.height == im.height && target.width == im.width) return im;  // torchvision returns it as is
-  return resize(ImageView(im), target.height, target.width, mode_);
+  return apply_to(im, output_size({im.height, im.width}));
 }
 
 namespace {

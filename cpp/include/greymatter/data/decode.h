@@ -8,7 +8,9 @@
 //     rescaled), colour ones keep the high byte like PIL's "RGB;16B" unpacker;
 //   - a grey file stays one channel: its RGB conversion would be that value three times, and every
 //     step applies the same arithmetic per channel, so the pipeline widens it only when it must.
-// JPEGs may be decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling) when the pipeline asks.
+// JPEGs may be decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling) when the pipeline asks. When
+// the build found libjpeg, JPEGs go to it directly (the library OpenCV's codec wraps, same settings,
+// same pixels) to skip OpenCV's BGR conversion; CMYK JPEGs and every other format go through OpenCV.
 // Without OpenCV (GREYMATTER_WITH_OPENCV=OFF) decode_image throws ConfigError.
 #pragma once
 
@@ -30,9 +32,10 @@ void read_file(const std::string& path, std::vector<uint8_t>& bytes);
 
 // Decodes `data` (already checked by inspect_image) into 1 (grey) or 3 (RGB) channels. `reduction`
 // (1, 2, 4 or 8) shrinks JPEGs by DCT scaling to ceil(size / reduction); other formats ignore it.
+// `via_opencv` sends JPEGs through OpenCV even when libjpeg is available (to test that path).
 // Throws DataError naming `path` when the decoder rejects the data.
 Image decode_image(const uint8_t* data, size_t size, const ImageHeader& header, const std::string& path,
-                   int reduction = 1);
+                   int reduction = 1, bool via_opencv = false);
 
 // The largest JPEG reduction (1, 2, 4 or 8) that keeps the decoded image at least `margin` times the
 // target size on both sides, so a following antialiased resize stays within a pixel level or so of

@@ -4,16 +4,39 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace greymatter::data {
+
+// Leaves new elements uninitialised: every step writes all of its output, so zeroing each buffer
+// first would be a wasted pass over the image.
+template <typename T>
+struct UninitializedAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = UninitializedAllocator<U>;
+  };
+  using std::allocator<T>::allocator;
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
+using PixelBuffer = std::vector<uint8_t, UninitializedAllocator<uint8_t>>;
 
 struct Image {
   int64_t height = 0;
   int64_t width = 0;
   int64_t channels = 0;
-  std::vector<uint8_t> pixels;  // (H, W, C)
+  PixelBuffer pixels;  // (H, W, C); contents undefined until written
 
   Image() = default;
   Image(int64_t h, int64_t w, int64_t c) : height(h), width(w), channels(c), pixels(size_t(h * w * c)) {}

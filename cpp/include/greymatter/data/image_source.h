@@ -1,12 +1,13 @@
-// ImageFileSource: a Source over image files with labels (an ImageFolder scan, or any list), each
-// sample read, decoded and run through a transform Pipeline on the calling worker thread:
-//   read file -> check header/structure -> decode (reduced JPEG decode when the chain starts with a
-//   big downscale) -> deterministic prefix [-> cache] -> random steps keyed by (seed, epoch, index)
-//   -> ToTensor + Normalize written straight into the batch.
-// Errors name the file. With OnError::kSkip a sample that fails is reported (skipped()) and left out
-// of its batch instead. Not here: the folder scan (image_folder.h) or the batching (loader.h).
+// ImageSource: a Source whose samples are uint8 images run through a transform Pipeline on the
+// calling worker thread:
+//   read(index) (decode a file, or slice a tensor) -> deterministic prefix [-> cache] -> random steps
+//   keyed by (seed, epoch, index) -> ToTensor + Normalize written straight into the batch.
+// Subclasses say where images come from (image_file_source.h, image_tensor_source.h). Errors name the
+// sample (its file). With OnError::kSkip a sample that fails is reported (skipped()) and left out of
+// its batch instead. Not here: folder scanning (image_folder.h) or batching (loader.h).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -22,37 +23,24 @@ namespace greymatter::data {
 
 enum class OnError { kRaise, kSkip };
 
-struct ImageSourceOptions {
-  OnError on_error = OnError::kRaise;
-  // JPEG DCT-scaled decoding when the chain starts with a Resize to well below the file's size.
-  bool reduced_decode = true;
-  // The reduced decode stays at least this many times the Resize target on both sides.
-  double reduce_margin = 3.0;
-};
-
 struct CacheEstimate {
   int64_t bytes = 0;
-  bool exact = false;  // false: extrapolated from the headers of a sample of the files
+  bool exact = false;  // false: extrapolated from the sizes of a sample of the images
 };
 
-class ImageFileSource : public Source {
+class ImageSource : public Source {
  public:
-  // Throws ConfigError when the build has no image decoder or the chain is invalid, and DataError
-  // naming the file when no sample size can be determined (fixed-size chains need no file).
-  ImageFileSource(std::vector<std::string> paths, std::vector<int64_t> labels,
-                  const std::vector<TransformSpec>& transform, ImageSourceOptions options = {});
-  ~ImageFileSource() override;
+  ~ImageSource() override;
 
-  int64_t size() const override { return int64_t(paths_.size()); }
+  int64_t size() const override { return int64_t(labels_.size()); }
   std::vector<int64_t> sample_shape() const override { return shape_; }
   int64_t load(const SampleKey& key, float* out) const override;
   torch::Tensor load_tensor(const SampleKey& key, int64_t* label) const override;
 
-  const std::string& path(int64_t i) const { return paths_.at(size_t(i)); }
   int64_t label(int64_t i) const { return labels_.at(size_t(i)); }
   const Pipeline& pipeline() const { return *pipeline_; }
 
-  // The random parameters the chain draws for this sample (decodes it to know its size).
+  // The random parameters the chain draws for this sample.
   std::vector<StepTrace> trace(const SampleKey& key) const;
 
   // Memory the cached prefix images of `indices` would take.
@@ -62,32 +50,43 @@ class ImageFileSource : public Source {
   int64_t cache_bytes() const;
   int64_t cached_samples() const;
 
-  // (file, reason) for every sample skipped under OnError::kSkip so far, in the order they failed.
+  // (sample name, reason) for every sample skipped under OnError::kSkip so far, in the order they failed.
   std::vector<std::pair<std::string, std::string>> skipped() const;
 
+ protected:
+  // input_channels: 3 for image files (PIL's convert("RGB")), 1 for MNIST-style grey data (mode "L").
+  ImageSource(std::vector<int64_t> labels, const std::vector<TransformSpec>& transform, int64_t input_channels,
+              OnError on_error);
+  // Called at the end of a subclass constructor: works out the batch shape (may read an image).
+  void finish_construction();
+
+  // The image of sample i as it enters the chain; `full` receives the size the chain must assume for
+  // it (a reduced JPEG decode is smaller than the file's full size). Throws DataError.
+  virtual Image read(int64_t index, Size2* full) const = 0;
+  // The size of sample i without reading its pixels when possible. Throws DataError.
+  virtual Size2 peek_size(int64_t index) const = 0;
+  // How errors and skip reports name sample i (its path).
+  virtual std::string name(int64_t index) const = 0;
+
+  std::unique_ptr<Pipeline> pipeline_;
+  OnError on_error_;
+
  private:
-  Image prefix_image(int64_t index) const;  // read, decode, run the prefix (no cache)
+  Image prefix_image(int64_t index) const;
   // The prefix image, through the cache when enabled. `holder` keeps an uncached image alive.
   const Image& prefix_cached(int64_t index, Image& holder) const;
   Image sample_image(const SampleKey& key, std::vector<StepTrace>* trace) const;
   void record_skip(int64_t index, const std::string& reason) const;
   std::vector<int64_t> infer_shape() const;
 
-  std::vector<std::string> paths_;
   std::vector<int64_t> labels_;
-  std::unique_ptr<Pipeline> pipeline_;
-  ImageSourceOptions options_;
   std::vector<int64_t> shape_;  // {C, H, W} every batched sample must have
 
-  mutable std::mutex mutex_;  // guards cache_ creation and skipped_
+  mutable std::mutex mutex_;  // guards cache creation and the skip records
   std::unique_ptr<SampleCache> cache_owner_;
   std::atomic<SampleCache*> cache_{nullptr};
   mutable std::vector<std::pair<std::string, std::string>> skipped_;
   mutable std::vector<bool> skipped_index_;
 };
-
-// Reads and checks (header and stream structure, no pixel decoding) each file, on `threads` threads.
-// Returns (index, reason) for every file that would fail, in index order.
-std::vector<std::pair<int64_t, std::string>> check_image_files(const std::vector<std::string>& paths, int threads);
 
 }  // namespace greymatter::data
