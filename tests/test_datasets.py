@@ -119,3 +119,20 @@ def test_fashion_mnist_upscaled_to_three_channels_matches_torchvision():
         torch.testing.assert_close(ds[i][0], expected, rtol=0, atol=1e-6)
     with pytest.raises(gm.ConfigError, match="3 values but the images have 1 channels"):
         gm.datasets.FashionMNIST(train=False, transform=T.Compose([T.ToTensor(), T.Normalize((0.5,) * 3, (0.5,) * 3)]))
+
+
+def test_datasets_pickle_by_rebuilding(tiny_mnist, tmp_path):
+    """Dask workers and process pools receive datasets by pickle: the copy is rebuilt from the
+    constructor arguments and yields the same samples."""
+    import pickle
+
+    from greymatter.sample_data import make_image_folder
+
+    tf = gm.transforms.Compose([gm.transforms.Resize((16, 16)), gm.transforms.ToTensor()])
+    folder = gm.datasets.ImageFolder(make_image_folder(tmp_path / "f", classes=2, per_class=3, size=32), transform=tf)
+    mnist = gm.datasets.MNIST(root=tiny_mnist[0], transform=gm.transforms.ToTensor())
+    for ds in (mnist, folder, gm.random_split(mnist, [0.5, 0.5], seed=1)[1]):
+        copy = pickle.loads(pickle.dumps(ds))
+        assert type(copy) is type(ds) and len(copy) == len(ds) and copy.classes == ds.classes
+        for i in (0, len(ds) - 1):
+            assert torch.equal(copy[i][0], ds[i][0]) and copy[i][1] == ds[i][1]

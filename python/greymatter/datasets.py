@@ -44,9 +44,24 @@ class Dataset:
         """Dataset indices this object exposes (None: all of ``source``)."""
         return None
 
+    # Pickling (Dask workers, process pools) rebuilds a dataset from its constructor arguments: the
+    # C++ source is not copied but made again where the object lands (which re-reads the files).
+    _init_args: tuple = ((), {})
+
+    def _remember(self, *args, **kwargs) -> None:
+        self._init_args = (args, kwargs)
+
+    def __reduce__(self):
+        args, kwargs = self._init_args
+        return _rebuild, (type(self), args, kwargs)
+
     @property
     def class_to_idx(self) -> dict:
         return {c: i for i, c in enumerate(self.classes)}
+
+
+def _rebuild(cls, args, kwargs):
+    return cls(*args, **kwargs)
 
 
 class _IdxDataset(Dataset):
@@ -60,6 +75,7 @@ class _IdxDataset(Dataset):
     folder = ""  # torchvision keeps the files in root/<folder>/raw
 
     def __init__(self, root: Optional[str] = None, train: bool = True, transform=None, download: bool = False) -> None:
+        self._remember(root, train, transform, download)
         self.root = str(root) if root is not None else self._default_root()
         self.train = train
         self.transform = transform
@@ -144,6 +160,7 @@ class ImageFolder(Dataset):
                  on_error: str = "raise", draft: bool = False) -> None:
         if on_error not in ("raise", "skip"):
             raise ConfigError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+        self._remember(root, transform, extensions, on_error, draft)
         self.root = os.fspath(root)
         self.transform = transform
         self.on_error = on_error
@@ -189,6 +206,7 @@ class Subset(Dataset):
     """The samples of ``dataset`` at ``indices``; shares its source (no copy)."""
 
     def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
+        self._remember(dataset, list(indices))
         base = dataset.indices
         n = len(dataset)
         self.indices_ = [base[_check_index(i, n)] if base is not None else _check_index(i, n) for i in indices]
