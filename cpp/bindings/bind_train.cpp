@@ -62,6 +62,21 @@ EpochStats run_with_progress(Loop loop, const py::object& callback) {
 }
 
 
+// Binds an Engine pass that returns (tensor, labels), e.g. predict or features, with progress and Ctrl-C.
+template <typename Pass>
+auto tensors_pass(Pass pass) {
+  return [pass](Engine& e, const Loader& loader, const py::object& progress, int64_t every) {
+    Predictions out;
+    run_with_progress(
+        [&](const ProgressFn& p) {
+          out = (e.*pass)(loader, p, every);
+          return EpochStats{};
+        },
+        progress);
+    return py::make_tuple(out.probabilities, out.labels);
+  };
+}
+
 // Fills a SchedulerConfig from Python keyword values; an unknown key is a ConfigError naming it.
 SchedulerConfig scheduler_config(const std::string& name, const py::dict& options) {
   SchedulerConfig c;
@@ -177,34 +192,11 @@ void bind_train(py::module_& m) {
             return run_with_progress([&](const ProgressFn& p) { return e.evaluate(loader, p, every); }, progress);
           },
           py::arg("loader"), py::arg("progress") = py::none(), py::arg("every") = 50)
-      .def(
-          "predict",
-          [](Engine& e, const Loader& loader, const py::object& progress, int64_t every) {
-            Predictions out;
-            run_with_progress(
-                [&](const ProgressFn& p) {
-                  out = e.predict(loader, p, every);
-                  return EpochStats{};
-                },
-                progress);
-            return py::make_tuple(out.probabilities, out.labels);
-          },
-          py::arg("loader"), py::arg("progress") = py::none(), py::arg("every") = 50,
-          "(probabilities (N, C) float32, labels (N) int64), in the loader's order")
-      .def(
-          "features",
-          [](Engine& e, const Loader& loader, const py::object& progress, int64_t every) {
-            Predictions out;
-            run_with_progress(
-                [&](const ProgressFn& p) {
-                  out = e.features(loader, p, every);
-                  return EpochStats{};
-                },
-                progress);
-            return py::make_tuple(out.probabilities, out.labels);
-          },
-          py::arg("loader"), py::arg("progress") = py::none(), py::arg("every") = 50,
-          "(features (N, D) float32, labels (N) int64) of a frozen backbone, in the loader's order")
+      .def("predict", tensors_pass(&Engine::predict), py::arg("loader"), py::arg("progress") = py::none(),
+           py::arg("every") = 50, "(probabilities (N, C) float32, labels (N) int64), in the loader's order")
+      .def("features", tensors_pass(&Engine::features), py::arg("loader"), py::arg("progress") = py::none(),
+           py::arg("every") = 50,
+           "(features (N, D) float32, labels (N) int64) of a frozen backbone, in the loader's order")
       .def_property("head_only", &Engine::head_only, &Engine::set_head_only)
       .def_property("lr", &Engine::lr, &Engine::set_lr)
       .def_property_readonly("optimizer_steps", [](Engine& e) { return e.optimizer().steps(); })
