@@ -361,3 +361,13 @@ def test_every_plot_saves_a_png_creating_the_folder(tmp_path, hist):
         path = tmp_path / "figures" / name / f"{name}.png"
         assert isinstance(call(str(path)), Figure)
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 1000
+
+
+def test_figures_show_in_jupyter_without_pyplot():
+    """Jupyter displays an object through _repr_png_; the figures need no %matplotlib inline."""
+    fig = gm.plots.confusion_matrix([0, 1, 1], [0, 1, 0])
+    png = fig._repr_png_()
+    assert png.startswith(b"\x89PNG") and len(png) > 1000
+    import pickle
+
+    assert isinstance(pickle.loads(pickle.dumps(fig)), gm.plots.PlotFigure)

@@ -6,12 +6,14 @@ hold: tensors, numpy arrays or lists for images/labels/scores, a History, DataFr
 curves. The numbers a plot shows are attached to the figure (``fig.matrix``, ``fig.indices``, ...) so they
 can be read back. This module draws; it never trains, predicts or reads files.
 """
+import io
 import math
 from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 
 from ._core import ConfigError
 
@@ -22,12 +24,18 @@ RIGHT, WRONG = "green", "red"
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _figure(*args, **kwargs):
-    # A bare Figure (not pyplot) needs no GUI backend and is not kept alive by pyplot's registry;
-    # Jupyter still displays it inline.
-    from matplotlib.figure import Figure
+class PlotFigure(Figure):
+    """A bare matplotlib Figure (not pyplot: no GUI backend, not kept alive by pyplot's registry) that
+    Jupyter displays through _repr_png_, with or without `%matplotlib inline`."""
 
-    return Figure(*args, **kwargs)
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        return buf.getvalue()
+
+
+def _figure(*args, **kwargs) -> PlotFigure:
+    return PlotFigure(*args, **kwargs)
 
 
 def _save(fig, save: Optional[str]):
