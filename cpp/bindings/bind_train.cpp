@@ -158,7 +158,7 @@ void bind_train(py::module_& m) {
       .def(py::init([](const py::object& model, std::string optimizer, double lr, double weight_decay,
                        double momentum, bool nesterov, std::pair<double, double> betas, double eps,
                        std::string loss, std::vector<double> class_weights, double label_smoothing,
-                       int64_t accumulate, std::string non_finite, const std::string& device) {
+                       int64_t accumulate, std::string non_finite, bool amp, const std::string& device) {
              EngineOptions o;
              o.optimizer.name = std::move(optimizer);
              o.optimizer.lr = lr;
@@ -171,6 +171,7 @@ void bind_train(py::module_& m) {
              o.loss = LossConfig{std::move(loss), std::move(class_weights), label_smoothing};
              o.accumulate = accumulate;
              o.non_finite = std::move(non_finite);
+             o.amp = amp;
              return std::make_unique<Engine>(as_model(model), std::move(o), torch::Device(device));
            }),
            py::arg("model"), py::arg("optimizer") = "adam", py::arg("lr") = 1e-3, py::arg("weight_decay") = 0.0,
@@ -178,7 +179,7 @@ void bind_train(py::module_& m) {
            py::arg("betas") = std::pair<double, double>{0.9, 0.999}, py::arg("eps") = 1e-8,
            py::arg("loss") = "cross_entropy", py::arg("class_weights") = std::vector<double>{},
            py::arg("label_smoothing") = 0.0, py::arg("accumulate") = 1, py::arg("non_finite") = "raise",
-           py::arg("device") = "cpu")
+           py::arg("amp") = true, py::arg("device") = "cpu")
       .def(
           "train_epoch",
           [](Engine& e, const Loader& loader, int64_t epoch, const py::object& progress, int64_t every) {

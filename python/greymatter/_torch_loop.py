@@ -2,6 +2,7 @@
 Python (one Python iteration per batch, so slower), with the same losses and schedules (the C++
 ``Loss`` and ``Scheduler`` are shared) and torch.optim's optimizers. It has the Engine's methods, so
 the Trainer drives either without knowing which."""
+import contextlib
 from types import SimpleNamespace
 
 import torch
@@ -15,7 +16,7 @@ _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torc
 class TorchLoop:
     def __init__(self, model: torch.nn.Module, optimizer="adam", lr=1e-3, weight_decay=0.0, momentum=0.0,
                  nesterov=False, betas=(0.9, 0.999), eps=1e-8, loss="cross_entropy", class_weights=(),
-                 label_smoothing=0.0, accumulate=1, non_finite="raise", device="cpu") -> None:
+                 label_smoothing=0.0, accumulate=1, non_finite="raise", amp=True, device="cpu") -> None:
         if optimizer not in _OPTIMIZERS:
             raise ConfigError(f"unknown optimizer '{optimizer}'; choose one of: adam, adamw, sgd")
         if not lr > 0:
@@ -37,6 +38,7 @@ class TorchLoop:
         except ValueError as e:
             raise ConfigError(str(e)) from None
         self.accumulate = int(accumulate)
+        self.amp = bool(amp) and self.device.type == "cuda"  # bf16 autocast, as the C++ engine does
         self.non_finite = non_finite
         self.scheduler = None
         self.optimizer_steps = 0
@@ -100,10 +102,11 @@ class TorchLoop:
         for x, y in loader.epoch(epoch):
             m.batches += 1
             x, y = x.to(self.device), y.to(self.device)
-            out = self.model(x)
-            if m.batches == 1:
-                self.loss.check(out, y)
-            loss = self.loss(out, y)
+            with torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else contextlib.nullcontext():
+                out = self.model(x)
+                if m.batches == 1:
+                    self.loss.check(out, y)
+                loss = self.loss(out, y)
             value = loss.item()
             if not torch.isfinite(loss):
                 if self.non_finite == "raise":

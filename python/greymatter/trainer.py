@@ -54,6 +54,7 @@ class Trainer:
     scheduler: None, 'plateau', 'cosine', 'onecycle' or a ``greymatter.schedulers`` object.
     early_stopping: patience in epochs on `monitor` ('val_acc' by default; 'train_loss' without val).
     accumulate: gradient accumulation over N batches. non_finite: 'raise' (default) or 'skip' NaN/inf batches.
+    amp: on CUDA, bf16 autocast and channels_last inputs (ignored on CPU).
     cache_features: 'auto' computes a frozen backbone's features once and trains only the head on them when
     the transforms are deterministic (same results, far faster); True insists, False never.
     """
@@ -65,7 +66,7 @@ class Trainer:
                  device: str = "auto", scheduler=None, early_stopping: Optional[int] = None,
                  monitor: str = "val_acc", checkpoint: Optional[str] = None, seed: int = 42,
                  progress: bool = True, progress_every: int = 50, accumulate: int = 1,
-                 non_finite: str = "raise", cache_features="auto") -> None:
+                 non_finite: str = "raise", cache_features="auto", amp: bool = True) -> None:
         if loss not in LOSSES:
             raise ConfigError(f"unknown loss {loss!r}; choose one of: {', '.join(LOSSES)}")
         if optimizer not in OPTIMIZERS:
@@ -92,7 +93,7 @@ class Trainer:
                        "momentum": float(momentum), "nesterov": bool(nesterov), "betas": tuple(map(float, betas)),
                        "eps": float(eps), "class_weights": [float(w) for w in class_weights or ()],
                        "label_smoothing": float(label_smoothing), "accumulate": int(accumulate),
-                       "non_finite": non_finite}
+                       "non_finite": non_finite, "amp": bool(amp)}
         # greymatter models train in the C++ engine; anything else in the Python loop (same features).
         backend = _core.Engine if hasattr(model, "cpp_module") else TorchLoop
         self.engine = backend(model, device=self.device, **self.config)

@@ -1,6 +1,7 @@
 #include "greymatter/train/engine.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 
 #include <cmath>
 
@@ -59,6 +60,32 @@ class ThreadBudget {
   int saved_;
 };
 
+// bf16 autocast for the forward pass and the loss on CUDA (bf16 keeps fp32's range, so no loss scaling);
+// restores the previous state on exit. A no-op on CPU.
+// NOTE: not yet run on a GPU (no device was lent to the sessions that wrote it).
+class Autocast {
+ public:
+  Autocast(bool on, torch::Device device) : active_(on && device.is_cuda()) {
+    if (!active_) return;
+    was_enabled_ = at::autocast::is_enabled();
+    saved_dtype_ = at::autocast::get_autocast_gpu_dtype();
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(true);
+    at::autocast::increment_nesting();
+  }
+  ~Autocast() {
+    if (!active_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_enabled(was_enabled_);
+    at::autocast::set_autocast_gpu_dtype(saved_dtype_);
+  }
+
+ private:
+  bool active_;
+  bool was_enabled_ = false;
+  at::ScalarType saved_dtype_ = at::kHalf;
+};
+
 bool report(const ProgressFn& progress, int64_t done, int64_t total, int64_t every) {
   if (!progress || (done % every != 0 && done != total)) return true;
   return progress(done, total);
@@ -110,7 +137,9 @@ void Engine::set_head_only(bool on) {
   head_only_ = on;
 }
 
-torch::Tensor Engine::forward(const torch::Tensor& x) {
+torch::Tensor Engine::forward(const torch::Tensor& input) {
+  auto x = input;
+  if (options_.amp && device_.is_cuda() && x.dim() == 4) x = x.contiguous(at::MemoryFormat::ChannelsLast);
   if (!head_only_) return model_->forward(x);
   auto* split = split_model(model_.get());
   if (!split->frozen()) throw ConfigError("the backbone was unfrozen: its cached features are stale");
@@ -160,10 +189,14 @@ EpochStats Engine::train_epoch(const data::Loader& loader, int64_t epoch, const 
     ++meter.batches;
     auto x = batch->images.to(device_, /*non_blocking=*/true);
     auto y = batch->labels.to(device_, /*non_blocking=*/true);
-    auto output = forward(x);
-    if (meter.batches == 1) loss_.check(output, y);
-    else loss_.check_labels(batch->labels, output.dim() == 2 ? output.size(1) : 1);
-    auto loss = loss_(output, y);
+    torch::Tensor output, loss;
+    {
+      Autocast autocast(options_.amp, device_);
+      output = forward(x);
+      if (meter.batches == 1) loss_.check(output, y);
+      else loss_.check_labels(batch->labels, output.dim() == 2 ? output.size(1) : 1);
+      loss = loss_(output, y);
+    }
     const float value = loss.item<float>();
     if (!std::isfinite(value)) {
       if (options_.non_finite == "raise")
@@ -203,6 +236,7 @@ EpochStats Engine::evaluate(const data::Loader& loader, const ProgressFn& progre
     ++meter.batches;
     auto x = batch->images.to(device_, true);
     auto y = batch->labels.to(device_, true);
+    Autocast autocast(options_.amp, device_);
     auto output = forward(x);
     if (meter.batches == 1) loss_.check(output, y);
     else loss_.check_labels(batch->labels, output.dim() == 2 ? output.size(1) : 1);

@@ -25,6 +25,7 @@ struct EngineOptions {
   LossConfig loss;
   int64_t accumulate = 1;              // optimizer step every N batches (and after the last)
   std::string non_finite = "raise";    // a NaN/inf loss: "raise" a TrainingError, or "skip" the batch
+  bool amp = true;  // on CUDA: bf16 autocast around forward + loss, channels_last inputs; ignored on CPU
 };
 
 struct EpochStats {
@@ -76,7 +77,7 @@ class Engine {
 
  private:
   void optimizer_step();
-  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor forward(const torch::Tensor& input);
 
   std::shared_ptr<models::ModelImpl> model_;
   EngineOptions options_;
