@@ -31,6 +31,8 @@ __all__ = ["sweep", "RESULT_COLUMNS"]
 RESULT_COLUMNS = ["val_acc", "val_loss", "train_acc", "train_loss", "gap", "best_epoch", "epochs", "seconds",
                   "status", "error"]
 STRATEGIES = ("grid", "optuna")
+# Trainer settings left out of the store key: they change speed, not results (tests/test_sweep_transfer.py).
+RESULT_NEUTRAL_TRAINER_KEYS = ("cache_features",)
 
 
 def sweep(model: Union[Callable, str], grid: Dict[str, List[Any]], train, val=None, epochs: int = 5,
@@ -176,7 +178,8 @@ def _plan(make_model, train, val, built, epochs, seed, routes, grid, trainer_kwa
         if both:
             raise ConfigError(f"{', '.join(both)}: both a grid key and in {name}; keep one")
     fingerprints = {part: _fingerprint(as_dataset(b, part)) if b is not None else None for part, b in built.items()}
-    token = stable_hash({"model": _model_id(make_model), "model_kwargs": model_kwargs, "trainer": trainer_kwargs,
+    same_results = {k: v for k, v in trainer_kwargs.items() if k not in RESULT_NEUTRAL_TRAINER_KEYS}
+    token = stable_hash({"model": _model_id(make_model), "model_kwargs": model_kwargs, "trainer": same_results,
                          "loader": loader_kwargs, "epochs": epochs, "seed": seed, "data": fingerprints})
     return Plan(make_model=make_model, train=train, val=val, epochs=epochs, seed=seed, routes=routes,
                 model_kwargs=model_kwargs, trainer_kwargs=trainer_kwargs, loader_kwargs=loader_kwargs, token=token)

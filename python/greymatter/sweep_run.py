@@ -28,7 +28,7 @@ from .sweep_malloc import keep_freed_memory_for_training
 from .sweep_threads import single_threaded
 from .trainer import Trainer
 
-__all__ = ["Plan", "run_config", "failed_row", "resolve_model", "ModelByName", "MODEL_NAMES"]
+__all__ = ["Plan", "run_config", "failed_row", "resolve_model", "ModelByName", "model_names"]
 
 # torch.manual_seed + weight init must not interleave between configurations sharing a process (a Dask worker
 # with several threads); sweeps on this machine run one configuration per process.
@@ -144,15 +144,19 @@ def _mnistnet(size_inner: Optional[int] = None, hidden=(128, 64), num_classes: i
     return models.MNISTNet(hidden=hidden, num_classes=num_classes, dropout=dropout, in_features=in_features)
 
 
-# Names this file can build itself, used when gm.models has no registry (get_model) or to adapt a model
-# whose constructor has no `size_inner`.
+# Names that need an adapter to take `size_inner`; every other name is built by gm.models.get_model.
 _LOCAL_MODELS: Dict[str, Callable] = {"mnistnet": _mnistnet}
-MODEL_NAMES = tuple(_LOCAL_MODELS)
+
+
+def model_names() -> Tuple[str, ...]:
+    """The names `model=` takes: gm.models' registry (get_model), with the local adapters."""
+    return tuple(dict.fromkeys(list(getattr(models, "MODEL_NAMES", ())) + list(_LOCAL_MODELS)))
 
 
 class ModelByName:
     """A model factory named by string: picklable (workers look the name up again), and its signature is the
-    model's, so grid keys route to it by name."""
+    model's (the registry's class or function), so grid keys route to it by name and a misspelled key is a
+    ConfigError before anything runs. get_model itself takes **kwargs and would accept any key."""
 
     def __init__(self, name: str) -> None:
         self.name = name.lower()
@@ -160,22 +164,20 @@ class ModelByName:
     def _builder(self) -> Callable:
         if self.name in _LOCAL_MODELS:
             return _LOCAL_MODELS[self.name]
-        get_model = getattr(models, "get_model", None)
-        if get_model is None:
-            raise ConfigError(f"unknown model name {self.name!r}; known: {', '.join(MODEL_NAMES)} "
+        registry = getattr(models, "_REGISTRY", {})
+        if self.name not in registry:
+            raise ConfigError(f"unknown model name {self.name!r}; known: {', '.join(model_names())} "
                               f"(or pass a function that builds the model)")
-
-        def build(**kwargs):
-            return get_model(self.name, **kwargs)
-
-        return build
+        return registry[self.name]
 
     @property
     def __signature__(self) -> inspect.Signature:
         return inspect.signature(self._builder())
 
     def __call__(self, **kwargs):
-        return self._builder()(**kwargs)
+        if self.name in _LOCAL_MODELS:
+            return _LOCAL_MODELS[self.name](**kwargs)
+        return models.get_model(self.name, **kwargs)  # its errors name the model
 
     def __repr__(self) -> str:
         return f"ModelByName({self.name!r})"
