@@ -4,6 +4,8 @@ configurations share backbone weights, model names through gm.models' registry, 
 
 The uncached sweep (the backbone runs on every batch of every epoch of every configuration) is the reference;
 a plain Trainer run checks that the sweep builds and seeds each configuration as documented."""
+import importlib
+
 import pytest
 import torch
 import torchvision
@@ -151,3 +153,33 @@ def test_dask_workers_with_their_own_feature_caches_give_the_local_table(photos,
                                   host="127.0.0.1") as cluster, distributed.Client(cluster) as client:
         on_dask = gm.sweep("transfer", executor=client, **data, **kwargs)
     assert on_dask.drop(columns="seconds").equals(local.drop(columns="seconds"))
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("model_kwargs, trainer_kwargs, expected", [
+    ({}, {}, 1),  # one backbone pass shared in this process beats one per worker process
+    ({"freeze": False}, {}, 2),  # the whole model trains: nothing shared, processes as for any model
+    ({}, {"cache_features": False}, 2),
+])
+def test_automatic_n_jobs_keeps_a_shared_backbone_pass_in_one_process(photos, backbone_passes, monkeypatch,
+                                                                      model_kwargs, trainer_kwargs, expected):
+    sweep_module = importlib.import_module("greymatter.sweep")  # the module; gm.sweep is the function
+    chosen = []
+
+    def spy(executor, n_jobs, plan, fallback=None):  # records the choice, runs nothing
+        chosen.append(n_jobs)
+        raise _Stop
+
+    monkeypatch.setattr(sweep_module, "make_runner", spy)
+    monkeypatch.setattr(sweep_module, "available_cores", lambda: 2)
+    monkeypatch.setattr(sweep_module.os, "getloadavg", lambda: (0.0, 0.0, 0.0))  # two idle cores
+    state = torch.random.get_rng_state()
+    with pytest.raises(_Stop):
+        gm.sweep("transfer", grid={"size_inner": [8, 16]}, train=Folder(photos["small"], 48), epochs=1,
+                 model_kwargs={"num_classes": 4, **model_kwargs}, trainer_kwargs=trainer_kwargs, progress=False)
+    assert chosen == [expected]
+    assert torch.equal(torch.random.get_rng_state(), state)  # deciding built a model without drawing the user's
+    assert backbone_passes == []
