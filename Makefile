@@ -48,6 +48,7 @@ test-python:
 bench: setup
 	$(PY) bench/train.py
 	$(PY) bench/models.py
+	$(PY) bench/sweep.py
 
 clean:
 	rm -rf build $(VENV) python/greymatter/_core*.so *.egg-info python/*.egg-info
