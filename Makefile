@@ -49,6 +49,7 @@ bench: setup
 	$(PY) bench/train.py
 	$(PY) bench/models.py
 	$(PY) bench/loader.py
+	$(PY) bench/sweep.py
 
 clean:
 	rm -rf build $(VENV) python/greymatter/_core*.so *.egg-info python/*.egg-info

@@ -7,7 +7,8 @@ table of the results, one row per configuration.
 Everything is checked before the first configuration trains. Each finished configuration is written to the
 results store at once; running the same sweep again skips what the store already has. The pieces:
 sweep_grid (keys, configurations, store keys), sweep_run (one configuration), sweep_executors (where they
-run), sweep_search (grid or Optuna), sweep_store (CSV / SQLite), sweep_threads (thread limits).
+run), sweep_features (whether they share a frozen backbone's features), sweep_search (grid or Optuna),
+sweep_store (CSV / SQLite), sweep_threads (thread limits).
 """
 import dataclasses
 import functools
@@ -19,6 +20,7 @@ from ._threads import available_cores
 from .datasets import Dataset
 from .loader import DataLoader
 from .sweep_executors import best_dumps, check_picklable, make_runner
+from .sweep_features import trains_on_cached_features
 from .sweep_grid import (LOADER_KEYS, TRAINER_KEYS, Config, check_kwargs, expand, factory_parameters, route_keys,
                          stable_hash)
 from .sweep_run import ModelByName, Plan, as_dataset, resolve_model
@@ -31,6 +33,8 @@ __all__ = ["sweep", "RESULT_COLUMNS"]
 RESULT_COLUMNS = ["val_acc", "val_loss", "train_acc", "train_loss", "gap", "best_epoch", "epochs", "seconds",
                   "status", "error"]
 STRATEGIES = ("grid", "optuna")
+# Trainer settings left out of the store key: they change speed, not results (tests/test_sweep_transfer.py).
+RESULT_NEUTRAL_TRAINER_KEYS = ("cache_features",)
 
 
 def sweep(model: Union[Callable, str], grid: Dict[str, List[Any]], train, val=None, epochs: int = 5,
@@ -43,7 +47,11 @@ def sweep(model: Union[Callable, str], grid: Dict[str, List[Any]], train, val=No
     epoch, best_epoch, epochs trained, seconds, status ("ok" / "failed") and error.
 
     model: a function (or class) building the model; grid keys that are its parameters go to it. Or a name
-        ("mnistnet"; "mnistnet" takes `size_inner`, the width of its one hidden layer).
+        from gm.models' registry ("transfer": TransferClassifier, "mnistnet", ...; "mnistnet" takes
+        `size_inner`, the width of its one hidden layer). Each configuration's model is built right after
+        torch.manual_seed(seed), so all get the same TransferClassifier backbone (unless `seed` is a grid key),
+        and a frozen one runs once per image for the whole sweep (the Trainer's feature cache), not every
+        epoch of every configuration.
     grid: key -> list of values. Other keys go to the Trainer (lr, weight_decay, optimizer, momentum, ...),
         the training DataLoader (batch_size, ...) or the run (seed, epochs). Unknown keys: ConfigError.
     train, val: a Dataset, a DataLoader (its dataset and settings; the shuffle seed is the configuration's),
@@ -51,8 +59,9 @@ def sweep(model: Union[Callable, str], grid: Dict[str, List[Any]], train, val=No
     trainer_kwargs / loader_kwargs / model_kwargs: fixed settings for every configuration.
     executor: None (this machine), a dask.distributed.Client, or a concurrent.futures.Executor.
     n_jobs: worker processes on this machine. None: one per free core (at most one per configuration) when
-        the data can be sent to processes (given as factories), else 1, in this process. Each configuration runs
-        on one thread (torch and OpenBLAS) wherever it runs, so results do not depend on where it ran
+        the data can be sent to processes (given as factories) and the configurations do not share a frozen
+        backbone's features (each process would repeat that pass), else 1, in this process. Each configuration
+        runs on one thread (torch and OpenBLAS) wherever it runs, so results do not depend on where it ran
         (docs/sweep.md has the measurements behind this).
     results: a .csv path, a .db/.sqlite path, or None (memory only). Finished configurations are appended as
         they finish; a re-run of the same sweep skips them (retry_failed=True re-runs failed ones). Rows
@@ -78,8 +87,8 @@ def sweep(model: Union[Callable, str], grid: Dict[str, List[Any]], train, val=No
                  model_kwargs)
     check_results_path(results)
     auto_jobs = n_jobs is None
-    n_jobs = _n_jobs(n_jobs, executor, plan, len(points) if strategy == "grid" else n_trials)
     here = dataclasses.replace(plan, train=built["train"], val=built["val"])  # in this process: data built above
+    n_jobs = _n_jobs(n_jobs, executor, plan, here, points[0], len(points) if strategy == "grid" else n_trials)
     if executor is None and n_jobs == 1:
         plan = here
 
@@ -176,7 +185,8 @@ def _plan(make_model, train, val, built, epochs, seed, routes, grid, trainer_kwa
         if both:
             raise ConfigError(f"{', '.join(both)}: both a grid key and in {name}; keep one")
     fingerprints = {part: _fingerprint(as_dataset(b, part)) if b is not None else None for part, b in built.items()}
-    token = stable_hash({"model": _model_id(make_model), "model_kwargs": model_kwargs, "trainer": trainer_kwargs,
+    same_results = {k: v for k, v in trainer_kwargs.items() if k not in RESULT_NEUTRAL_TRAINER_KEYS}
+    token = stable_hash({"model": _model_id(make_model), "model_kwargs": model_kwargs, "trainer": same_results,
                          "loader": loader_kwargs, "epochs": epochs, "seed": seed, "data": fingerprints})
     return Plan(make_model=make_model, train=train, val=val, epochs=epochs, seed=seed, routes=routes,
                 model_kwargs=model_kwargs, trainer_kwargs=trainer_kwargs, loader_kwargs=loader_kwargs, token=token)
@@ -222,10 +232,11 @@ def _code_hash(code) -> str:
     return stable_hash(parts)
 
 
-def _n_jobs(n_jobs, executor, plan: Plan, n_configs) -> int:
+def _n_jobs(n_jobs, executor, plan: Plan, here: Plan, first: Dict[str, Any], n_configs) -> int:
     """Worker processes on this machine; 1 means this process. None: one per core that is free now (at most one
-    per configuration) when the plan can be sent to processes (data given as factories), else 1. A busy core
-    makes a worker a loss (docs/sweep.md); the choice never changes results, only speed."""
+    per configuration) when the plan can be sent to processes (data given as factories) and the configurations
+    do not share a backbone pass (each process would repeat it), else 1. A busy core makes a worker a loss
+    (docs/sweep.md); the choice never changes results, only speed. `here`: the plan with this process's data."""
     if executor is not None:
         if n_jobs is not None:
             raise ConfigError("n_jobs is for runs on this machine; with an executor, its workers decide")
@@ -234,7 +245,7 @@ def _n_jobs(n_jobs, executor, plan: Plan, n_configs) -> int:
         cores = available_cores()
         busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
         n = max(1, min(cores, n_configs or 1, int(cores - busy + 1)))  # + 1: this process idles meanwhile
-        return n if n > 1 and _picklable(plan) else 1
+        return n if n > 1 and _picklable(plan) and not trains_on_cached_features(here, first) else 1
     if not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs < 1:
         raise ConfigError(f"n_jobs must be a positive integer or None, got {n_jobs!r}")
     return n_jobs

@@ -28,7 +28,7 @@ from .sweep_malloc import keep_freed_memory_for_training
 from .sweep_threads import single_threaded
 from .trainer import Trainer
 
-__all__ = ["Plan", "run_config", "failed_row", "resolve_model", "ModelByName", "MODEL_NAMES"]
+__all__ = ["Plan", "run_config", "failed_row", "resolve_model", "ModelByName", "model_names"]
 
 # torch.manual_seed + weight init must not interleave between configurations sharing a process (a Dask worker
 # with several threads); sweeps on this machine run one configuration per process.
@@ -68,25 +68,15 @@ def run_config(plan: Plan, config: Config) -> Dict[str, Any]:
 
 def _train(plan: Plan, config: Config) -> Dict[str, Any]:
     start = time.perf_counter()
-    split = {"model": {}, "trainer": {}, "loader": {}, "run": {}}
-    for k, v in config.params.items():
-        split[plan.routes[k]][k] = v
+    split = split_params(plan, config.params)
     seed = int(split["run"].get("seed", plan.seed))
     epochs = int(split["run"].get("epochs", plan.epochs))
     trainer = None
     try:
-        train_ds, train_settings = _materialize(plan, "train")
-        loader_settings = {**TRAIN_LOADER_DEFAULTS, **train_settings, **plan.loader_kwargs, **split["loader"]}
-        train_loader = DataLoader(train_ds, seed=seed, **loader_settings)
-        val_loader = None
-        if plan.val is not None:
-            val_ds, val_settings = _materialize(plan, "val")
-            val_loader = DataLoader(val_ds, batch_size=val_settings.get("batch_size", VAL_BATCH_SIZE), seed=seed)
+        train_loader, val_loader = build_loaders(plan, split, seed)
         start = time.perf_counter()  # training time: building a worker's data once is not this configuration's
-        with _INIT_LOCK:
-            torch.manual_seed(seed)
-            model = plan.make_model(**plan.model_kwargs, **split["model"])
-        trainer = Trainer(model, **{"seed": seed, **plan.trainer_kwargs, **split["trainer"], "progress": False})
+        model = build_model(plan, split, seed)
+        trainer = Trainer(model, **trainer_settings(plan, split, seed))
         hist = trainer.fit(train_loader, val_loader, epochs=epochs)
     except Exception as e:  # noqa: BLE001 - one configuration's failure is data for the table, not a crash
         done = len(trainer.history) if trainer is not None else 0
@@ -95,6 +85,38 @@ def _train(plan: Plan, config: Config) -> Dict[str, Any]:
     return _row(config, status="ok", error=None, val_acc=best["val_acc"], val_loss=best["val_loss"],
                 train_acc=best["train_acc"], train_loss=best["train_loss"], gap=best["gap"],
                 best_epoch=hist.best_epoch, epochs=len(hist), seconds=time.perf_counter() - start)
+
+
+def split_params(plan: Plan, params: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    """A configuration's grid values by destination: model, trainer, loader, run."""
+    split: Dict[str, Dict[str, Any]] = {"model": {}, "trainer": {}, "loader": {}, "run": {}}
+    for k, v in params.items():
+        split[plan.routes[k]][k] = v
+    return split
+
+
+def build_loaders(plan: Plan, split, seed: int) -> Tuple[DataLoader, Optional[DataLoader]]:
+    train_ds, train_settings = _materialize(plan, "train")
+    loader_settings = {**TRAIN_LOADER_DEFAULTS, **train_settings, **plan.loader_kwargs, **split["loader"]}
+    train_loader = DataLoader(train_ds, seed=seed, **loader_settings)
+    val_loader = None
+    if plan.val is not None:
+        val_ds, val_settings = _materialize(plan, "val")
+        val_loader = DataLoader(val_ds, batch_size=val_settings.get("batch_size", VAL_BATCH_SIZE), seed=seed)
+    return train_loader, val_loader
+
+
+def build_model(plan: Plan, split, seed: int):
+    """The configuration's model, its init drawn from `seed` alone. With the same seed every configuration gets
+    the same backbone weights (TransferClassifier builds its backbone before the head), so they share the
+    feature cache."""
+    with _INIT_LOCK:
+        torch.manual_seed(seed)
+        return plan.make_model(**plan.model_kwargs, **split["model"])
+
+
+def trainer_settings(plan: Plan, split, seed: int) -> Dict[str, Any]:
+    return {"seed": seed, **plan.trainer_kwargs, **split["trainer"], "progress": False}
 
 
 def failed_row(config: Config, error: str, seconds: Optional[float] = None, epochs: int = 0) -> Dict[str, Any]:
@@ -144,15 +166,19 @@ def _mnistnet(size_inner: Optional[int] = None, hidden=(128, 64), num_classes: i
     return models.MNISTNet(hidden=hidden, num_classes=num_classes, dropout=dropout, in_features=in_features)
 
 
-# Names this file can build itself, used when gm.models has no registry (get_model) or to adapt a model
-# whose constructor has no `size_inner`.
+# Names that need an adapter to take `size_inner`; every other name is built by gm.models.get_model.
 _LOCAL_MODELS: Dict[str, Callable] = {"mnistnet": _mnistnet}
-MODEL_NAMES = tuple(_LOCAL_MODELS)
+
+
+def model_names() -> Tuple[str, ...]:
+    """The names `model=` takes: gm.models' registry (get_model), with the local adapters."""
+    return tuple(dict.fromkeys(list(getattr(models, "MODEL_NAMES", ())) + list(_LOCAL_MODELS)))
 
 
 class ModelByName:
     """A model factory named by string: picklable (workers look the name up again), and its signature is the
-    model's, so grid keys route to it by name."""
+    model's (the registry's class or function), so grid keys route to it by name and a misspelled key is a
+    ConfigError before anything runs. get_model itself takes **kwargs and would accept any key."""
 
     def __init__(self, name: str) -> None:
         self.name = name.lower()
@@ -160,22 +186,20 @@ class ModelByName:
     def _builder(self) -> Callable:
         if self.name in _LOCAL_MODELS:
             return _LOCAL_MODELS[self.name]
-        get_model = getattr(models, "get_model", None)
-        if get_model is None:
-            raise ConfigError(f"unknown model name {self.name!r}; known: {', '.join(MODEL_NAMES)} "
+        registry = getattr(models, "_REGISTRY", {})
+        if self.name not in registry:
+            raise ConfigError(f"unknown model name {self.name!r}; known: {', '.join(model_names())} "
                               f"(or pass a function that builds the model)")
-
-        def build(**kwargs):
-            return get_model(self.name, **kwargs)
-
-        return build
+        return registry[self.name]
 
     @property
     def __signature__(self) -> inspect.Signature:
         return inspect.signature(self._builder())
 
     def __call__(self, **kwargs):
-        return self._builder()(**kwargs)
+        if self.name in _LOCAL_MODELS:
+            return _LOCAL_MODELS[self.name](**kwargs)
+        return models.get_model(self.name, **kwargs)  # its errors name the model
 
     def __repr__(self) -> str:
         return f"ModelByName({self.name!r})"
