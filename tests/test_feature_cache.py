@@ -64,3 +64,18 @@ def test_random_transforms_or_trainable_backbone_turn_the_cache_off(folders):
         run(folders, cache=True, transform=augment)
     model = gm.models.TransferClassifier(num_classes=3, freeze=False)
     assert not feature_cache.applies(model, None)
+
+
+def test_train_and_val_of_the_same_size_keep_their_own_features(folders, monkeypatch):
+    feature_cache.clear()
+    tf = T.Compose([T.Resize((64, 64)), T.ToTensor()])
+    train = gm.datasets.ImageFolder(folders[0], transform=tf)
+    val = gm.datasets.ImageFolder(folders[0], transform=tf)  # same size, indices and transform; own source
+    data = gm.DataLoader(train, batch_size=6, shuffle=True, seed=3), gm.DataLoader(val, batch_size=6)
+    run(folders, cache=True, data=data)
+    assert feature_cache.memory_bytes() == (24 + 24) * 1280 * 4  # neither evicted the other
+    calls = []
+    real = feature_cache._core.Engine.features
+    monkeypatch.setattr(feature_cache._core.Engine, "features", lambda *a, **k: calls.append(1) or real(*a, **k))
+    run(folders, cache=True, data=data)
+    assert calls == []

@@ -54,7 +54,8 @@ def feature_loader(engine, loader, model, device: str, progress=None) -> "_core.
     """A Loader over cached backbone features that yields the same batches as `loader` would."""
     dataset = loader.dataset
     indices = _indices(dataset)
-    key = (tuple(indices), repr(dataset.transform), _backbone_digest(model), device)
+    # id() tells train from val when they are the same size; the identity check below guards its reuse.
+    key = (id(dataset.source), tuple(indices), repr(dataset.transform), _backbone_digest(model), device)
     source: Optional[_core.FeatureSource] = None
     with _lock:
         entry = _entries.get(key)
