@@ -5,7 +5,7 @@ Notebooks 04-06 take one path when MobileNetV2's ImageNet weights file is presen
 not; both run: once with TORCH_HOME pointing at an empty folder, once at a folder holding a weights file
 of the right name (torchvision's random initialisation, so the code path runs, not the accuracy).
 Also checks that the committed notebooks carry no outputs and that their figures really display
-(image/png outputs, which need Jupyter's inline backend, not just a Figure's text repr)."""
+(image/png outputs, not a Figure's text repr: the notebooks load no matplotlib backend themselves)."""
 import json
 import os
 import sys
@@ -76,6 +76,9 @@ def test_notebook_runs(path, weights, kernel_name, torch_homes, tmp_path, monkey
     monkeypatch.setenv("GREYMATTER_QUICK", "1")
     monkeypatch.setenv("TORCH_HOME", str(torch_homes[weights]))
     monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's own inline backend, as in Jupyter
+    # One torch/OpenBLAS thread per kernel: the same ~35 s for all runs on an idle machine, but no OpenMP
+    # threads spinning against other processes on a busy one (notebook 05 once took 92 s instead of 4 s).
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     for var in ("BRAIN_MRI_DIR", "CLOTHING_DIR", "LEAF_DIR"):  # the sample folders, not a user's data
         monkeypatch.delenv(var, raising=False)
     nb = nbformat.read(path, as_version=4)
