@@ -97,6 +97,23 @@ def test_train_prints_one_line_per_epoch_and_the_files(fashion_run, capsys, tmp_
     assert "test acc" in lines[3] and lines[4].startswith(f"wrote {tmp_path / 'y'}/: best.pth, best.json")
 
 
+def test_augmented_fashion_mnist_validates_on_plain_images(capsys, tmp_path):
+    """Augmentation applies to the training part only: the best epoch's val_acc is that of the saved weights on
+    torch's random_split validation images, read without augmentation."""
+    code, _, _ = run(capsys, "train", "--epochs", "1", "--train-size", "1000", "--flip", "--rotate", "10",
+                     "--crop-scale", "0.8", "--out", tmp_path / "aug")
+    assert code == 0
+    run_json = json.loads((tmp_path / "aug" / "run.json").read_text())
+    assert "RandomHorizontalFlip" in run_json["data"]["train_transform"]
+    full = gm.datasets.FashionMNIST(train=True)
+    _, val = torch.utils.data.random_split(range(60000), [54000, 6000], generator=torch.Generator().manual_seed(42))
+    idx = torch.tensor(list(val))
+    x = ((full.data[idx].float() / 255 - 0.5) / 0.5).unsqueeze(1)
+    accuracy = (reference_logits(tmp_path / "aug" / "best.pth", x).argmax(1) == full.targets[idx]).float().mean()
+    meta = json.loads((tmp_path / "aug" / "best.json").read_text())
+    assert meta["metrics"]["val_acc"] == pytest.approx(float(accuracy), abs=1e-6)
+
+
 def test_predict_prints_top_k_classes_of_image_files(fashion_run, capsys, tmp_path):
     test = gm.datasets.FashionMNIST(train=False)
     paths = []
@@ -179,7 +196,7 @@ def test_predict_a_checkpoint_saved_from_python(tmp_path, capsys):
     (["train", "--epochs", "x"], "argument --epochs: invalid int value: 'x'"),
     (["train", "--model", "nope"], "argument --model: invalid choice: 'nope'"),
     (["train", "--data", "{tmp}/missing"], "is neither 'fashion-mnist' nor a folder"),
-    (["train", "--flip"], "--flip: augmentation needs an image folder"),
+    (["train", "--crop-scale", "1.5"], "--crop-scale must be in (0, 1], got 1.5"),
     (["train", "--model", "braintumorcnn"], "--model braintumorcnn does not take 1x28x28"),
     (["train", "--image-size", "64"], "MNIST-format images are 28x28"),
     (["train", "--hidden", "128,x"], "--hidden: '128,x' is not a comma-separated list of integers"),

@@ -47,16 +47,17 @@ def data_kind(data: str) -> str:
 
 
 def load_split(data: str, spec: ImageSpec, val_fraction: float, seed: int, train_transform=None):
-    """(train, val, classes) of --data: IDX training files, or an image folder split (stratified) with the
-    same seed for both views, so train gets `train_transform` and val the evaluation transform."""
+    """(train, val, classes) of --data's training images, split with the same seed in two views so that train
+    gets `train_transform` and val the evaluation transform (image folders: stratified)."""
     import greymatter as gm
 
-    if data_kind(data) == "idx":
-        tf = T.Compose([T.ToTensor(), T.Normalize(spec.mean, spec.std)])
-        full = _idx_dataset(data, True, tf)
-        train, val = gm.random_split(full, [1.0 - val_fraction, val_fraction], seed=seed)
-        return train, val, full.classes
     fractions = [1.0 - val_fraction, val_fraction]
+    if data_kind(data) == "idx":
+        plain = _idx_dataset(data, True, T.Compose([T.ToTensor(), T.Normalize(spec.mean, spec.std)]))
+        seen = plain if train_transform is None else _idx_dataset(data, True, train_transform)
+        train, _ = gm.random_split(seen, fractions, seed=seed)
+        _, val = gm.random_split(plain, fractions, seed=seed)
+        return train, val, plain.classes
     seen = gm.datasets.ImageFolder(data, transform=train_transform or eval_transform(spec))
     train, _ = gm.random_split(seen, fractions, seed=seed, stratify=True)
     _, val = gm.random_split(gm.datasets.ImageFolder(data, transform=eval_transform(spec)), fractions, seed=seed,
@@ -95,19 +96,19 @@ def image_spec(args, kind: str) -> ImageSpec:
 
 
 def train_transform(args, spec: ImageSpec, kind: str):
-    """The evaluation chain plus the augmentation flags; None without any (train = eval transform)."""
+    """The training chain with the augmentation flags; None without any (then train = eval transform).
+    IDX images are 28x28 grey already, so they get no Resize or Grayscale."""
     flags = {"--crop-scale": args.crop_scale, "--flip": args.flip or None, "--rotate": args.rotate,
              "--color-jitter": args.color_jitter}
-    given = [flag for flag, value in flags.items() if value is not None]
-    if not given:
+    if all(value is None for value in flags.values()):
         return None
-    if kind == "idx":
-        raise ConfigError(f"{', '.join(given)}: augmentation needs an image folder (MNIST-format data supports "
-                          "ToTensor and Normalize only)")
     if args.crop_scale is not None and not 0.0 < args.crop_scale <= 1.0:
         raise ConfigError(f"--crop-scale must be in (0, 1], got {args.crop_scale}")
     size = (spec.size, spec.size)
-    steps = [T.RandomResizedCrop(size, scale=(args.crop_scale, 1.0)) if args.crop_scale else T.Resize(size)]
+    if args.crop_scale:
+        steps = [T.RandomResizedCrop(size, scale=(args.crop_scale, 1.0))]
+    else:
+        steps = [] if kind == "idx" else [T.Resize(size)]
     if args.flip:
         steps.append(T.RandomHorizontalFlip())
     if args.rotate is not None:
@@ -115,7 +116,7 @@ def train_transform(args, spec: ImageSpec, kind: str):
     if args.color_jitter is not None:
         j = args.color_jitter
         steps.append(T.ColorJitter(brightness=j, contrast=j, saturation=j))
-    if spec.channels == 1:
+    if spec.channels == 1 and kind != "idx":
         steps.append(T.Grayscale())
     return T.Compose(steps + [T.ToTensor(), T.Normalize(spec.mean, spec.std)])
 
@@ -224,7 +225,8 @@ def train(args, argv) -> int:
         gm.plots.confusion_matrix(labels, predicted_classes(probs), classes=classes,
                                   save=str(out / "confusion_matrix.png"))
         written.append("confusion_matrix.png")
-    data = {"data": args.data, "test": _test_source(args, kind), "val_fraction": args.val_fraction, "seed": args.seed}
+    data = {"data": args.data, "test": _test_source(args, kind), "val_fraction": args.val_fraction, "seed": args.seed,
+            "train_transform": repr(augment) if augment is not None else None}
     write_run(out, spec, data, ["greymatter"] + list(argv), results)
     best = hist.rows[hist.best_epoch - 1] if hist.best_epoch else hist.rows[-1]
     summary = f"best epoch {best['epoch']}: val acc {best['val_acc']:.4f}"
@@ -244,8 +246,6 @@ def _test_set(args, kind: str, spec: ImageSpec, classes):
     source = _test_source(args, kind)
     if source is None:
         return None
-    if args.test is not None and kind == "idx" and data_kind(args.test) != "idx":
-        raise ConfigError(f"--test {args.test}: MNIST-format training data needs MNIST-format test data")
     test = load_test(source, spec)
     check_classes(test.classes, classes, source)
     return test
