@@ -1,27 +1,100 @@
-"""The `greymatter` command. `greymatter train --data fashion-mnist --model mnistnet --epochs 2 --out runs/x`,
-`greymatter sweep --lr 1e-4,1e-3,1e-2,1e-1 --size-inner 10,100,1000 --epochs 1 --results runs/sweep.csv`."""
+"""The `greymatter` command: `train`, `evaluate`, `predict`, `sweep`; `greymatter <command> --help` for each.
+
+    greymatter train --data fashion-mnist --model mnistnet --epochs 2 --out runs/x
+    greymatter evaluate --checkpoint runs/x/best.pth
+    greymatter predict --checkpoint runs/x/best.pth shoe.png bag.jpg
+    greymatter sweep --lr 1e-4,1e-3,1e-2,1e-1 --size-inner 10,100,1000 --epochs 1 --results runs/sweep.csv
+
+This module holds the argument parser and the sweep command; cli_train.py and cli_predict.py do the others.
+A bad argument prints one line (`greymatter train: error: ...`) and exits with 2; so does a DataError or
+ConfigError raised while running.
+"""
 import argparse
 import sys
 
-MODELS = ("mnistnet",)
+from .cli_train import MODELS
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr (no usage block) and exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="greymatter", description="Train image classifiers fast, from the shell.")
-    sub = p.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train a model and write checkpoint, metadata and curves")
-    t.add_argument("--data", default="fashion-mnist", help="'fashion-mnist' or a folder of MNIST IDX files")
-    t.add_argument("--model", default="mnistnet", choices=MODELS)
-    t.add_argument("--hidden", default="128,64", help="hidden layer sizes, comma-separated")
+    p = _Parser(prog="greymatter", description="Train image classifiers fast, from the shell.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{train,evaluate,predict,sweep}")
+    _train_parser(sub)
+    _evaluate_parser(sub)
+    _predict_parser(sub)
+    _sweep_parser(sub)
+    return p
+
+
+def _train_parser(sub) -> None:
+    t = sub.add_parser("train", help="train a model; write checkpoint, metadata, history and plots to --out",
+                       description="Train a model on Fashion-MNIST, MNIST-format IDX files or an image folder "
+                                   "(one sub-folder per class) and write the run to --out: best.pth, best.json, "
+                                   "best.resume.pth, run.json, history.csv, curves.png, metrics.png and, with test "
+                                   "data, confusion_matrix.png.")
+    t.add_argument("--data", default="fashion-mnist",
+                   help="'fashion-mnist', a folder of MNIST IDX files, or an image folder (default: fashion-mnist)")
+    t.add_argument("--test", default=None, metavar="DIR",
+                   help="test image folder (IDX data uses its own test files)")
+    t.add_argument("--model", default="mnistnet", choices=list(MODELS), help="default: mnistnet")
     t.add_argument("--epochs", type=int, default=5)
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--optimizer", default="adam", choices=("adam", "adamw", "sgd"))
+    t.add_argument("--weight-decay", type=float, default=0.0)
+    t.add_argument("--momentum", type=float, default=0.0, help="for sgd")
     t.add_argument("--scheduler", default=None, choices=("plateau", "cosine", "onecycle"))
+    t.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE",
+                   help="stop after this many epochs without a better validation accuracy")
+    t.add_argument("--val-fraction", type=float, default=0.1, help="share of the training data for validation")
+    t.add_argument("--train-size", type=int, default=None, metavar="N", help="train on N images only (quick runs)")
     t.add_argument("--seed", type=int, default=42)
-    t.add_argument("--out", default="runs/train")
-    _sweep_parser(sub)
-    return p
+    t.add_argument("--num-workers", type=int, default=2, help="loader threads")
+    t.add_argument("--out", default="runs/train", help="run folder (default: runs/train)")
+    m = t.add_argument_group("model options")
+    m.add_argument("--hidden", default="128,64", help="mnistnet's hidden layer sizes, comma-separated")
+    m.add_argument("--dropout", type=float, default=None, help="dropout probability (default: the model's)")
+    m.add_argument("--size-inner", type=int, default=None, help="transfer: size of the inner layer (default: none)")
+    m.add_argument("--weights", default="IMAGENET1K_V1",
+                   help="transfer, mobilenet_v2: IMAGENET1K_V1, IMAGENET1K_V2, a .pth file, or none")
+    m.add_argument("--unfreeze", action="store_true", help="transfer: train the backbone too")
+    i = t.add_argument_group("image folders")
+    i.add_argument("--image-size", type=int, default=None,
+                   help="side of the square input (default: 28 for mnistnet/mnistcnn/simplecnn, 128 braintumorcnn, "
+                        "200 exammodel, 224 transfer/mobilenet_v2)")
+    i.add_argument("--grayscale", action="store_true", help="read images as one grey channel")
+    i.add_argument("--crop-scale", type=float, default=None, metavar="MIN",
+                   help="augment: RandomResizedCrop with scale (MIN, 1) instead of Resize")
+    i.add_argument("--flip", action="store_true", help="augment: RandomHorizontalFlip")
+    i.add_argument("--rotate", type=float, default=None, metavar="DEGREES", help="augment: RandomRotation")
+    i.add_argument("--color-jitter", type=float, default=None, metavar="F",
+                   help="augment: ColorJitter(brightness=F, contrast=F, saturation=F)")
+
+
+def _evaluate_parser(sub) -> None:
+    e = sub.add_parser("evaluate", help="loss and accuracy of a checkpoint on test data",
+                       description="Loss, accuracy and per-class accuracy of a checkpoint written by greymatter "
+                                   "train. Data: --data, else the run's test data, else its validation split.")
+    e.add_argument("--checkpoint", required=True, help="best.pth of a run folder")
+    e.add_argument("--data", default=None, help="'fashion-mnist', an IDX folder (test files) or an image folder")
+    e.add_argument("--batch-size", type=int, default=256)
+    e.add_argument("--num-workers", type=int, default=2)
+    e.add_argument("--confusion-matrix", default=None, metavar="PNG", help="also draw the confusion matrix there")
+
+
+def _predict_parser(sub) -> None:
+    r = sub.add_parser("predict", help="top-k classes of image files",
+                       description="Prints one line per image: its top-k classes with probabilities. Images are "
+                                   "read like the run's validation images (size, channels, normalization).")
+    r.add_argument("--checkpoint", required=True, help="best.pth of a run folder")
+    r.add_argument("--top-k", type=int, default=3)
+    r.add_argument("images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, BMP, ...)")
 
 
 # Grid options of `greymatter sweep`: flag -> (grid key, type of each comma-separated value).
@@ -48,27 +121,6 @@ def _sweep_parser(sub) -> None:
     s.add_argument("--strategy", default="grid", choices=("grid", "optuna"))
     s.add_argument("--n-trials", type=int, default=None, help="optuna: trials in all")
     s.add_argument("--storage", default=None, help="optuna: study storage URL, e.g. sqlite:///study.db")
-
-
-def _train(args) -> int:
-    import greymatter as gm
-
-    if args.data == "fashion-mnist":
-        full, test = gm.datasets.FashionMNIST(train=True), gm.datasets.FashionMNIST(train=False)
-    else:
-        full, test = gm.datasets.MNIST(root=args.data, train=True), gm.datasets.MNIST(root=args.data, train=False)
-    train, val = gm.random_split(full, [0.9, 0.1], seed=args.seed)
-    hidden = tuple(int(h) for h in args.hidden.split(",") if h)
-    model = gm.models.MNISTNet(hidden=hidden, num_classes=len(full.classes))
-    tr = gm.Trainer(model, optimizer=args.optimizer, lr=args.lr, scheduler=args.scheduler, seed=args.seed,
-                    checkpoint=f"{args.out}/best.pth")
-    hist = tr.fit(gm.DataLoader(train, batch_size=args.batch_size, shuffle=True, seed=args.seed),
-                  gm.DataLoader(val, batch_size=256), epochs=args.epochs)
-    print(hist.df.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    result = tr.evaluate(gm.DataLoader(test, batch_size=256))
-    gm.plots.curves(hist, save=f"{args.out}/curves.png")
-    print(f"test accuracy {result['accuracy']:.4f}; wrote {args.out}/best.pth, best.json, curves.png")
-    return 0
 
 
 class SweepData:
@@ -145,12 +197,26 @@ def _sweep(args) -> int:
 
 
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        return {"train": _train, "sweep": _sweep}[args.command](args)
-    except ValueError as e:  # DataError / ConfigError: one line, no traceback
-        print(f"greymatter: error: {e}", file=sys.stderr)
+        args = _parser().parse_args(argv)
+    except SystemExit as e:  # --help (0) or a bad argument (2, its line already printed)
+        return e.code if isinstance(e.code, int) else 0
+    from . import cli_predict, cli_train
+
+    commands = {"train": lambda a: cli_train.train(a, argv), "evaluate": cli_predict.evaluate,
+                "predict": cli_predict.predict, "sweep": _sweep}
+    try:
+        return commands[args.command](args)
+    except (ValueError, OSError) as e:  # DataError / ConfigError / an unwritable --out: one line, no traceback
+        print(f"greymatter {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except RuntimeError as e:  # TrainingError (a NaN loss, ...): not the arguments' fault
+        print(f"greymatter {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"greymatter {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
