@@ -401,9 +401,17 @@ def test_dask_workers_malloc_setting_is_undone_in_that_process_only():
                           check=True).stdout.split() == ["False", "False"]
 
 
+class LocalOnly(gm.Subset):
+    """A dataset that cannot leave its process (greymatter's own datasets pickle by rebuilding)."""
+
+    def __reduce__(self):
+        raise TypeError("a LocalOnly dataset cannot be pickled")
+
+
 def test_dask_needs_data_it_can_ship(data, dask_client):
+    local = LocalOnly(data[0], range(len(data[0])))
     with pytest.raises(gm.ConfigError, match="cannot be sent to Dask workers.*zero-argument function"):
-        gm.sweep(make_model, grid={"size_inner": [8]}, train=data[0], epochs=1, executor=dask_client, progress=False)
+        gm.sweep(make_model, grid={"size_inner": [8]}, train=local, epochs=1, executor=dask_client, progress=False)
 
 
 def test_dask_worker_crash_loses_only_its_configuration(dask_client):
