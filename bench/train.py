@@ -8,7 +8,10 @@
    files (2 loader workers) vs the model's pure compute (the same steps on batches already in memory). A
    ratio near 1 means decoding and resizing are hidden behind the model.
 
-    .venv/bin/python bench/train.py [--epochs 1] [--workers 0] [--images-per-class 48]
+    .venv/bin/python bench/train.py [--epochs 1] [--workers 0] [--images-per-class 48] [--device cpu]
+
+With --device cuda (a GPU machine) both sides train on the GPU: the tutorial loop moves each batch there
+as the tutorial does, and --no-folder skips part 2 where the build has no image decoder (no OpenCV).
 """
 import argparse
 import gzip
@@ -44,28 +47,38 @@ class TutorialMLP(nn.Module):
         return self.fc3(torch.relu(self.fc2(torch.relu(self.fc1(x)))))
 
 
-def tutorial_epochs(root: Path, epochs: int, workers: int) -> float:
+def synchronize(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def tutorial_epochs(root: Path, epochs: int, workers: int, device: str = "cpu") -> float:
     ds = torchvision.datasets.FashionMNIST(root, train=True, transform=torchvision.transforms.ToTensor())
     loader = torch.utils.data.DataLoader(ds, batch_size=64, shuffle=True, num_workers=workers)
-    model = TutorialMLP()
+    model = TutorialMLP().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    synchronize(device)
     start = time.perf_counter()
     for _ in range(epochs):
         model.train()
         for images, labels in loader:
+            images, labels = images.to(device), labels.to(device)
             opt.zero_grad()
             loss = nn.functional.cross_entropy(model(images), labels)
             loss.backward()
             opt.step()
+    synchronize(device)
     return time.perf_counter() - start
 
 
-def greymatter_epochs(epochs: int) -> float:
+def greymatter_epochs(epochs: int, device: str = "cpu") -> float:
     ds = gm.datasets.FashionMNIST(train=True)
     loader = gm.DataLoader(ds, batch_size=64, shuffle=True, seed=0)
-    trainer = gm.Trainer(gm.models.MNISTNet(), lr=1e-3, progress=False)
+    trainer = gm.Trainer(gm.models.MNISTNet(), lr=1e-3, progress=False, device=device)
+    synchronize(device)
     start = time.perf_counter()
     trainer.fit(loader, epochs=epochs)
+    synchronize(device)
     return time.perf_counter() - start
 
 
@@ -106,22 +119,29 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--workers", type=int, default=0, help="tutorial DataLoader num_workers (tutorial: 0)")
     parser.add_argument("--images-per-class", type=int, default=48, help="brain-tumour-style folder size")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda: where both sides train")
+    parser.add_argument("--no-folder", action="store_true", help="skip the BrainTumorCNN image-folder part")
     args = parser.parse_args()
     n = 60000 * args.epochs
     threads = torch.get_num_threads()
-    print(f"torch {torch.__version__}, {threads} threads, {args.epochs} epoch(s) of {n // args.epochs}, batch 64")
+    print(f"torch {torch.__version__}, {args.device}, {threads} threads, {args.epochs} epoch(s) of "
+          f"{n // args.epochs}, batch 64")
+    if args.device.startswith("cuda"):  # warm-up: CUDA context and kernels load outside the clock
+        greymatter_epochs(1, args.device)
     with tempfile.TemporaryDirectory() as tmp:
         root = torchvision_root(Path(tmp))
-        ref = tutorial_epochs(root, args.epochs, args.workers)
+        ref = tutorial_epochs(root, args.epochs, args.workers, args.device)
         torch.set_num_threads(1)
-        ref_one = tutorial_epochs(root, args.epochs, args.workers)
+        ref_one = tutorial_epochs(root, args.epochs, args.workers, args.device)
         torch.set_num_threads(threads)
-    ours = greymatter_epochs(args.epochs)
+    ours = greymatter_epochs(args.epochs, args.device)
     rows = [(f"tutorial loop, {threads} threads", ref), ("tutorial loop, 1 thread", ref_one),
             ("greymatter Trainer.fit", ours)]
     for name, sec in rows:
         print(f"{name:32s} {sec:7.2f} s {n / sec:9.0f} img/s")
     print(f"speed-up: {ref / ours:.1f}x vs the tutorial as run, {ref_one / ours:.1f}x vs its best thread setting")
+    if args.no_folder:
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = brain_tumor_folder(Path(tmp), args.images_per_class)

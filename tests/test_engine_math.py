@@ -51,19 +51,53 @@ OPTIMIZERS = [
 ]
 
 
+@pytest.mark.parametrize("capturable", [False, True], ids=["host-step", "device-step"])
 @pytest.mark.parametrize("kwargs,make_opt", OPTIMIZERS, ids=["adam", "adam-wd", "adamw", "sgd", "sgd-nesterov"])
-def test_engine_epoch_matches_torch_optim(tiny_mnist, kwargs, make_opt):
+def test_engine_epoch_matches_torch_optim(tiny_mnist, kwargs, make_opt, capturable):
+    # capturable=True keeps the step counts and the lr as tensors on the model's device (the CUDA
+    # default, so a step can be graph-captured); the update must be the same either way.
     ds = gm.datasets.MNIST(root=tiny_mnist[0], transform=gm.transforms.ToTensor())
     loader = gm.DataLoader(ds, batch_size=20, seed=0)
     ref = TutorialMLP()
     model = gm.models.MNISTNet(hidden=(32,))
     model.load_state_dict(ref.state_dict())
-    engine = _core.Engine(model, **{"lr": 1e-3, **kwargs})
+    assert _core.Engine(gm.models.MNISTNet(hidden=(32,))).capturable is False  # the default on CPU
+    engine = _core.Engine(model, **{"lr": 1e-3, **kwargs}, capturable=capturable)
     engine.train_epoch(loader.core, 0)
     reference_epoch(ref, loader, make_opt)
     for name, p in ref.state_dict().items():
         torch.testing.assert_close(model.state_dict()[name], p, rtol=1e-4, atol=1e-6, msg=name)
     assert engine.optimizer_steps == 10
+
+
+@pytest.mark.parametrize("capturable", [False, True], ids=["host-step", "device-step"])
+@pytest.mark.parametrize("kwargs,make_opt", OPTIMIZERS[:3], ids=["adam", "adam-wd", "adamw"])
+def test_unfrozen_layer_starts_its_own_step_count_like_torch_optim(tiny_mnist, kwargs, make_opt, capturable):
+    # torch.optim counts steps per parameter: a layer that gets gradients only from epoch 2 on starts
+    # Adam's bias correction at step 1 then (a shared count would make its first updates ~3x too big).
+    ds = gm.datasets.MNIST(root=tiny_mnist[0], transform=gm.transforms.ToTensor())
+    loader = gm.DataLoader(ds, batch_size=20, shuffle=True, seed=1)
+    ref = TutorialMLP()
+    model = gm.models.MNISTNet(hidden=(32,))
+    model.load_state_dict(ref.state_dict())
+    engine = _core.Engine(model, **{"lr": 1e-3, **kwargs}, capturable=capturable)
+    opt = make_opt(ref.parameters())
+    for layer in (ref.fc1, model.fc1):
+        layer.weight.requires_grad_(False)
+    for epoch in range(3):
+        if epoch == 1:
+            for layer in (ref.fc1, model.fc1):
+                layer.weight.requires_grad_(True)
+        engine.train_epoch(loader.core, epoch)
+        for x, y in loader.epoch(epoch):
+            F.cross_entropy(ref(x), y).backward()
+            opt.step()
+            opt.zero_grad()
+    for name, p in ref.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[name], p, rtol=1e-4, atol=1e-6, msg=name)
+    state = engine.optimizer_state()
+    assert state["step"].item() == 30
+    assert state["step.0"].item() == 20 and state["step.1"].item() == 30  # fc1.weight joined at epoch 2
 
 
 def test_gradient_accumulation_matches_manual_accumulation(tiny_mnist):
@@ -89,7 +123,7 @@ def test_optimizer_state_round_trip_continues_identically(tiny_mnist):
     ea.train_epoch(loader.core, 0)
     eb.train_epoch(loader.core, 0)
     state = eb.optimizer_state()
-    assert state["step"].item() == 10 and "exp_avg.0" in state
+    assert state["step"].item() == 10 and state["step.0"].item() == 10 and "exp_avg.0" in state
     c = gm.models.MNISTNet(hidden=(16,))
     c.load_state_dict(b.state_dict())
     ec = _core.Engine(c, optimizer="adam")
@@ -100,6 +134,32 @@ def test_optimizer_state_round_trip_continues_identically(tiny_mnist):
         assert torch.equal(c.state_dict()[name], p), name
     with pytest.raises(gm.ConfigError, match="unknown entry"):
         ec.load_optimizer_state({"velocity.0": torch.zeros(1)})
+    with pytest.raises(gm.ConfigError, match="does not fit"):
+        ec.load_optimizer_state({"step.99": torch.tensor(1)})
+
+
+@pytest.mark.parametrize("saved_capturable", [False, True], ids=["from-host-step", "from-device-step"])
+@pytest.mark.parametrize("old_format", [False, True], ids=["per-slot-steps", "one-step-count"])
+def test_optimizer_state_moves_between_step_modes(tiny_mnist, saved_capturable, old_format):
+    # A state saved with step counts on the host loads into an engine keeping them on the device and the
+    # other way round; a state from before per-slot counts ("step" only) gives every slot that count.
+    ds = gm.datasets.MNIST(root=tiny_mnist[0], transform=gm.transforms.ToTensor())
+    loader = gm.DataLoader(ds, batch_size=20, shuffle=True, seed=3)
+    a, b = gm.models.MNISTNet(hidden=(16,)), gm.models.MNISTNet(hidden=(16,))
+    b.load_state_dict(a.state_dict())
+    ea = _core.Engine(a, optimizer="adamw", weight_decay=0.1, capturable=saved_capturable)
+    eb = _core.Engine(b, optimizer="adamw", weight_decay=0.1, capturable=not saved_capturable)
+    ea.train_epoch(loader.core, 0)
+    state = ea.optimizer_state()
+    if old_format:
+        state = {k: v for k, v in state.items() if not k.startswith("step.")}
+    b.load_state_dict(a.state_dict())
+    eb.load_optimizer_state(state)
+    assert eb.optimizer_state()["step.3"].item() == 10
+    ea.train_epoch(loader.core, 1)
+    eb.train_epoch(loader.core, 1)
+    for name, p in a.state_dict().items():
+        torch.testing.assert_close(b.state_dict()[name], p, rtol=1e-5, atol=1e-7, msg=name)
 
 
 # -- losses --------------------------------------------------------------------------------------

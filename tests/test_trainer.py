@@ -119,9 +119,11 @@ def test_small_model_epoch_leaves_thread_count_as_it_was(tiny_mnist):
 
 
 def test_two_block_cnn_reaches_090(fashion):
+    # 5 epochs, as for MNISTNet: after 4 the test accuracy sat at 0.8998-0.9009 depending on the thread
+    # count (float summation order), too close to the line to tell a regression from noise; after 5: 0.909.
     full, test = fashion
     train, val = gm.random_split(full, [0.9, 0.1], seed=0)
     torch.manual_seed(0)
     tr = gm.Trainer(gm.models.MNISTCNN(channels=(32, 64)), lr=1e-3, progress=False)
-    tr.fit(gm.DataLoader(train, batch_size=64, shuffle=True, seed=0), gm.DataLoader(val, batch_size=512), epochs=4)
+    tr.fit(gm.DataLoader(train, batch_size=64, shuffle=True, seed=0), gm.DataLoader(val, batch_size=512), epochs=5)
     assert tr.evaluate(gm.DataLoader(test, batch_size=512))["accuracy"] >= 0.90

@@ -158,7 +158,8 @@ void bind_train(py::module_& m) {
       .def(py::init([](const py::object& model, std::string optimizer, double lr, double weight_decay,
                        double momentum, bool nesterov, std::pair<double, double> betas, double eps,
                        std::string loss, std::vector<double> class_weights, double label_smoothing,
-                       int64_t accumulate, std::string non_finite, bool amp, const std::string& device) {
+                       int64_t accumulate, std::string non_finite, bool amp, const std::string& device,
+                       std::optional<bool> capturable) {
              EngineOptions o;
              o.optimizer.name = std::move(optimizer);
              o.optimizer.lr = lr;
@@ -172,6 +173,7 @@ void bind_train(py::module_& m) {
              o.accumulate = accumulate;
              o.non_finite = std::move(non_finite);
              o.amp = amp;
+             o.capturable = capturable;
              return std::make_unique<Engine>(as_model(model), std::move(o), torch::Device(device));
            }),
            py::arg("model"), py::arg("optimizer") = "adam", py::arg("lr") = 1e-3, py::arg("weight_decay") = 0.0,
@@ -179,7 +181,7 @@ void bind_train(py::module_& m) {
            py::arg("betas") = std::pair<double, double>{0.9, 0.999}, py::arg("eps") = 1e-8,
            py::arg("loss") = "cross_entropy", py::arg("class_weights") = std::vector<double>{},
            py::arg("label_smoothing") = 0.0, py::arg("accumulate") = 1, py::arg("non_finite") = "raise",
-           py::arg("amp") = true, py::arg("device") = "cpu")
+           py::arg("amp") = true, py::arg("device") = "cpu", py::arg("capturable") = py::none())
       .def(
           "train_epoch",
           [](Engine& e, const Loader& loader, int64_t epoch, const py::object& progress, int64_t every) {
@@ -201,6 +203,7 @@ void bind_train(py::module_& m) {
       .def_property("head_only", &Engine::head_only, &Engine::set_head_only)
       .def_property("lr", &Engine::lr, &Engine::set_lr)
       .def_property_readonly("optimizer_steps", [](Engine& e) { return e.optimizer().steps(); })
+      .def_property_readonly("capturable", [](Engine& e) { return e.optimizer().config().capturable; })
       .def(
           "set_scheduler",
           [](Engine& e, const std::string& name, const py::dict& options) {

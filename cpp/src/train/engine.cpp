@@ -100,6 +100,7 @@ Engine::Engine(std::shared_ptr<models::ModelImpl> model, EngineOptions options, 
   if (options_.non_finite != "raise" && options_.non_finite != "skip")
     throw ConfigError("non_finite must be 'raise' or 'skip', got '" + options_.non_finite + "'");
   model_->to(device_);
+  options_.optimizer.capturable = options_.capturable.value_or(device_.is_cuda());
   // All parameters: the optimizer updates those with a gradient, so freeze()/unfreeze() between
   // epochs needs no new optimizer.
   optimizer_ = std::make_unique<Optimizer>(model_->parameters(), options_.optimizer);

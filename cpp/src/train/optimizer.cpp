@@ -17,6 +17,19 @@ std::vector<torch::Tensor> pick(const std::vector<torch::Tensor>& all, const std
   return out;
 }
 
+// The same 0-dim tensor once per list entry: the _foreach_ list overloads broadcast it, which is how
+// a device-side scalar (lr, bias correction) reaches every parameter without a host read.
+std::vector<torch::Tensor> repeat(const torch::Tensor& scalar, size_t n) { return std::vector<torch::Tensor>(n, scalar); }
+
+// Positions in `slots` grouped by their step count: slots in one group share a bias correction.
+std::vector<std::vector<size_t>> by_step_count(const std::vector<size_t>& slots, const std::vector<int64_t>& counts) {
+  std::map<int64_t, std::vector<size_t>> groups;
+  for (size_t k = 0; k < slots.size(); ++k) groups[counts[slots[k]]].push_back(k);
+  std::vector<std::vector<size_t>> out;
+  for (auto& [count, positions] : groups) out.push_back(std::move(positions));
+  return out;
+}
+
 void check_range(const std::string& name, double v, double lo, double hi, bool hi_open) {
   if (!std::isfinite(v) || v < lo || (hi_open ? v >= hi : v > hi))
     throw ConfigError(name + " must be in [" + c10::str(lo) + ", " + c10::str(hi) + (hi_open ? ")" : "]") +
@@ -40,13 +53,20 @@ void validate(const OptimizerConfig& c) {
 }
 
 Optimizer::Optimizer(std::vector<torch::Tensor> params, OptimizerConfig config)
-    : params_(std::move(params)), config_(std::move(config)) {
+    : params_(std::move(params)), config_(std::move(config)), slot_steps_(params_.size(), 0) {
   validate(config_);
+  if (config_.capturable) {
+    const auto on = torch::TensorOptions().dtype(torch::kFloat64).device(
+        params_.empty() ? torch::Device(torch::kCPU) : params_.front().device());
+    device_steps_ = torch::zeros({int64_t(params_.size())}, on);
+    device_lr_ = torch::full({}, config_.lr, on);
+  }
 }
 
 void Optimizer::set_lr(double lr) {
   if (!(lr > 0.0) || !std::isfinite(lr)) throw ConfigError("lr must be a positive number, got " + c10::str(lr));
   config_.lr = lr;
+  if (device_lr_.defined()) device_lr_.fill_(lr);
 }
 
 void Optimizer::zero_grad() {
@@ -67,6 +87,7 @@ void Optimizer::step() {
     if (params_[i].requires_grad() && params_[i].grad().defined()) slots.push_back(i);
   if (slots.empty()) return;
   ++steps_;
+  count_step(slots);
   if (config_.name == "sgd")
     sgd_step(slots);
   else
@@ -91,22 +112,55 @@ void Optimizer::adam_step(const std::vector<size_t>& slots) {
   for (auto& p : params) grads.push_back(p.grad());
 
   if (c.weight_decay != 0.0) {
-    if (c.name == "adamw")
-      at::_foreach_mul_(params, 1.0 - c.lr * c.weight_decay);
-    else
+    if (c.name != "adamw")
       grads = at::_foreach_add(grads, params, c.weight_decay);
+    else if (c.capturable)
+      at::_foreach_mul_(params, repeat(device_lr_.mul(-c.weight_decay).add_(1.0), params.size()));
+    else
+      at::_foreach_mul_(params, 1.0 - c.lr * c.weight_decay);
   }
   at::_foreach_mul_(m, c.beta1);
   at::_foreach_add_(m, grads, 1.0 - c.beta1);
   at::_foreach_mul_(v, c.beta2);
   at::_foreach_addcmul_(v, grads, grads, 1.0 - c.beta2);
 
-  const double bias1 = 1.0 - std::pow(c.beta1, double(steps_));
-  const double bias2_sqrt = std::sqrt(1.0 - std::pow(c.beta2, double(steps_)));
-  auto denom = at::_foreach_sqrt(v);
-  at::_foreach_div_(denom, bias2_sqrt);
-  at::_foreach_add_(denom, c.eps);
-  at::_foreach_addcdiv_(params, m, denom, -c.lr / bias1);
+  // p -= lr / bias1 * m / (sqrt(v) / sqrt(bias2) + eps), per group of slots with one step count.
+  for (const auto& group : by_step_count(slots, slot_steps_)) {
+    auto p_g = pick(params, group), m_g = pick(m, group), v_g = pick(v, group);
+    auto denom = at::_foreach_sqrt(v_g);
+    const size_t first = slots[group.front()];
+    if (c.capturable) {
+      const auto step = device_steps_.select(0, int64_t(first));
+      const auto bias2_sqrt = (1.0 - at::pow(c.beta2, step)).sqrt();
+      const auto neg_step_size = device_lr_.neg().div(1.0 - at::pow(c.beta1, step));
+      at::_foreach_div_(denom, repeat(bias2_sqrt, denom.size()));
+      at::_foreach_add_(denom, c.eps);
+      at::_foreach_div_(denom, repeat(neg_step_size, denom.size()));
+      at::_foreach_addcdiv_(p_g, m_g, denom);
+    } else {
+      const double n = double(slot_steps_[first]);
+      const double bias1 = 1.0 - std::pow(c.beta1, n);
+      const double bias2_sqrt = std::sqrt(1.0 - std::pow(c.beta2, n));
+      at::_foreach_div_(denom, bias2_sqrt);
+      at::_foreach_add_(denom, c.eps);
+      at::_foreach_addcdiv_(p_g, m_g, denom, -c.lr / bias1);
+    }
+  }
+}
+
+void Optimizer::count_step(const std::vector<size_t>& slots) {
+  for (size_t s : slots) ++slot_steps_[s];
+  if (!config_.capturable) return;
+  if (slots.size() == params_.size()) {
+    device_steps_.add_(1.0);
+    return;
+  }
+  if (slots != counted_slots_) {  // the trainable set changed (freeze/unfreeze): a new index
+    counted_slots_ = slots;
+    std::vector<int64_t> index(slots.begin(), slots.end());
+    device_index_ = torch::tensor(index, torch::kInt64).to(device_steps_.device());
+  }
+  device_steps_.index_add_(0, device_index_, torch::ones({int64_t(slots.size())}, device_steps_.options()));
 }
 
 // torch.optim.SGD: the momentum buffer starts as a copy of the first (decayed) gradient.
@@ -133,12 +187,17 @@ void Optimizer::sgd_step(const std::vector<size_t>& slots) {
     else
       grads = bufs;
   }
-  at::_foreach_add_(params, grads, -c.lr);
+  if (c.capturable)
+    at::_foreach_addcmul_(params, grads, repeat(device_lr_.neg(), params.size()));
+  else
+    at::_foreach_add_(params, grads, -c.lr);
 }
 
 std::map<std::string, torch::Tensor> Optimizer::state() const {
   std::map<std::string, torch::Tensor> out;
   out["step"] = torch::tensor(steps_, torch::kInt64);
+  for (size_t s = 0; s < slot_steps_.size(); ++s)
+    if (slot_steps_[s] > 0) out["step." + std::to_string(s)] = torch::tensor(slot_steps_[s], torch::kInt64);
   for (const auto& [name, tensors] : buffers_)
     for (size_t s = 0; s < tensors.size(); ++s)
       if (tensors[s].defined()) out[name + "." + std::to_string(s)] = tensors[s];
@@ -148,6 +207,8 @@ std::map<std::string, torch::Tensor> Optimizer::state() const {
 void Optimizer::load_state(const std::map<std::string, torch::Tensor>& state) {
   torch::NoGradGuard no_grad;
   std::map<std::string, std::vector<torch::Tensor>> loaded;
+  std::vector<int64_t> slot_steps(params_.size(), 0);
+  bool has_slot_steps = false;
   int64_t steps = 0;
   for (const auto& [key, t] : state) {
     if (key == "step") {
@@ -156,19 +217,37 @@ void Optimizer::load_state(const std::map<std::string, torch::Tensor>& state) {
     }
     const auto dot = key.rfind('.');
     const std::string name = key.substr(0, dot);
-    if (dot == std::string::npos || (name != "exp_avg" && name != "exp_avg_sq" && name != "momentum_buffer"))
+    if (dot == std::string::npos ||
+        (name != "step" && name != "exp_avg" && name != "exp_avg_sq" && name != "momentum_buffer"))
       throw ConfigError("optimizer state has an unknown entry '" + key + "'");
     const size_t slot = std::stoul(key.substr(dot + 1));
-    if (slot >= params_.size() || !t.sizes().equals(params_[slot].sizes()))
+    if (slot >= params_.size())
+      throw ConfigError("optimizer state '" + key + "' does not fit this model (it has " +
+                        std::to_string(params_.size()) + " parameters)");
+    if (name == "step") {
+      slot_steps[slot] = t.item<int64_t>();
+      has_slot_steps = true;
+      continue;
+    }
+    if (!t.sizes().equals(params_[slot].sizes()))
       throw ConfigError("optimizer state '" + key + "' does not fit this model (parameter " + std::to_string(slot) +
-                        " has shape " + c10::str(slot < params_.size() ? params_[slot].sizes() : at::IntArrayRef{}) +
-                        ")");
+                        " has shape " + c10::str(params_[slot].sizes()) + ")");
     auto& v = loaded[name];
     v.resize(params_.size());
     v[slot] = t.to(params_[slot].options()).clone();
   }
+  if (!has_slot_steps)  // written before per-slot counts: every slot with state had taken every step
+    for (const auto& [name, tensors] : loaded)
+      for (size_t s = 0; s < tensors.size(); ++s)
+        if (tensors[s].defined()) slot_steps[s] = steps;
   buffers_ = std::move(loaded);
   steps_ = steps;
+  slot_steps_ = std::move(slot_steps);
+  if (config_.capturable) {
+    std::vector<double> counts(slot_steps_.begin(), slot_steps_.end());
+    device_steps_.copy_(torch::tensor(counts, torch::kFloat64));
+    counted_slots_.clear();
+  }
 }
 
 }  // namespace greymatter::train

@@ -26,6 +26,8 @@ struct EngineOptions {
   int64_t accumulate = 1;              // optimizer step every N batches (and after the last)
   std::string non_finite = "raise";    // a NaN/inf loss: "raise" a TrainingError, or "skip" the batch
   bool amp = true;  // on CUDA: bf16 autocast around forward + loss, channels_last inputs; ignored on CPU
+  // Optimizer step counts and lr as device tensors (OptimizerConfig::capturable); unset: on CUDA only.
+  std::optional<bool> capturable;
 };
 
 struct EpochStats {

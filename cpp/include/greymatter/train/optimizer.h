@@ -2,7 +2,12 @@
 // is a handful of multi-tensor calls, with the same update rules as torch.optim's (tests compare).
 // State is kept per parameter slot of the model (its parameters() order), created on the first step
 // that parameter has a gradient: a frozen backbone never gets state, and unfreezing it later just
-// adds slots. Not here: learning-rate schedules (scheduler.h), gradient clipping, AMP scaling.
+// adds slots. Like torch.optim, each slot counts its own steps, so a layer unfrozen later starts
+// Adam's bias correction afresh.
+// With `capturable`, the step counts and the lr live in tensors on the parameters' device and the
+// update reads them there (as torch.optim's capturable=True): no host value enters a step, which is
+// what a CUDA graph replaying the step needs. Without it they are host numbers (cheaper on CPU).
+// Not here: learning-rate schedules (scheduler.h), gradient clipping, AMP scaling.
 #pragma once
 
 #include <torch/types.h>
@@ -21,6 +26,7 @@ struct OptimizerConfig {
   double dampening = 0.0;     // sgd
   bool nesterov = false;      // sgd
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // adam, adamw
+  bool capturable = false;  // step counts and lr as device tensors (see above)
 };
 
 // Throws ConfigError naming the argument when a value is out of range or the name is unknown.
@@ -36,22 +42,33 @@ class Optimizer {
 
   double lr() const { return config_.lr; }
   void set_lr(double lr);
-  int64_t steps() const { return steps_; }
+  int64_t steps() const { return steps_; }  // step() calls that updated anything
   const OptimizerConfig& config() const { return config_; }
 
-  // Checkpoint state: "step" (a 0-dim int64 tensor) and "<buffer>.<slot>" for every created buffer,
-  // e.g. "exp_avg.3". load_state expects the same names; unknown names are a ConfigError.
+  // Checkpoint state: "step" (0-dim int64, steps()), "step.<slot>" (that slot's own count) and
+  // "<buffer>.<slot>" for every created buffer, e.g. "exp_avg.3". load_state expects the same names
+  // (a state without "step.<slot>" gives every slot with buffers the global count, as older
+  // checkpoints meant); unknown names are a ConfigError.
   std::map<std::string, torch::Tensor> state() const;
   void load_state(const std::map<std::string, torch::Tensor>& state);
 
  private:
   void adam_step(const std::vector<size_t>& slots);
   void sgd_step(const std::vector<size_t>& slots);
+  void count_step(const std::vector<size_t>& slots);
   std::vector<torch::Tensor>& buffer(const std::string& name);
 
   std::vector<torch::Tensor> params_;
   OptimizerConfig config_;
   int64_t steps_ = 0;
+  // Steps per slot. The host counts are kept in both modes: they decide which slots share a bias
+  // correction (one group per distinct count, usually one), so grouping never reads the device.
+  std::vector<int64_t> slot_steps_;
+  // capturable only: (slots) step counts and the 0-dim lr on the parameters' device, in float64: bias
+  // corrections from float32 counts were off by 1e-5 relative and let runs drift from torch.optim's.
+  torch::Tensor device_steps_, device_lr_;
+  std::vector<size_t> counted_slots_;  // the slot set device_index_ holds, rebuilt when it changes
+  torch::Tensor device_index_;
   // name -> per-slot tensors (undefined until the slot's first step)
   std::map<std::string, std::vector<torch::Tensor>> buffers_;
 };
