@@ -183,3 +183,45 @@ def test_automatic_n_jobs_keeps_a_shared_backbone_pass_in_one_process(photos, ba
     assert chosen == [expected]
     assert torch.equal(torch.random.get_rng_state(), state)  # deciding built a model without drawing the user's
     assert backbone_passes == []
+
+
+def test_cli_sweeps_an_image_folder_as_the_python_api_does(photos, backbone, tmp_path, capsys):
+    # `greymatter sweep --data FOLDER --model transfer`: the folder split and read as `greymatter train` reads it
+    # (stratified, Resize to 224, ImageNet normalization), the head swept over the grid like gm.sweep does.
+    from greymatter import cli
+    from greymatter.cli_run import IMAGENET_MEAN, IMAGENET_STD, ImageSpec
+    from greymatter.cli_train import load_split
+    from greymatter.sweep_store import load_results
+
+    argv = ["sweep", "--data", photos["train"], "--model", "transfer", "--weights", backbone, "--lr", "1e-3,1e-1",
+            "--size-inner", "10", "--epochs", "2", "--val-fraction", "0.34", "--n-jobs", "1",
+            "--results", tmp_path / "cli.csv"]
+    assert cli.main([str(a) for a in argv]) == 0
+    out = capsys.readouterr().out
+    assert "best: lr=" in out and "2 of 2 configurations ok" in out
+    train, val, classes = load_split(str(photos["train"]), ImageSpec(224, 3, IMAGENET_MEAN, IMAGENET_STD), 0.34, 42)
+    assert len(classes) == 4 and len(val) == 4
+    ref = gm.sweep("transfer", grid={"lr": [1e-3, 1e-1], "size_inner": [10]}, train=train, val=val, epochs=2,
+                   seed=42, model_kwargs={"num_classes": 4, "weights": backbone}, n_jobs=1, progress=False)
+    rows = sorted(load_results(tmp_path / "cli.csv").values(), key=lambda r: r["index"])
+    assert [r["val_acc"] for r in rows] == list(ref.val_acc)
+    assert [r["train_loss"] for r in rows] == pytest.approx(list(ref.train_loss), rel=1e-5)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--model", "transfer", "--weights", "none"], "add --unfreeze"),
+    (["--model", "transfer"], "greymatter never downloads"),
+    (["--model", "exammodel"], "binary (sigmoid) classifier"),
+    (["--model", "transfer", "--data", "fashion-mnist"], "give --data an image folder"),
+    (["--model", "braintumorcnn", "--val-fraction", "0.01"], "leaves 12 for training and 0 for validation"),
+])
+def test_cli_sweep_of_an_image_folder_refuses_bad_arguments_in_one_line(photos, extra, message, tmp_path, capsys,
+                                                                       monkeypatch):
+    from greymatter import cli
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))  # no weights file there
+    argv = ["sweep", "--data", str(photos["small"]), "--lr", "1e-3", "--epochs", "1", "--val-fraction", "0.34",
+            "--results", "none", *extra]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err

@@ -5,13 +5,14 @@
     greymatter predict --checkpoint runs/x/best.pth shoe.png bag.jpg
     greymatter sweep --lr 1e-4,1e-3,1e-2,1e-1 --size-inner 10,100,1000 --epochs 1 --results runs/sweep.csv
 
-This module holds the argument parser and the sweep command; cli_train.py and cli_predict.py do the others.
+This module holds the argument parser; cli_train.py, cli_predict.py and cli_sweep.py run the commands.
 A bad argument prints one line (`greymatter train: error: ...`) and exits with 2; so does a DataError or
 ConfigError raised while running.
 """
 import argparse
 import sys
 
+from .cli_sweep import SWEEP_GRID
 from .cli_train import MODELS
 
 
@@ -97,17 +98,13 @@ def _predict_parser(sub) -> None:
     r.add_argument("images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, BMP, ...)")
 
 
-# Grid options of `greymatter sweep`: flag -> (grid key, type of each comma-separated value).
-SWEEP_GRID = {"lr": ("lr", float), "size_inner": ("size_inner", int), "weight_decay": ("weight_decay", float),
-              "momentum": ("momentum", float), "optimizer": ("optimizer", str), "batch_size": ("batch_size", int),
-              "dropout": ("dropout", float)}
-
-
 def _sweep_parser(sub) -> None:
     s = sub.add_parser("sweep", help="train one model per configuration of a grid and print the results table",
                        description="Lists are comma-separated: --lr 1e-4,1e-3 --size-inner 10,100 is a 2x2 grid.")
-    s.add_argument("--data", default="fashion-mnist", help="'fashion-mnist' or a folder of MNIST IDX files")
-    s.add_argument("--model", default="mnistnet", help="model name (mnistnet: size_inner is its hidden width)")
+    s.add_argument("--data", default="fashion-mnist",
+                   help="'fashion-mnist', a folder of MNIST IDX files, or an image folder (one sub-folder per class)")
+    s.add_argument("--model", default="mnistnet",
+                   help="model name (mnistnet: size_inner is its hidden width; transfer: its inner layer)")
     for flag in SWEEP_GRID:
         s.add_argument("--" + flag.replace("_", "-"), dest=flag, metavar="LIST", help=f"{flag} values")
     s.add_argument("--epochs", type=int, default=5)
@@ -121,79 +118,12 @@ def _sweep_parser(sub) -> None:
     s.add_argument("--strategy", default="grid", choices=("grid", "optuna"))
     s.add_argument("--n-trials", type=int, default=None, help="optuna: trials in all")
     s.add_argument("--storage", default=None, help="optuna: study storage URL, e.g. sqlite:///study.db")
-
-
-class SweepData:
-    """Picklable data factory for `greymatter sweep`: the train or validation part of the training set, split as
-    `greymatter train` does. Worker processes and Dask workers build it themselves."""
-
-    def __init__(self, data: str, part: str, val_fraction: float, seed: int, train_size=None) -> None:
-        self.data, self.part, self.val_fraction, self.seed, self.train_size = data, part, val_fraction, seed, train_size
-
-    def __call__(self):
-        import greymatter as gm
-
-        if self.data == "fashion-mnist":
-            full = gm.datasets.FashionMNIST(train=True)
-        else:
-            full = gm.datasets.MNIST(root=self.data, train=True)
-        train, val = gm.random_split(full, [1.0 - self.val_fraction, self.val_fraction], seed=self.seed)
-        if self.part == "val":
-            return val
-        return gm.Subset(train, range(min(self.train_size, len(train)))) if self.train_size else train
-
-
-def _parse_list(flag: str, text: str, kind) -> list:
-    from greymatter import ConfigError
-
-    values = []
-    for item in text.split(","):
-        item = item.strip()
-        if item == "":
-            raise ConfigError(f"--{flag.replace('_', '-')}: empty value in {text!r}")
-        try:
-            values.append(kind(item))
-        except ValueError:
-            what = "an integer" if kind is int else "a number"
-            raise ConfigError(f"--{flag.replace('_', '-')}: {item!r} is not {what}") from None
-    return values
-
-
-def _sweep(args) -> int:
-    import greymatter as gm
-
-    grid = {key: _parse_list(flag, getattr(args, flag), kind) for flag, (key, kind) in SWEEP_GRID.items()
-            if getattr(args, flag) is not None}
-    if not grid:
-        raise gm.ConfigError("give at least one list to sweep over: " +
-                             ", ".join("--" + f.replace("_", "-") for f in SWEEP_GRID))
-    if not 0.0 < args.val_fraction < 1.0:
-        raise gm.ConfigError(f"--val-fraction must be between 0 and 1, got {args.val_fraction}")
-    if args.train_size is not None and args.train_size < 1:
-        raise gm.ConfigError(f"--train-size must be a positive integer, got {args.train_size}")
-    data = [SweepData(args.data, part, args.val_fraction, args.seed, args.train_size) for part in ("train", "val")]
-    results = None if args.results.lower() == "none" else args.results
-    client = None
-    if args.dask:
-        from distributed import Client
-
-        client = Client(args.dask)
-    try:
-        df = gm.sweep(args.model, grid, train=data[0], val=data[1], epochs=args.epochs, seed=args.seed,
-                      results=results, n_jobs=args.n_jobs, executor=client, strategy=args.strategy,
-                      n_trials=args.n_trials, storage=args.storage, retry_failed=args.retry_failed,
-                      progress=sys.stderr.isatty())
-    finally:
-        if client is not None:
-            client.close()
-    print(df.drop(columns=["error"] if df["error"].isna().all() else []).to_string(
-        index=False, float_format=lambda v: f"{v:.4g}"))
-    ok = df[df["status"] == "ok"]
-    if len(ok):
-        best = ok.loc[ok["val_acc"].idxmax()]
-        print("best: " + ", ".join(f"{k}={best[k]}" for k in grid) + f" (val_acc {best['val_acc']:.4f})")
-    print(f"{len(ok)} of {len(df)} configurations ok" + (f"; results in {results}" if results else ""))
-    return 0
+    i = s.add_argument_group("image folders (read as greymatter train reads them)")
+    i.add_argument("--image-size", type=int, default=None, help="side of the square input (default: the model's)")
+    i.add_argument("--grayscale", action="store_true", help="read images as one grey channel")
+    i.add_argument("--weights", default="IMAGENET1K_V1",
+                   help="transfer, mobilenet_v2: IMAGENET1K_V1, IMAGENET1K_V2, a .pth file, or none")
+    i.add_argument("--unfreeze", action="store_true", help="transfer: train the backbone too")
 
 
 def main(argv=None) -> int:
@@ -202,10 +132,10 @@ def main(argv=None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as e:  # --help (0) or a bad argument (2, its line already printed)
         return e.code if isinstance(e.code, int) else 0
-    from . import cli_predict, cli_train
+    from . import cli_predict, cli_sweep, cli_train
 
     commands = {"train": lambda a: cli_train.train(a, argv), "evaluate": cli_predict.evaluate,
-                "predict": cli_predict.predict, "sweep": _sweep}
+                "predict": cli_predict.predict, "sweep": cli_sweep.sweep}
     try:
         return commands[args.command](args)
     except (ValueError, OSError) as e:  # DataError / ConfigError / an unwritable --out: one line, no traceback

@@ -15,7 +15,8 @@ from . import transforms as T
 from ._core import ConfigError
 from .cli_run import IMAGENET_MEAN, IMAGENET_STD, ImageSpec, eval_transform, write_run
 
-__all__ = ["train", "load_split", "load_test", "data_kind", "check_classes", "predicted_classes", "MODELS"]
+__all__ = ["train", "load_split", "load_test", "data_kind", "check_classes", "predicted_classes",
+           "pretrained_weights", "image_spec", "MODELS"]
 
 # Default input size per model for image folders (IDX data is always 1x28x28).
 MODELS = {"mnistnet": 28, "mnistcnn": 28, "simplecnn": 28, "braintumorcnn": 128, "exammodel": 200,
@@ -48,7 +49,8 @@ def data_kind(data: str) -> str:
 
 def load_split(data: str, spec: ImageSpec, val_fraction: float, seed: int, train_transform=None):
     """(train, val, classes) of --data's training images, split with the same seed in two views so that train
-    gets `train_transform` and val the evaluation transform (image folders: stratified)."""
+    gets `train_transform` and val the evaluation transform (image folders: stratified). A split that leaves
+    either part empty is a ConfigError."""
     import greymatter as gm
 
     fractions = [1.0 - val_fraction, val_fraction]
@@ -57,12 +59,17 @@ def load_split(data: str, spec: ImageSpec, val_fraction: float, seed: int, train
         seen = plain if train_transform is None else _idx_dataset(data, True, train_transform)
         train, _ = gm.random_split(seen, fractions, seed=seed)
         _, val = gm.random_split(plain, fractions, seed=seed)
-        return train, val, plain.classes
-    seen = gm.datasets.ImageFolder(data, transform=train_transform or eval_transform(spec))
-    train, _ = gm.random_split(seen, fractions, seed=seed, stratify=True)
-    _, val = gm.random_split(gm.datasets.ImageFolder(data, transform=eval_transform(spec)), fractions, seed=seed,
-                             stratify=True)
-    return train, val, seen.classes
+        classes = plain.classes
+    else:
+        seen = gm.datasets.ImageFolder(data, transform=train_transform or eval_transform(spec))
+        train, _ = gm.random_split(seen, fractions, seed=seed, stratify=True)
+        _, val = gm.random_split(gm.datasets.ImageFolder(data, transform=eval_transform(spec)), fractions, seed=seed,
+                                 stratify=True)
+        classes = seen.classes
+    if len(val) == 0 or len(train) == 0:
+        raise ConfigError(f"--val-fraction {val_fraction} of {len(train) + len(val)} images in {data} "
+                          f"leaves {len(train)} for training and {len(val)} for validation; both need some")
+    return train, val, classes
 
 
 def load_test(data: str, spec: ImageSpec):
@@ -143,10 +150,7 @@ def build_model(args, spec: ImageSpec, num_classes: int):
         if num_classes != 2:
             raise ConfigError(f"--model exammodel is a binary classifier; the data has {num_classes} classes")
         return gm.models.ExamModel(in_channels=spec.channels, image_size=spec.size)
-    weights = None if args.weights.lower() == "none" else args.weights
-    if weights is None and name == "transfer" and not args.unfreeze:
-        raise ConfigError("--weights none: a frozen backbone with random weights outputs near-zero features that "
-                          "no head learns from; add --unfreeze to train the whole network")
+    weights = pretrained_weights(args)
     try:
         if name == "transfer":
             return gm.models.TransferClassifier(num_classes=num_classes, size_inner=args.size_inner,
@@ -154,6 +158,15 @@ def build_model(args, spec: ImageSpec, num_classes: int):
         return gm.models.mobilenet_v2(weights=weights, num_classes=num_classes, **extra)
     except gm.DataError as e:
         raise gm.DataError(f"{e} (--weights none --unfreeze trains the whole network from random weights)") from None
+
+
+def pretrained_weights(args):
+    """--weights as the models take it (None for 'none'); a frozen transfer backbone needs real weights."""
+    weights = None if args.weights.lower() == "none" else args.weights
+    if weights is None and args.model == "transfer" and not args.unfreeze:
+        raise ConfigError("--weights none: a frozen backbone with random weights outputs near-zero features that "
+                          "no head learns from; add --unfreeze to train the whole network")
+    return weights
 
 
 def _positive_ints(text: str, flag: str):
@@ -194,9 +207,6 @@ def train(args, argv) -> int:
     spec = image_spec(args, kind)
     augment = train_transform(args, spec, kind)
     train_ds, val_ds, classes = load_split(args.data, spec, args.val_fraction, args.seed, augment)
-    if len(val_ds) == 0 or len(train_ds) == 0:
-        raise ConfigError(f"--val-fraction {args.val_fraction} of {len(train_ds) + len(val_ds)} images in {args.data} "
-                          f"leaves {len(train_ds)} for training and {len(val_ds)} for validation; both need some")
     if args.train_size is not None:
         train_ds = gm.Subset(train_ds, range(min(args.train_size, len(train_ds))))
     test_ds = _test_set(args, kind, spec, classes)
