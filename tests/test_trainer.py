@@ -100,6 +100,26 @@ def test_nan_loss_names_epoch_and_batch(tiny_mnist):
         gm.Trainer(m, progress=False).fit(gm.DataLoader(ds, batch_size=10), epochs=1)
 
 
+def test_fit_refuses_an_empty_validation_or_training_set_before_training(tiny_mnist, tmp_path):
+    ds = gm.datasets.MNIST(root=tiny_mnist[0])
+    model = gm.models.MNISTNet(hidden=(16,))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    tr = gm.Trainer(model, progress=False, checkpoint=str(tmp_path / "best.pth"))
+    full = gm.DataLoader(ds, batch_size=10)
+    train, val = gm.random_split(ds, [1.0, 0.0], seed=0)  # a split that leaves nothing for validation
+    assert len(val) == 0
+    with pytest.raises(gm.ConfigError, match=r"the validation set \(val\) is empty: its DataLoader has 0 images "
+                                             r"\(from .*\).*or pass val=None"):
+        tr.fit(gm.DataLoader(train, batch_size=10), gm.DataLoader(val, batch_size=10), epochs=1)
+    with pytest.raises(gm.ConfigError, match=r"the training set \(train\) is empty"):
+        tr.fit(gm.DataLoader(gm.Subset(ds, []), batch_size=10), full, epochs=1)
+    with pytest.raises(gm.ConfigError, match="gives no batch: 5 images with batch_size=10 and drop_last=True"):
+        tr.fit(gm.DataLoader(gm.Subset(ds, range(5)), batch_size=10, drop_last=True), full, epochs=1)
+    # Refused before anything ran: no epoch, no checkpoint, weights untouched.
+    assert tr.epoch == 0 and len(tr.history) == 0 and not (tmp_path / "best.pth").exists()
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in before.items())
+
+
 def test_bad_trainer_arguments():
     m = gm.models.MNISTNet()
     for kwargs, msg in (({"optimizer": "adamax"}, "adam, adamw, sgd"), ({"loss": "hinge"}, "cross_entropy"),

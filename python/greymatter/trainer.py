@@ -46,6 +46,25 @@ def resume_path(checkpoint) -> str:
     return (path[:-4] if path.endswith(".pth") else path) + ".resume.pth"
 
 
+def _check_not_empty(loader: DataLoader, role: str, hint: str) -> None:
+    # An empty loader runs an epoch of nothing and reports accuracy 0.0 as if it had measured it.
+    images = len(loader.dataset)
+    if images == 0:
+        raise ConfigError(f"the {role} is empty: its DataLoader has 0 images{_origin(loader.dataset)}; check the "
+                          f"split (random_split fractions, Subset indices) or the folder{hint}")
+    if len(loader) == 0:
+        raise ConfigError(f"the {role} gives no batch: {images} images with batch_size={loader.batch_size} and "
+                          f"drop_last=True; use a smaller batch_size or drop_last=False{hint}")
+
+
+def _origin(dataset) -> str:
+    """' (from <root>)' for a dataset, or a Subset of one, read from files; '' otherwise."""
+    while getattr(dataset, "dataset", None) is not None:  # Subset of a Subset of ...
+        dataset = dataset.dataset
+    root = getattr(dataset, "root", None)
+    return f" (from {root})" if root else ""
+
+
 class Trainer:
     """``Trainer(model, loss, optimizer, lr, ...)``; ``fit(train, val, epochs)`` -> History.
 
@@ -132,6 +151,9 @@ class Trainer:
         stopping or Ctrl-C. ``on_epoch(row)`` is called after each epoch; returning False stops."""
         if not isinstance(train, DataLoader) or (val is not None and not isinstance(val, DataLoader)):
             raise ConfigError("fit takes greymatter DataLoaders for train and val")
+        _check_not_empty(train, "training set (train)", "")
+        if val is not None:
+            _check_not_empty(val, "validation set (val)", ", or pass val=None to train without validation")
         if epochs is None:
             epochs = self.planned_epochs - self.epoch if self.planned_epochs > self.epoch else 10
         if not isinstance(epochs, int) or epochs < 0:
