@@ -16,6 +16,7 @@ from typing import Callable, Dict, Optional, Sequence
 import torch
 
 from . import _core, feature_cache, schedulers
+from . import transforms as T
 from ._core import ConfigError
 from ._progress import progress_bar
 from ._torch_loop import TorchLoop
@@ -120,6 +121,10 @@ class Trainer:
         self.history = History(monitor=monitor)
         self.classes: Sequence[str] = ()
         self.transforms = "None"  # repr of the training set's transform, for the checkpoint's metadata
+        # The transform to read new images with (T.to_config): the validation set's, which is the
+        # deterministic one, else the training set's; load_run rebuilds the input from it.
+        self.transform_config: list = []
+        self.transform_source = "train"
         self.epoch = 0  # epochs trained so far; the next one is numbered self.epoch (0-based)
         self.planned_epochs = 0  # where the current fit() call ends; a resumed fit() continues to it
         self.schedule_options: Optional[Dict] = None
@@ -161,6 +166,9 @@ class Trainer:
         monitor = self.monitor if val is not None or self.monitor.startswith("train") else "train_loss"
         self.classes = list(getattr(train.dataset, "classes", []) or self.classes)
         self.transforms = repr(getattr(train.dataset, "transform", None))
+        read_as = val if val is not None else train
+        self.transform_source = "val" if val is not None else "train"
+        self.transform_config = T.to_config(getattr(read_as.dataset, "transform", None))
         self.planned_epochs = self.epoch + epochs
         if self.schedule is not None and not self.engine.has_scheduler:
             steps_per_epoch = math.ceil(len(train) / self.config["accumulate"])
@@ -310,6 +318,8 @@ class Trainer:
             "model": getattr(self.model, "config", None) or {"name": type(self.model).__name__},
             "classes": list(self.classes),
             "transforms": self.transforms,
+            "transform_config": self.transform_config,
+            "transform_source": self.transform_source,
             "trainer": {**self.config, "scheduler": repr(self.schedule), "seed": self.seed},
         }
 
