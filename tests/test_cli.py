@@ -12,6 +12,8 @@ from PIL import Image
 
 import greymatter as gm
 from greymatter import cli
+from greymatter import transforms as T
+from greymatter.cli_run import load_run
 from greymatter.sample_data import make_image_folder
 
 TRAIN_SIZE = 3000  # --train-size: seconds, not minutes
@@ -190,6 +192,38 @@ def test_predict_a_checkpoint_saved_from_python(tmp_path, capsys):
     x = ((test.data[:1].float() / 255 - 0.2860) / 0.3530).unsqueeze(1)
     p = reference_logits(tmp_path / "py" / "best.pth", x).softmax(1)[0]
     assert out.strip().split(": ")[1].rsplit(" ", 1) == [test.classes[int(p.argmax())], f"{float(p.max()):.3f}"]
+
+
+def test_a_python_checkpoint_reads_images_as_its_validation_transform(folders, tmp_path, capsys):
+    """No run.json: best.json's transform_config gives size and normalization. The model config alone would say
+    224x224 with ImageNet's mean/std for a TransferClassifier, which this model never saw."""
+    mean, std = (0.3, 0.4, 0.5), (0.2, 0.25, 0.3)
+    val_tf = T.Compose([T.Resize((32, 32)), T.ToTensor(), T.Normalize(mean, std)])
+    train_tf = T.Compose([T.RandomResizedCrop(32, scale=(0.6, 1.0)), T.ToTensor(), T.Normalize(mean, std)])
+    checkpoint = tmp_path / "py" / "best.pth"
+    model = gm.models.TransferClassifier(num_classes=3, size_inner=8, freeze=False)
+    gm.Trainer(model, checkpoint=str(checkpoint), progress=False).fit(
+        gm.DataLoader(gm.datasets.ImageFolder(folders[0], transform=train_tf), batch_size=10, shuffle=True, seed=0),
+        gm.DataLoader(gm.datasets.ImageFolder(folders[1], transform=val_tf), batch_size=16), epochs=1)
+    loaded = load_run(checkpoint)
+    assert (loaded.spec.size, loaded.spec.channels, loaded.spec.mean, loaded.spec.std) == (32, 3, mean, std)
+    assert "transform_config (the validation set's transform)" in loaded.notes[0]
+
+    path = sorted((folders[1] / "coffee").iterdir())[0]
+    with torch.no_grad():
+        probs = loaded.model(val_tf(path)[None]).softmax(1)[0]
+    code, out, err = run(capsys, "predict", "--checkpoint", checkpoint, "--top-k", "1", path)
+    assert code == 0 and "reading images as 3x32x32, Normalize(mean=(0.3, 0.4, 0.5)" in err
+    name, p = out.split(": ")[1].rsplit(" ", 1)
+    assert name == loaded.classes[int(probs.argmax())] and float(p) == pytest.approx(float(probs.max()), abs=1e-3)
+
+    # A checkpoint from before transform_config: the size from the model config, mean/std from the repr.
+    meta_file = checkpoint.with_suffix(".json")
+    meta = json.loads(meta_file.read_text())
+    del meta["transform_config"], meta["transform_source"]
+    meta_file.write_text(json.dumps(meta))
+    old = load_run(checkpoint).spec
+    assert (old.size, old.channels, old.mean, old.std) == (224, 3, mean, std)
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -57,7 +57,8 @@ def test_sub_modules_are_views_of_the_cpp_layers():
 
 
 def test_viewing_a_sub_module_does_not_change_its_mode():
-    model = gm.models.TransferClassifier(num_classes=2)  # frozen: base_model in eval mode
+    with pytest.warns(UserWarning, match="random initial weights"):  # frozen without weights= learns nothing
+        model = gm.models.TransferClassifier(num_classes=2)  # frozen: base_model in eval mode
     model.train()
     for _ in range(2):
         assert not model.base_model.training and not model.base_model.features[3].training
@@ -125,7 +126,7 @@ def test_deepcopy_and_pickling_rebuild_the_model(tmp_path):
     ("exammodel", {}, gm.models.ExamModel),
     ("braintumorcnn", {"image_size": 64, "num_classes": 2}, gm.models.BrainTumorCNN),
     ("mobilenet_v2", {"num_classes": 5, "width_mult": 0.5}, gm.models.MobileNetV2),
-    ("transfer", {"num_classes": 3, "size_inner": 10}, gm.models.TransferClassifier),
+    ("transfer", {"num_classes": 3, "size_inner": 10, "freeze": False}, gm.models.TransferClassifier),
 ])
 def test_registry_builds_and_configs_rebuild(name, kwargs, cls):
     model = gm.models.get_model(name, **kwargs)

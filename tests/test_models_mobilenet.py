@@ -2,6 +2,7 @@
 same printout, keys, outputs and gradients; weights from torch hub's folder or a path, never downloaded;
 a frozen backbone stays in eval mode without autograd. Small inputs (64x64) keep this fast on CPU."""
 import copy
+import warnings
 
 import numpy as np
 import pytest
@@ -116,7 +117,8 @@ def test_transfer_classifier_matches_the_tutorial(size_inner, dropout, torchvisi
     torch.manual_seed(2)
     ref = ClothingClassifierMobileNet(size_inner=size_inner, num_classes=5, dropout=dropout)
     ref.base_model.load_state_dict({k: v for k, v in torchvision_state.items() if k.startswith("features.")})
-    model = gm.models.TransferClassifier(num_classes=5, size_inner=size_inner, dropout=dropout)
+    with pytest.warns(UserWarning, match="random initial weights"):  # the tutorial's weights are loaded next
+        model = gm.models.TransferClassifier(num_classes=5, size_inner=size_inner, dropout=dropout)
     assert list(model.state_dict()) == list(ref.state_dict())
     model.load_state_dict(ref.state_dict())
     x, y = torch.randn(3, 3, 64, 64), torch.tensor([0, 4, 2])
@@ -183,11 +185,29 @@ def test_transfer_classifier_weights_and_options(tmp_path, torchvision_state):
         gm.models.TransferClassifier(backbone="resnet18")
     with pytest.raises(gm.ConfigError, match="size_inner"):
         gm.models.TransferClassifier(size_inner=0)
-    assert gm.models.TransferClassifier(size_inner=np.int64(10)).inner.out_features == 10  # sweep grids
+    assert gm.models.TransferClassifier(size_inner=np.int64(10), freeze=False).inner.out_features == 10  # sweep grids
     with pytest.raises(ValueError, match=r"forward_head expects input of shape \(B, 1280\).*got \[2, 100\]"):
         model.forward_head(torch.randn(2, 100))
     with pytest.raises(ValueError, match=r"MobileNetV2 expects input of shape \(B, 3, H, W\).*got \[2, 1, 64, 64\]"):
         model(torch.randn(2, 1, 64, 64))
+
+
+def test_a_frozen_backbone_without_weights_warns_at_the_users_line(tmp_path, torchvision_state):
+    message = (r"TransferClassifier\(weights=None, freeze=True\).*learns almost nothing.*"
+               r"weights='path/to/.*\.pth'.*freeze=False")
+    for build in (lambda: gm.models.TransferClassifier(num_classes=3),
+                  lambda: gm.models.get_model("transfer", num_classes=3)):  # through the registry, as sweeps do
+        with pytest.warns(UserWarning, match=message) as record:
+            build()
+        assert [w.filename for w in record] == [__file__]  # the user's line, not greymatter's
+    torch.save(torchvision_state, tmp_path / "tv.pth")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gm.models.TransferClassifier(num_classes=3, freeze=False)
+        model = gm.models.TransferClassifier(num_classes=3, weights=str(tmp_path / "tv.pth"))
+        # Rebuilding a saved model (checkpoint, deepcopy, pickle) loads its weights next: no warning.
+        gm.models.from_config(model.config)
+        copy.deepcopy(model)
 
 
 def test_plain_loop_trains_mobilenet_and_transfer_head():
@@ -203,7 +223,9 @@ def test_plain_loop_trains_mobilenet_and_transfer_head():
 
 
 def test_deepcopy_keeps_weights_and_frozen_state():
-    model = gm.models.TransferClassifier(num_classes=3, size_inner=8).unfreeze()
+    with pytest.warns(UserWarning, match="random initial weights"):
+        model = gm.models.TransferClassifier(num_classes=3, size_inner=8)
+    model.unfreeze()  # the clone must follow the state, not the config's freeze=True
     model.base_model.features[0][0].weight.data.mul_(2)
     clone = copy.deepcopy(model.eval())
     assert type(clone) is gm.models.TransferClassifier and not clone.frozen and not clone.training

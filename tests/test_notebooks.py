@@ -90,6 +90,8 @@ def test_notebook_runs(path, weights, kernel_name, torch_homes, tmp_path, monkey
     assert _pngs(nb) >= 1, "figures did not display as images"
     text = _text(nb)
     assert "<Figure size" not in text, "a figure showed as text instead of an image"
+    # Without weights the notebooks train unfrozen: no "frozen random backbone" warning for learners to puzzle over.
+    assert "learns almost nothing" not in text
     if path.stem[:2] in USES_WEIGHTS:
         assert ("not found at" in text) is not weights  # the branch this run was meant to take
         assert (WEIGHTS_FILE in text) is not weights

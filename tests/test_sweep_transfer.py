@@ -118,8 +118,9 @@ def test_a_sweep_row_is_the_plain_trainer_run_of_its_configuration(photos, backb
 def test_backbone_weights_decide_whether_configurations_share_features(photos, backbone, backbone_passes):
     small = Folder(photos["small"], 48)()
     grid = {"seed": [1, 2], "size_inner": [8, 16]}
-    gm.sweep("transfer", grid=grid, train=small, epochs=1, model_kwargs={"num_classes": 4}, n_jobs=1,
-             progress=False)
+    with pytest.warns(UserWarning, match="random initial weights"):  # on purpose: one backbone per seed
+        gm.sweep("transfer", grid=grid, train=small, epochs=1, model_kwargs={"num_classes": 4}, n_jobs=1,
+                 progress=False)
     assert len(backbone_passes) == 2  # each seed initializes its own backbone: features once per seed
 
     feature_cache.clear()
@@ -159,6 +160,8 @@ class _Stop(Exception):
     pass
 
 
+# Frozen backbones without weights= on purpose: what matters is whether one is shared, not what it learns.
+@pytest.mark.filterwarnings("ignore:TransferClassifier\\(weights=None, freeze=True\\)")
 @pytest.mark.parametrize("model_kwargs, trainer_kwargs, expected", [
     ({}, {}, 1),  # one backbone pass shared in this process beats one per worker process
     ({"freeze": False}, {}, 2),  # the whole model trains: nothing shared, processes as for any model

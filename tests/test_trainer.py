@@ -100,6 +100,26 @@ def test_nan_loss_names_epoch_and_batch(tiny_mnist):
         gm.Trainer(m, progress=False).fit(gm.DataLoader(ds, batch_size=10), epochs=1)
 
 
+def test_fit_refuses_an_empty_validation_or_training_set_before_training(tiny_mnist, tmp_path):
+    ds = gm.datasets.MNIST(root=tiny_mnist[0])
+    model = gm.models.MNISTNet(hidden=(16,))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    tr = gm.Trainer(model, progress=False, checkpoint=str(tmp_path / "best.pth"))
+    full = gm.DataLoader(ds, batch_size=10)
+    train, val = gm.random_split(ds, [1.0, 0.0], seed=0)  # a split that leaves nothing for validation
+    assert len(val) == 0
+    with pytest.raises(gm.ConfigError, match=r"the validation set \(val\) is empty: its DataLoader has 0 images "
+                                             r"\(from .*\).*or pass val=None"):
+        tr.fit(gm.DataLoader(train, batch_size=10), gm.DataLoader(val, batch_size=10), epochs=1)
+    with pytest.raises(gm.ConfigError, match=r"the training set \(train\) is empty"):
+        tr.fit(gm.DataLoader(gm.Subset(ds, []), batch_size=10), full, epochs=1)
+    with pytest.raises(gm.ConfigError, match="gives no batch: 5 images with batch_size=10 and drop_last=True"):
+        tr.fit(gm.DataLoader(gm.Subset(ds, range(5)), batch_size=10, drop_last=True), full, epochs=1)
+    # Refused before anything ran: no epoch, no checkpoint, weights untouched.
+    assert tr.epoch == 0 and len(tr.history) == 0 and not (tmp_path / "best.pth").exists()
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in before.items())
+
+
 def test_bad_trainer_arguments():
     m = gm.models.MNISTNet()
     for kwargs, msg in (({"optimizer": "adamax"}, "adam, adamw, sgd"), ({"loss": "hinge"}, "cross_entropy"),
@@ -127,3 +147,26 @@ def test_two_block_cnn_reaches_090(fashion):
     tr = gm.Trainer(gm.models.MNISTCNN(channels=(32, 64)), lr=1e-3, progress=False)
     tr.fit(gm.DataLoader(train, batch_size=64, shuffle=True, seed=0), gm.DataLoader(val, batch_size=512), epochs=5)
     assert tr.evaluate(gm.DataLoader(test, batch_size=512))["accuracy"] >= 0.90
+
+
+def test_best_json_describes_the_transform_to_read_images_with(tiny_mnist, tmp_path):
+    T = gm.transforms
+    ds_train = T.Compose([T.RandomResizedCrop(32, scale=(0.8, 1.0)), T.ToTensor(), T.Normalize((0.13,), (0.31,))])
+    ds_val = T.Compose([T.Resize((32, 32), interpolation=T.InterpolationMode.BICUBIC), T.ToTensor(),
+                        T.Normalize((0.13,), (0.31,))])
+    train = gm.DataLoader(gm.datasets.MNIST(root=tiny_mnist[0], transform=ds_train), batch_size=50, shuffle=True)
+    val = gm.DataLoader(gm.datasets.MNIST(root=tiny_mnist[0], train=False, transform=ds_val), batch_size=50)
+    tr = gm.Trainer(gm.models.MNISTNet(hidden=(16,), in_features=32 * 32), checkpoint=str(tmp_path / "v" / "best.pth"),
+                    progress=False)
+    tr.fit(train, val, epochs=1)
+    meta = json.loads((tmp_path / "v" / "best.json").read_text())
+    assert meta["transform_source"] == "val"  # the deterministic one: how new images should be read
+    assert T.from_config(meta["transform_config"]) == ds_val
+    assert meta["transform_config"][0] == {"name": "Resize", "size": [32, 32], "interpolation": "bicubic"}
+    assert "RandomResizedCrop" in meta["transforms"]  # the repr, for humans, stays the training set's
+
+    tr = gm.Trainer(gm.models.MNISTNet(hidden=(16,), in_features=32 * 32), checkpoint=str(tmp_path / "t" / "best.pth"),
+                    progress=False)
+    tr.fit(train, epochs=1)  # no validation set: the training set's transform is all there is
+    meta = json.loads((tmp_path / "t" / "best.json").read_text())
+    assert meta["transform_source"] == "train" and T.from_config(meta["transform_config"]) == ds_train

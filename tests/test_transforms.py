@@ -2,6 +2,8 @@
 PIL images: whole chains on real photos in every file variant within the issue's tolerance (mean <= 1/255,
 max <= 8/255 after un-normalizing), Pillow's resampling arithmetic reproduced exactly, the reduced JPEG
 decode within tolerance, and unsupported chains refused at construction."""
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -138,3 +140,56 @@ def test_draft_decoding_trades_a_few_levels_for_speed(large_jpeg_folder):
         assert mean_diff <= 1.0 and worst <= 16.0, (draft.samples[i][0], worst, mean_diff)  # the documented bound
         differs |= not torch.equal(draft[i][0], exact[i][0])
     assert differs
+
+
+def test_to_config_round_trips_every_transform_class_through_json():
+    chain = T.Compose([
+        T.Resize(256), T.Resize((32, 48), interpolation=T.InterpolationMode.BICUBIC, antialias=True),
+        T.Resize(40, interpolation=T.InterpolationMode.NEAREST, max_size=64),
+        T.CenterCrop(24), T.CenterCrop((20, 22)),
+        T.RandomResizedCrop((16, 18), scale=(0.5, 0.9), ratio=(0.8, 1.25), interpolation=T.InterpolationMode.BICUBIC),
+        T.RandomHorizontalFlip(p=0.3),
+        T.RandomRotation((-5, 20), center=(3, 4), fill=(1, 2, 3)), T.RandomRotation(15, fill=7),
+        T.ColorJitter(0.2, (0.5, 1.5), 0.1, hue=(-0.1, 0.2)), T.ColorJitter(contrast=0.3),
+        T.Grayscale(num_output_channels=3), T.Grayscale(),
+        T.ToTensor(), T.Normalize(MEAN, STD),
+    ])
+    steps = {c.__name__ for c in vars(T).values()
+             if isinstance(c, type) and issubclass(c, T.Transform) and c not in (T.Transform, T.Compose)}
+    config = T.to_config(chain)
+    assert {step["name"] for step in config} == steps  # a new transform class must join this test
+    assert config[1] == {"name": "Resize", "size": [32, 48], "interpolation": "bicubic", "antialias": True}
+    assert config[7] == {"name": "RandomRotation", "degrees": [-5.0, 20.0], "interpolation": "nearest",
+                         "expand": False, "center": [3.0, 4.0], "fill": [1.0, 2.0, 3.0]}
+    assert config[-1] == {"name": "Normalize", "mean": list(MEAN), "std": list(STD)}
+
+    rebuilt = T.from_config(json.loads(json.dumps(config)))
+    assert rebuilt == chain and repr(rebuilt) == repr(chain)
+    assert T.to_specs(rebuilt) == T.to_specs(chain)  # what the C++ pipeline runs
+    assert T.to_config(rebuilt) == config
+    # Nested Composes flatten, as the pipeline runs them; no transform is T.Compose([]).
+    assert T.from_config(T.to_config(T.Compose([T.Compose([T.Resize(8)]), T.ToTensor()]))) == \
+        T.Compose([T.Resize(8), T.ToTensor()])
+    assert T.to_config(None) == [] and T.from_config([]) == T.Compose([])
+
+
+def test_equal_arguments_in_other_forms_give_equal_transforms():
+    # torchvision's enum, a string or greymatter's enum; a tuple or a list: one description, so chains read
+    # back from JSON compare equal to the ones written.
+    assert T.Resize(32, interpolation=TV.InterpolationMode.NEAREST) == \
+        T.Resize(32, interpolation="nearest") == T.Resize(32, interpolation=T.InterpolationMode.NEAREST)
+    assert T.RandomRotation(10, fill=(1, 2, 3)) == T.RandomRotation(10, fill=[1.0, 2.0, 3.0])
+    assert T.Resize(32, interpolation=TV.InterpolationMode.BICUBIC).interpolation is T.InterpolationMode.BICUBIC
+
+
+def test_from_config_errors_name_the_step():
+    with pytest.raises(gm.ConfigError, match="unknown transform 'Lanczos'; known: ToTensor, Normalize"):
+        T.from_config([{"name": "Lanczos"}])
+    with pytest.raises(gm.ConfigError, match="from_config: Resize: .*'sise'"):
+        T.from_config([{"name": "Resize", "sise": 32}])
+    with pytest.raises(gm.ConfigError, match="Resize size must be positive"):
+        T.from_config([{"name": "Resize", "size": [0, 4]}])
+    with pytest.raises(gm.ConfigError, match="a dict with a 'name' key"):
+        T.from_config([["Resize", 32]])
+    with pytest.raises(gm.ConfigError, match="takes a list"):
+        T.from_config("Resize(32)")

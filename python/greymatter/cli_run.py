@@ -8,7 +8,9 @@
 
 run.json is what lets `predict` read a new image the way the model saw its training images. A checkpoint
 saved from Python (Trainer(checkpoint=...)) has no run.json; then the input is inferred from the model's
-config and the Normalize in best.json's transform description, and the guess is reported.
+config and best.json's "transform_config" (the Resize/crop size, Grayscale and Normalize of the validation
+transform), or for checkpoints older than that field, the Normalize in its "transforms" repr; the guess is
+reported.
 This module reads and writes those files; it trains nothing.
 """
 import json
@@ -102,30 +104,66 @@ def load_run(checkpoint) -> LoadedRun:
         spec, data = ImageSpec.from_json(run["image"]), run.get("data", {})
     else:
         spec = _guess_spec(meta)
-        notes.append(f"no {RUN_FILE} beside {checkpoint} (written by greymatter train): reading images as {spec}")
+        source = ("the model config and best.json's transform_config (the "
+                  f"{'validation' if meta.get('transform_source') == 'val' else 'training'} set's transform)"
+                  if isinstance(meta.get("transform_config"), list) else "the model config and best.json's transforms")
+        notes.append(f"no {RUN_FILE} beside {checkpoint} (written by greymatter train): reading images as {spec}, "
+                     f"from {source}")
     classes = list(meta.get("classes") or [])
     loss = (meta.get("trainer") or {}).get("loss", "cross_entropy")
     return LoadedRun(model, classes, spec, loss, data, notes)
 
 
 def _guess_spec(meta: Dict) -> ImageSpec:
-    """The input a model config implies; mean/std from the Normalize in best.json's transform repr."""
+    """The input a model config implies, with size, channels and mean/std from best.json's transform_config
+    where it says; older checkpoints: mean/std from the Normalize in its transform repr."""
     config = meta["model"]
     name = config["name"].lower()
-    if name in ("transferclassifier", "mobilenet_v2"):
-        channels, size = 3, 224
-    elif name == "mnistnet":
-        channels, size = _mlp_input(config.get("in_features", 784))
+    steps = meta.get("transform_config")
+    if isinstance(steps, list):
+        seen_size, grey_channels, mean, std = _read_transform_config(steps)
+        if mean is None:  # the chain is known and has no Normalize: ToTensor's [0, 1] values went in as they are
+            mean, std = (0.0,), (1.0,)
     else:
-        channels, size = int(config.get("in_channels", 3)), int(config.get("image_size", 28))
-    mean, std = _normalize_from_repr(meta.get("transforms") or "")
+        seen_size, grey_channels = None, None
+        mean, std = _normalize_from_repr(meta.get("transforms") or "")
+    if name in ("transferclassifier", "mobilenet_v2"):
+        channels, size = 3, seen_size or 224
+    elif name == "mnistnet":
+        channels, size = _mlp_input(config.get("in_features", 784), seen_size, grey_channels)
+    else:
+        channels, size = int(config.get("in_channels", 3)), seen_size or int(config.get("image_size", 28))
     if mean is None:
         mean, std = (IMAGENET_MEAN, IMAGENET_STD) if channels == 3 and size == 224 else ((0.5,), (0.5,))
     return ImageSpec(size, channels, _per_channel(mean, channels), _per_channel(std, channels))
 
 
-def _mlp_input(in_features: int) -> Tuple[int, int]:
-    for channels in (1, 3):
+def _read_transform_config(steps: List[Dict]):
+    """(square output size, Grayscale's output channels, mean, std) of a chain in T.to_config form; None for
+    what the chain does not say. A step that does not parse is ignored: this is a guess, reported as such."""
+    size = grey_channels = mean = std = None
+    for step in steps:
+        if not isinstance(step, dict):
+            continue
+        name, out = step.get("name"), step.get("size")
+        try:
+            if name in ("Resize", "CenterCrop", "RandomResizedCrop") and isinstance(out, list):
+                # Resize(int) sets only the shorter side: the output is square only after a crop.
+                size = int(out[0]) if len(out) == 2 and out[0] == out[1] else None
+            elif name == "Grayscale":
+                grey_channels = int(step.get("num_output_channels", 1))
+            elif name == "Normalize":
+                mean, std = tuple(float(m) for m in step["mean"]), tuple(float(s) for s in step["std"])
+        except (KeyError, TypeError, ValueError):
+            continue
+    return size, grey_channels, mean, std
+
+
+def _mlp_input(in_features: int, size: Optional[int] = None,
+               grey_channels: Optional[int] = None) -> Tuple[int, int]:
+    if size and in_features % (size * size) == 0 and in_features // (size * size) in (1, 3):
+        return in_features // (size * size), size
+    for channels in ((grey_channels,) if grey_channels else (1, 3)):
         side = round((in_features / channels) ** 0.5)
         if channels * side * side == in_features:
             return channels, side

@@ -9,8 +9,11 @@ read, changed in place and saved, and they can be called, but not replaced from 
 
 Not here: the layers themselves (cpp/src/models) or training (trainer.py).
 """
+import contextvars
 import numbers
 import os
+import sys
+import warnings
 from collections import OrderedDict
 from pathlib import Path
 from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
@@ -369,6 +372,10 @@ class TransferClassifier(_CppModel, _core.TransferClassifier):
                          freeze=freeze)
         if weights is not None:
             _load_backbone(self.base_model, *_read_weights(weights))
+        elif freeze and not _REBUILDING.get():
+            file = _WEIGHT_FILES["IMAGENET1K_V1"].rsplit("/", 1)[-1]
+            warnings.warn(_RANDOM_FROZEN_BACKBONE.format(file=file, folder=checkpoint_dir()), UserWarning,
+                          stacklevel=_user_stacklevel())
         self.config = {"name": "TransferClassifier", "backbone": backbone, "num_classes": num_classes,
                        "size_inner": size_inner, "dropout": dropout, "freeze": freeze}
 
@@ -392,6 +399,29 @@ class TransferClassifier(_CppModel, _core.TransferClassifier):
     def _set_extra_state(self, state: Dict) -> None:
         if state.get("frozen", self.frozen) != self.frozen:
             self.freeze() if state["frozen"] else self.unfreeze()
+
+
+_RANDOM_FROZEN_BACKBONE = (
+    "TransferClassifier(weights=None, freeze=True): the frozen MobileNetV2 backbone keeps its random initial "
+    "weights, so only the head trains, on features that barely depend on the image: it learns almost nothing. "
+    "Pass pretrained weights: weights='path/to/mobilenet_v2.pth' (a MobileNetV2 state_dict on disk) or "
+    "weights='IMAGENET1K_V1' (torchvision's {file} in {folder}/; never downloaded), "
+    "or freeze=False to train the whole network from scratch.")
+
+# Set while from_config rebuilds a saved model (checkpoint, deepcopy, pickle): its weights are loaded right
+# after, so a TransferClassifier built without weights= is not a mistake there. A ContextVar, not
+# warnings.catch_warnings, because sweeps build models on several threads at once.
+_REBUILDING = contextvars.ContextVar("greymatter_models_rebuilding", default=False)
+
+
+def _user_stacklevel() -> int:
+    """warnings.warn's stacklevel, called from the function that warns, pointing at the first frame outside
+    greymatter: the user's TransferClassifier(...) line, also when it went through get_model or gm.sweep."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level if frame is not None else 2
 
 
 # --- pretrained weights ------------------------------------------------------------------------------
@@ -508,4 +538,8 @@ def from_config(config: Dict) -> nn.Module:
     if not isinstance(config, dict) or "name" not in config:
         raise ConfigError(f"a model config is a dict with a 'name' key, got {config!r}")
     kwargs = {k: v for k, v in config.items() if k != "name"}
-    return get_model(config["name"], **kwargs)
+    token = _REBUILDING.set(True)
+    try:
+        return get_model(config["name"], **kwargs)
+    finally:
+        _REBUILDING.reset(token)

@@ -16,6 +16,7 @@ from typing import Callable, Dict, Optional, Sequence
 import torch
 
 from . import _core, feature_cache, schedulers
+from . import transforms as T
 from ._core import ConfigError
 from ._progress import progress_bar
 from ._torch_loop import TorchLoop
@@ -44,6 +45,25 @@ def resume_path(checkpoint) -> str:
     """Where the training state beside `checkpoint` goes: runs/best.pth -> runs/best.resume.pth."""
     path = str(checkpoint)
     return (path[:-4] if path.endswith(".pth") else path) + ".resume.pth"
+
+
+def _check_not_empty(loader: DataLoader, role: str, hint: str) -> None:
+    # An empty loader runs an epoch of nothing and reports accuracy 0.0 as if it had measured it.
+    images = len(loader.dataset)
+    if images == 0:
+        raise ConfigError(f"the {role} is empty: its DataLoader has 0 images{_origin(loader.dataset)}; check the "
+                          f"split (random_split fractions, Subset indices) or the folder{hint}")
+    if len(loader) == 0:
+        raise ConfigError(f"the {role} gives no batch: {images} images with batch_size={loader.batch_size} and "
+                          f"drop_last=True; use a smaller batch_size or drop_last=False{hint}")
+
+
+def _origin(dataset) -> str:
+    """' (from <root>)' for a dataset, or a Subset of one, read from files; '' otherwise."""
+    while getattr(dataset, "dataset", None) is not None:  # Subset of a Subset of ...
+        dataset = dataset.dataset
+    root = getattr(dataset, "root", None)
+    return f" (from {root})" if root else ""
 
 
 class Trainer:
@@ -101,6 +121,10 @@ class Trainer:
         self.history = History(monitor=monitor)
         self.classes: Sequence[str] = ()
         self.transforms = "None"  # repr of the training set's transform, for the checkpoint's metadata
+        # The transform to read new images with (T.to_config): the validation set's, which is the
+        # deterministic one, else the training set's; load_run rebuilds the input from it.
+        self.transform_config: list = []
+        self.transform_source = "train"
         self.epoch = 0  # epochs trained so far; the next one is numbered self.epoch (0-based)
         self.planned_epochs = 0  # where the current fit() call ends; a resumed fit() continues to it
         self.schedule_options: Optional[Dict] = None
@@ -132,6 +156,9 @@ class Trainer:
         stopping or Ctrl-C. ``on_epoch(row)`` is called after each epoch; returning False stops."""
         if not isinstance(train, DataLoader) or (val is not None and not isinstance(val, DataLoader)):
             raise ConfigError("fit takes greymatter DataLoaders for train and val")
+        _check_not_empty(train, "training set (train)", "")
+        if val is not None:
+            _check_not_empty(val, "validation set (val)", ", or pass val=None to train without validation")
         if epochs is None:
             epochs = self.planned_epochs - self.epoch if self.planned_epochs > self.epoch else 10
         if not isinstance(epochs, int) or epochs < 0:
@@ -139,6 +166,9 @@ class Trainer:
         monitor = self.monitor if val is not None or self.monitor.startswith("train") else "train_loss"
         self.classes = list(getattr(train.dataset, "classes", []) or self.classes)
         self.transforms = repr(getattr(train.dataset, "transform", None))
+        read_as = val if val is not None else train
+        self.transform_source = "val" if val is not None else "train"
+        self.transform_config = T.to_config(getattr(read_as.dataset, "transform", None))
         self.planned_epochs = self.epoch + epochs
         if self.schedule is not None and not self.engine.has_scheduler:
             steps_per_epoch = math.ceil(len(train) / self.config["accumulate"])
@@ -288,6 +318,8 @@ class Trainer:
             "model": getattr(self.model, "config", None) or {"name": type(self.model).__name__},
             "classes": list(self.classes),
             "transforms": self.transforms,
+            "transform_config": self.transform_config,
+            "transform_source": self.transform_source,
             "trainer": {**self.config, "scheduler": repr(self.schedule), "seed": self.seed},
         }
 

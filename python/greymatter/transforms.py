@@ -13,6 +13,7 @@ Unsupported transforms, arguments or orders raise ``ConfigError`` when the datas
 middle of an epoch. A chain is also callable on one image (PIL image, HxWxC uint8 array, or path):
 ``tf(img)`` returns the float tensor, as torchvision's would.
 """
+import inspect
 import math
 import numbers
 from enum import Enum
@@ -25,7 +26,7 @@ from . import _core
 from ._core import ConfigError
 
 __all__ = ["Compose", "ToTensor", "Normalize", "Resize", "CenterCrop", "RandomResizedCrop", "RandomHorizontalFlip",
-           "RandomRotation", "ColorJitter", "Grayscale", "InterpolationMode"]
+           "RandomRotation", "ColorJitter", "Grayscale", "InterpolationMode", "to_config", "from_config"]
 
 
 class InterpolationMode(Enum):
@@ -92,10 +93,11 @@ class Resize(Transform):
     def __init__(self, size, interpolation=InterpolationMode.BILINEAR, max_size: Optional[int] = None,
                  antialias: Optional[bool] = None) -> None:
         self.size = _size(size, "Resize", allow_single=True)
-        self.interpolation = interpolation
+        code = _interpolation_code(interpolation, "Resize")
+        self.interpolation = _interpolation_mode(code)  # torchvision's enum or a string becomes greymatter's
         self.max_size = max_size
         self.antialias = antialias
-        self._code = _interpolation_code(interpolation, "Resize")
+        self._code = code
         if max_size is not None and len(self.size) != 1:
             raise ConfigError("Resize: max_size is only supported when size is an int (the shorter side)")
 
@@ -126,9 +128,10 @@ class RandomResizedCrop(Transform):
             raise ConfigError(f"RandomResizedCrop scale must be non-negative with max > 0, got {self.scale}")
         if self.ratio[0] <= 0:
             raise ConfigError(f"RandomResizedCrop ratio must be positive, got {self.ratio}")
-        self.interpolation = interpolation
+        code = _interpolation_code(interpolation, "RandomResizedCrop")
+        self.interpolation = _interpolation_mode(code)  # torchvision's enum or a string becomes greymatter's
         self.antialias = antialias
-        self._code = _interpolation_code(interpolation, "RandomResizedCrop")
+        self._code = code
 
     def _spec(self):
         return ("RandomResizedCrop", {"size": list(self.size), "scale": list(self.scale), "ratio": list(self.ratio),
@@ -160,17 +163,19 @@ class RandomRotation(Transform):
             self.degrees = [-float(degrees), float(degrees)]
         else:
             self.degrees = [float(d) for d in _range(degrees, "RandomRotation degrees")]
-        self.interpolation = interpolation
-        self._code = _interpolation_code(interpolation, "RandomRotation")
+        code = _interpolation_code(interpolation, "RandomRotation")
+        self.interpolation = _interpolation_mode(code)  # torchvision's enum or a string becomes greymatter's
+        self._code = code
         self.expand = bool(expand)
         if center is not None and (not isinstance(center, Sequence) or len(center) != 2):
             raise ConfigError(f"RandomRotation center must be a sequence (x, y), got {center!r}")
         self.center = None if center is None else [float(c) for c in center]
         if fill is None:
             fill = 0
-        if not isinstance(fill, (numbers.Number, Sequence)):
+        if not isinstance(fill, (numbers.Number, Sequence)) or isinstance(fill, str):
             raise ConfigError(f"RandomRotation fill must be a number or a sequence, got {fill!r}")
-        self.fill = fill
+        # A list whether given as tuple or list, like degrees and center: one form, so equal chains compare equal.
+        self.fill = fill if isinstance(fill, numbers.Number) else [float(f) for f in fill]
 
     def _spec(self):
         fill = [float(self.fill)] if isinstance(self.fill, numbers.Number) else [float(f) for f in self.fill]
@@ -234,6 +239,61 @@ def to_specs(transform) -> list:
     return [t._spec() for t in flatten(transform)]
 
 
+def to_config(transform) -> list:
+    """The chain as JSON-ready data: ``[{"name": "Resize", "size": [32, 32], "interpolation": "bilinear", ...}]``,
+    one dict per step with its torchvision-named constructor arguments (tuples become lists, InterpolationMode
+    its value; arguments that are None are left out). Nested Composes are flattened, as the pipeline runs them.
+    ``from_config`` rebuilds the chain: ``from_config(to_config(t)) == t`` for a Compose of transforms."""
+    config = []
+    for step in flatten(transform):
+        if _CLASSES.get(type(step).__name__) is not type(step):  # a subclass would come back as its parent
+            raise ConfigError(f"to_config: {type(step).__name__} is not a greymatter.transforms class")
+        entry = {"name": type(step).__name__}
+        for name in inspect.signature(type(step)).parameters:
+            value = getattr(step, name, None)  # Normalize keeps no `inplace`: it changes nothing here
+            if value is not None:
+                entry[name] = _to_json(value)
+        config.append(entry)
+    return config
+
+
+def from_config(config) -> "Compose":
+    """The Compose a ``to_config`` list describes (e.g. best.json's ``"transform_config"``)."""
+    if not isinstance(config, (list, tuple)):
+        raise ConfigError(f"from_config takes a list of {{'name': ..., arguments}} dicts, got {config!r}")
+    steps = []
+    for entry in config:
+        if not isinstance(entry, dict) or "name" not in entry:
+            raise ConfigError(f"from_config: each step is a dict with a 'name' key, got {entry!r}")
+        name, kwargs = entry["name"], {k: v for k, v in entry.items() if k != "name"}
+        if name not in _CLASSES:
+            raise ConfigError(f"from_config: unknown transform {name!r}; known: {', '.join(_CLASSES)}")
+        try:
+            steps.append(_CLASSES[name](**kwargs))
+        except TypeError as e:  # an argument the class does not take
+            raise ConfigError(f"from_config: {name}: {e}") from None
+    return Compose(steps)
+
+
+def _to_json(value):
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        return [_to_json(v) for v in value]
+    raise ConfigError(f"to_config: cannot describe {value!r} in JSON")
+
+
+# The steps to_config / from_config know, by name (Compose is not a step: the chain is the list).
+_CLASSES = {cls.__name__: cls for cls in (ToTensor, Normalize, Resize, CenterCrop, RandomResizedCrop,
+                                          RandomHorizontalFlip, RandomRotation, ColorJitter, Grayscale)}
+
+
 # ---- argument helpers ---------------------------------------------------------------------------
 
 def _torchvision_hint(t) -> str:
@@ -245,6 +305,11 @@ def _torchvision_hint(t) -> str:
 
 def _show(v):
     return v.value if isinstance(v, Enum) else repr(v)
+
+
+def _interpolation_mode(code: int) -> InterpolationMode:
+    """greymatter's InterpolationMode for a code; torchvision's enum or a string passed in becomes it."""
+    return next(m for m in InterpolationMode if _INTERPOLATION_CODES[m.value] == code)
 
 
 def _interpolation_code(mode, owner: str) -> int:
