@@ -118,6 +118,12 @@ def test_fit_refuses_an_empty_validation_or_training_set_before_training(tiny_mn
     # Refused before anything ran: no epoch, no checkpoint, weights untouched.
     assert tr.epoch == 0 and len(tr.history) == 0 and not (tmp_path / "best.pth").exists()
     assert all(torch.equal(model.state_dict()[k], v) for k, v in before.items())
+    # evaluate has no accuracy to give for no images (it used to say 0.0); predict of nothing is empty.
+    with pytest.raises(gm.ConfigError, match=r"the evaluation set is empty"):
+        tr.evaluate(gm.DataLoader(val, batch_size=10))
+    assert tr.predict(gm.DataLoader(val, batch_size=10))[1].numel() == 0
+    with pytest.raises(gm.ConfigError, match="evaluate takes a greymatter DataLoader, got list"):
+        tr.evaluate([])
 
 
 def test_bad_trainer_arguments():

@@ -259,11 +259,18 @@ class Trainer:
         return value > self.best_value if monitor.endswith("acc") else value < self.best_value
 
     def evaluate(self, loader: DataLoader) -> Dict[str, float]:
+        """{"loss", "accuracy"} of the current weights over the loader; an empty one is a ConfigError (no accuracy
+        to report, rather than 0.0)."""
+        if not isinstance(loader, DataLoader):
+            raise ConfigError(f"evaluate takes a greymatter DataLoader, got {type(loader).__name__}")
+        _check_not_empty(loader, "evaluation set", "")
         stats = self._run(loader.core, self.engine.evaluate, "evaluate")
         return {"loss": stats.loss, "accuracy": stats.accuracy}
 
     def predict(self, loader: DataLoader):
         """(probabilities (N, C), labels (N)) over the loader, in its order (use shuffle=False)."""
+        if not isinstance(loader, DataLoader):
+            raise ConfigError(f"predict takes a greymatter DataLoader, got {type(loader).__name__}")
         return self._run(loader.core, self.engine.predict, "predict")
 
     @torch.no_grad()
