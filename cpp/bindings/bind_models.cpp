@@ -1,7 +1,7 @@
 // Models: each is bound with torch::python::bind_module, which makes a torch.nn.Module subclass
 // in Python whose parameters are the C++ module's own tensors (torch.optim works on them).
-// python/greymatter/models.py wraps these classes with PyTorch's signatures, state_dict and repr.
-// Names starting with "_" are helpers for models.py (torch's ModuleWrapper does not copy them
+// python/greymatter/models/ wraps these classes with PyTorch's signatures, state_dict and repr.
+// Names starting with "_" are helpers for that package (torch's ModuleWrapper does not copy them
 // onto instances).
 #include <pybind11/stl.h>
 

@@ -221,7 +221,11 @@ def _model_id(make_model) -> Any:
         return [_model_id(make_model.func), repr(make_model.args), repr(sorted(make_model.keywords.items()))]
     target = make_model if hasattr(make_model, "__qualname__") else type(make_model)
     code = getattr(make_model, "__code__", None) or getattr(getattr(target, "__call__", None), "__code__", None)
-    name = f"{getattr(target, '__module__', '?')}.{target.__qualname__}"
+    module = getattr(target, "__module__", "?")
+    # greymatter.models was one module (models.py) before it became a package: its classes and functions keep
+    # the key they had then, so a sweep of gm.models.TransferClassifier still finds the rows it stored.
+    module = "greymatter.models" if str(module).startswith("greymatter.models.") else module
+    name = f"{module}.{target.__qualname__}"
     return [name, _code_hash(code)] if code is not None and not isinstance(make_model, type) else name
 
 
