@@ -193,3 +193,15 @@ def test_from_config_errors_name_the_step():
         T.from_config([["Resize", 32]])
     with pytest.raises(gm.ConfigError, match="takes a list"):
         T.from_config("Resize(32)")
+
+
+def test_repr_reads_like_torchvisions():
+    # What a learner sees in print(transform) and in best.json's "transforms": torchvision's text, without
+    # greymatter's cached internals.
+    pairs = [(T.ToTensor(), TV.ToTensor()), (T.Normalize((0.5,), (0.5,)), TV.Normalize((0.5,), (0.5,))),
+             (T.Resize((32, 32)), TV.Resize((32, 32))), (T.Resize(32), TV.Resize(32)),
+             (T.CenterCrop(24), TV.CenterCrop(24)), (T.RandomHorizontalFlip(), TV.RandomHorizontalFlip()),
+             (T.Grayscale(), TV.Grayscale())]
+    for ours, theirs in pairs:
+        assert repr(ours) == repr(theirs)
+    assert "_code" not in repr(T.Compose([T.RandomResizedCrop(32), T.RandomRotation(10)]))

@@ -15,6 +15,7 @@ import functools
 import os
 from typing import Any, Callable, Dict, List, Optional, Union
 
+from . import transforms as T
 from ._core import ConfigError
 from ._threads import available_cores
 from .datasets import Dataset
@@ -208,7 +209,7 @@ def _fingerprint(dataset_and_settings) -> Dict[str, Any]:
     indices = ds.indices
     return {"type": type(base).__name__, "root": str(getattr(base, "root", "")), "train": getattr(base, "train", None),
             "size": len(ds), "indices": stable_hash(list(indices)) if indices is not None else None,
-            "transform": repr(getattr(ds, "transform", None)), "classes": list(getattr(ds, "classes", [])),
+            "transform": T.to_config(getattr(ds, "transform", None)), "classes": list(getattr(ds, "classes", [])),
             "loader": settings}
 
 

@@ -46,7 +46,8 @@ class Transform:
         return (type(self).__name__, {})
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={_show(v)}" for k, v in vars(self).items())
+        # torchvision's form: the constructor's arguments; cached internals (e.g. Resize's _code) stay out.
+        args = ", ".join(f"{k}={_show(v)}" for k, v in vars(self).items() if not k.startswith("_"))
         return f"{type(self).__name__}({args})"
 
     def __eq__(self, other) -> bool:
@@ -100,6 +101,11 @@ class Resize(Transform):
         self._code = code
         if max_size is not None and len(self.size) != 1:
             raise ConfigError("Resize: max_size is only supported when size is an int (the shorter side)")
+
+    def __repr__(self) -> str:
+        # A shorter-side size prints as the int it was given, as torchvision's does: Resize(size=32, ...).
+        text = super().__repr__()
+        return text.replace(f"size={self.size!r}", f"size={self.size[0]}", 1) if len(self.size) == 1 else text
 
     def _spec(self):
         return ("Resize", {"size": list(self.size), "interpolation": [self._code],
