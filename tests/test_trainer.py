@@ -134,6 +134,17 @@ def test_bad_trainer_arguments():
             gm.Trainer(m, **kwargs)
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message where there is no GPU")
+@pytest.mark.parametrize("device", ["cuda", "cuda:1"])
+def test_cuda_without_a_gpu_is_a_config_error_for_both_model_kinds(device):
+    # torch's own failures here were a RuntimeError and, for a plain nn.Module, an AssertionError.
+    for model in (gm.models.MNISTNet(), torch.nn.Linear(784, 10)):
+        with pytest.raises(gm.ConfigError, match=rf"device='{device}', but torch sees no CUDA device.*'auto' or 'cpu'"):
+            gm.Trainer(model, device=device)
+    with pytest.raises(gm.ConfigError, match="device='meta' is not supported"):
+        gm.Trainer(gm.models.MNISTNet(), device="meta")
+
+
 def test_small_model_epoch_leaves_thread_count_as_it_was(tiny_mnist):
     ds = gm.datasets.MNIST(root=tiny_mnist[0])
     before = torch.get_num_threads()

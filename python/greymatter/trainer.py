@@ -36,9 +36,20 @@ def resolve_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     try:
-        return str(torch.device(device))
+        resolved = torch.device(device)
     except RuntimeError:
         raise ConfigError(f"unknown device {device!r}; use 'auto', 'cpu' or 'cuda'") from None
+    if resolved.type == "cuda":
+        # Said here, before the model moves: torch's own message ("not linked with support for cuda devices",
+        # or an AssertionError for a plain nn.Module) names neither the argument nor the way out.
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device={device!r}, but torch sees no CUDA device (torch.cuda.is_available() is "
+                              f"False: no GPU, or a CPU-only torch build); use device='auto' or 'cpu'")
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ConfigError(f"device={device!r}, but torch sees {torch.cuda.device_count()} CUDA device(s)")
+    elif resolved.type != "cpu":
+        raise ConfigError(f"device={device!r} is not supported; use 'auto', 'cpu' or 'cuda'")
+    return str(resolved)
 
 
 def resume_path(checkpoint) -> str:
