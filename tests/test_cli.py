@@ -67,7 +67,7 @@ def folder_run(tmp_path_factory, folders):
     out = tmp_path_factory.mktemp("runs") / "cnn"
     code = cli.main(["train", "--data", str(folders[0]), "--test", str(folders[1]), "--model", "mnistcnn",
                      "--image-size", "32", "--epochs", "2", "--batch-size", "8", "--val-fraction", "0.2",
-                     "--flip", "--rotate", "10", "--crop-scale", "0.8", "--color-jitter", "0.1", "--out", str(out)])
+                     "--flip", "--vflip", "--rotate", "10", "--crop-scale", "0.8", "--color-jitter", "0.1", "--out", str(out)])
     assert code == 0
     return out
 
@@ -149,6 +149,20 @@ def test_evaluate_matches_plain_pytorch(fashion_run, capsys, tmp_path):
     trouser = next(line for line in lines if line.strip().startswith("Trouser"))
     assert float(trouser.split()[1]) == pytest.approx((pred[y == 1] == 1).float().mean().item(), abs=1e-4)
     assert (tmp_path / "cm.png").is_file()
+
+
+def test_augmentation_flags_build_the_training_chain(folders):
+    from greymatter import cli_train
+
+    args = cli._parser().parse_args(["train", "--data", str(folders[0]), "--image-size", "32", "--crop-scale", "0.8",
+                                     "--flip", "--vflip", "--rotate", "10", "--color-jitter", "0.1"])
+    spec = cli_train.image_spec(args, "folder")
+    expected = gm.transforms.Compose([
+        gm.transforms.RandomResizedCrop((32, 32), scale=(0.8, 1.0)), gm.transforms.RandomHorizontalFlip(),
+        gm.transforms.RandomVerticalFlip(), gm.transforms.RandomRotation(10),
+        gm.transforms.ColorJitter(brightness=0.1, contrast=0.1, saturation=0.1), gm.transforms.ToTensor(),
+        gm.transforms.Normalize((0.5,) * 3, (0.5,) * 3)])
+    assert cli_train.train_transform(args, spec, "folder") == expected
 
 
 def test_image_folder_run_with_augmentation(folder_run, folders, capsys):

@@ -53,9 +53,10 @@ def test_rotation_flip_and_jitter_draw_torchvisions_distributions():
     ref = [TV.RandomRotation.get_params([-20.0, 35.0]) for _ in range(N)]
     assert ks([a[0] for a in angles], ref) < KS_LIMIT
 
-    flips = sum(p[0] for p in our_params(T.RandomHorizontalFlip(0.3), 10, 10))
-    ref_flips = sum(float(torch.rand(1) < 0.3) for _ in range(N))
-    assert abs(flips - ref_flips) < 4 * math.sqrt(N * 0.3 * 0.7)
+    for flip in (T.RandomHorizontalFlip(0.3), T.RandomVerticalFlip(0.3)):
+        flips = sum(p[0] for p in our_params(flip, 10, 10))
+        ref_flips = sum(float(torch.rand(1) < 0.3) for _ in range(N))
+        assert abs(flips - ref_flips) < 4 * math.sqrt(N * 0.3 * 0.7), flip
 
     jitter = T.ColorJitter(brightness=0.4, contrast=(0.5, 1.2), saturation=0.3, hue=0.1)
     ours = np.array(our_params(jitter, 10, 10))  # rows: order[4], factors[4]
@@ -75,6 +76,8 @@ def replay(image, trace, size):
             image = F.resized_crop(image, int(p[0]), int(p[1]), int(p[2]), int(p[3]), size)
         elif name.startswith("RandomHorizontalFlip"):
             image = F.hflip(image) if p[0] else image
+        elif name.startswith("RandomVerticalFlip"):
+            image = F.vflip(image) if p[0] else image
         elif name.startswith("RandomRotation"):
             image = F.rotate(image, p[0])
         elif name.startswith("ColorJitter"):
@@ -89,7 +92,7 @@ def replay(image, trace, size):
 def test_drawn_parameters_applied_by_torchvision_give_our_pixels(photo_folder, grey):
     mean, std = ((0.5,), (0.25,)) if grey else ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
     steps = [T.Grayscale()] if grey else []
-    steps += [T.RandomResizedCrop(40), T.RandomHorizontalFlip(), T.RandomRotation(25),
+    steps += [T.RandomResizedCrop(40), T.RandomHorizontalFlip(), T.RandomVerticalFlip(), T.RandomRotation(25),
               T.ColorJitter(0.4, 0.4, 0.4, 0.1), T.ToTensor(), T.Normalize(mean, std)]
     ds = gm.datasets.ImageFolder(photo_folder, transform=T.Compose(steps))
     ref = torchvision.datasets.ImageFolder(str(photo_folder))
@@ -104,7 +107,7 @@ def test_drawn_parameters_applied_by_torchvision_give_our_pixels(photo_folder, g
             expected = finish(replay(image, trace, [40, 40]))
             worst, mean_diff = max_and_mean_levels(ours, expected, std)
             assert mean_diff <= 1.0 and worst <= 8.0, (ds.samples[i][0], epoch, trace, worst, mean_diff)
-    assert random_steps == len(ds) * 2 * 4
+    assert random_steps == len(ds) * 2 * 5
 
 
 def test_fixed_parameter_ops_match_torchvision_functional(photo_folder):
@@ -114,6 +117,7 @@ def test_fixed_parameter_ops_match_torchvision_functional(photo_folder):
         (T.RandomRotation((-90, -90)), lambda im: F.rotate(im, -90)),
         (T.RandomRotation((12, 12), center=(3, 40)), lambda im: F.rotate(im, 12, center=[3, 40])),
         (T.RandomHorizontalFlip(1.0), F.hflip),
+        (T.RandomVerticalFlip(1.0), F.vflip),
         (T.ColorJitter(brightness=(1.7, 1.7)), lambda im: F.adjust_brightness(im, 1.7)),
         (T.ColorJitter(contrast=(0.3, 0.3)), lambda im: F.adjust_contrast(im, 0.3)),
         (T.ColorJitter(saturation=(1.9, 1.9)), lambda im: F.adjust_saturation(im, 1.9)),

@@ -73,6 +73,7 @@ def _train_parser(sub) -> None:
     i.add_argument("--crop-scale", type=float, default=None, metavar="MIN",
                    help="augment: RandomResizedCrop with scale (MIN, 1) instead of Resize")
     i.add_argument("--flip", action="store_true", help="augment: RandomHorizontalFlip")
+    i.add_argument("--vflip", action="store_true", help="augment: RandomVerticalFlip (images with no natural up)")
     i.add_argument("--rotate", type=float, default=None, metavar="DEGREES", help="augment: RandomRotation")
     i.add_argument("--color-jitter", type=float, default=None, metavar="F",
                    help="augment: ColorJitter(brightness=F, contrast=F, saturation=F)")

@@ -105,8 +105,8 @@ def image_spec(args, kind: str) -> ImageSpec:
 def train_transform(args, spec: ImageSpec, kind: str):
     """The training chain with the augmentation flags; None without any (then train = eval transform).
     IDX images are 28x28 grey already, so they get no Resize or Grayscale."""
-    flags = {"--crop-scale": args.crop_scale, "--flip": args.flip or None, "--rotate": args.rotate,
-             "--color-jitter": args.color_jitter}
+    flags = {"--crop-scale": args.crop_scale, "--flip": args.flip or None, "--vflip": args.vflip or None,
+             "--rotate": args.rotate, "--color-jitter": args.color_jitter}
     if all(value is None for value in flags.values()):
         return None
     if args.crop_scale is not None and not 0.0 < args.crop_scale <= 1.0:
@@ -118,6 +118,8 @@ def train_transform(args, spec: ImageSpec, kind: str):
         steps = [] if kind == "idx" else [T.Resize(size)]
     if args.flip:
         steps.append(T.RandomHorizontalFlip())
+    if args.vflip:
+        steps.append(T.RandomVerticalFlip())
     if args.rotate is not None:
         steps.append(T.RandomRotation(args.rotate))
     if args.color_jitter is not None:

@@ -26,7 +26,8 @@ from . import _core
 from ._core import ConfigError
 
 __all__ = ["Compose", "ToTensor", "Normalize", "Resize", "CenterCrop", "RandomResizedCrop", "RandomHorizontalFlip",
-           "RandomRotation", "ColorJitter", "Grayscale", "InterpolationMode", "to_config", "from_config"]
+           "RandomVerticalFlip", "RandomRotation", "ColorJitter", "Grayscale", "InterpolationMode", "to_config",
+           "from_config"]
 
 
 class InterpolationMode(Enum):
@@ -144,14 +145,22 @@ class RandomResizedCrop(Transform):
                                       "interpolation": [self._code]})
 
 
-class RandomHorizontalFlip(Transform):
+class _RandomFlip(Transform):
     def __init__(self, p: float = 0.5) -> None:
         if not isinstance(p, numbers.Real) or not 0 <= p <= 1:
-            raise ConfigError(f"RandomHorizontalFlip p must be a probability in [0, 1], got {p!r}")
+            raise ConfigError(f"{type(self).__name__} p must be a probability in [0, 1], got {p!r}")
         self.p = float(p)
 
     def _spec(self):
-        return ("RandomHorizontalFlip", {"p": [self.p]})
+        return (type(self).__name__, {"p": [self.p]})
+
+
+class RandomHorizontalFlip(_RandomFlip):
+    """Mirrored left to right with probability ``p``."""
+
+
+class RandomVerticalFlip(_RandomFlip):
+    """Upside down with probability ``p`` (MRI slices, leaves and other images without a natural "up")."""
 
 
 class RandomRotation(Transform):
@@ -297,7 +306,8 @@ def _to_json(value):
 
 # The steps to_config / from_config know, by name (Compose is not a step: the chain is the list).
 _CLASSES = {cls.__name__: cls for cls in (ToTensor, Normalize, Resize, CenterCrop, RandomResizedCrop,
-                                          RandomHorizontalFlip, RandomRotation, ColorJitter, Grayscale)}
+                                          RandomHorizontalFlip, RandomVerticalFlip, RandomRotation, ColorJitter,
+                                          Grayscale)}
 
 
 # ---- argument helpers ---------------------------------------------------------------------------

@@ -119,6 +119,13 @@ Image hflip(const Image& im) {
   return out;
 }
 
+Image vflip(const Image& im) {
+  Image out(im.height, im.width, im.channels);
+  const size_t row_bytes = size_t(im.width * im.channels);
+  for (int64_t y = 0; y < im.height; ++y) std::memcpy(out.row(y), im.row(im.height - 1 - y), row_bytes);
+  return out;
+}
+
 Image rotate_nearest(const Image& im, double degrees, double center_x, double center_y, bool default_center,
                      const std::vector<uint8_t>& fill) {
   const double angle = py_mod(degrees, 360.0);

@@ -206,20 +206,24 @@ class RandomResizedCropStep : public Step {
   Interpolation mode_;
 };
 
-// ---- RandomHorizontalFlip --------------------------------------------------------------------
+// ---- RandomHorizontalFlip, RandomVerticalFlip -------------------------------------------------
 
-class RandomHorizontalFlipStep : public Step {
+class RandomFlipStep : public Step {
  public:
-  explicit RandomHorizontalFlipStep(double p) : p_(p) {}
-  std::string describe() const override { return "RandomHorizontalFlip(p=" + std::to_string(p_) + ")"; }
+  RandomFlipStep(bool vertical, double p) : vertical_(vertical), p_(p) {}
+  std::string describe() const override {
+    return std::string(vertical_ ? "RandomVerticalFlip" : "RandomHorizontalFlip") + "(p=" + std::to_string(p_) + ")";
+  }
   bool random() const override { return true; }
   Image apply(Image im, CounterRng* rng, std::vector<double>* params) const override {
     const bool flip = rng->uniform() < p_;  // torch.rand(1) < p
     if (params) *params = {flip ? 1.0 : 0.0};
-    return flip ? hflip(im) : im;
+    if (!flip) return im;
+    return vertical_ ? vflip(im) : hflip(im);
   }
 
  private:
+  bool vertical_;
   double p_;
 };
 
@@ -364,11 +368,11 @@ std::unique_ptr<Step> make_step(const TransformSpec& s, int64_t channels) {
     return std::make_unique<RandomResizedCropStep>(size_arg(s, true), scale, ratio,
                                                    interpolation_arg(s, Interpolation::kBilinear));
   }
-  if (s.name == "RandomHorizontalFlip") {
+  if (s.name == "RandomHorizontalFlip" || s.name == "RandomVerticalFlip") {
     const auto p = arg(s, "p");
     const double prob = p.empty() ? 0.5 : p[0];
     if (!(prob >= 0 && prob <= 1)) bad(s, "p must be a probability in [0, 1], got " + std::to_string(prob));
-    return std::make_unique<RandomHorizontalFlipStep>(prob);
+    return std::make_unique<RandomFlipStep>(s.name == "RandomVerticalFlip", prob);
   }
   if (s.name == "RandomRotation") return make_rotation(s, channels);
   if (s.name == "ColorJitter") {
@@ -383,7 +387,8 @@ std::unique_ptr<Step> make_step(const TransformSpec& s, int64_t channels) {
     return std::make_unique<GrayscaleStep>(int64_t(c));
   }
   throw ConfigError("unsupported transform '" + s.name +
-                    "'; greymatter runs Resize, CenterCrop, RandomResizedCrop, RandomHorizontalFlip, RandomRotation, "
+                    "'; greymatter runs Resize, CenterCrop, RandomResizedCrop, RandomHorizontalFlip, RandomVerticalFlip, "
+                    "RandomRotation, "
                     "ColorJitter, Grayscale, ToTensor and Normalize");
 }
 

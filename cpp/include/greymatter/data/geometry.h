@@ -15,6 +15,7 @@ namespace greymatter::data {
 Image crop(const Image& im, int64_t top, int64_t left, int64_t height, int64_t width);
 
 Image hflip(const Image& im);
+Image vflip(const Image& im);
 
 // Rotates counter-clockwise by `degrees` about (center_x, center_y) in pixel coordinates (PIL's
 // default centre is (width / 2, height / 2)); the output keeps the input size. `fill` has one value

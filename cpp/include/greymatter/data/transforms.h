@@ -4,8 +4,8 @@
 // prefix (the steps before the first random one, what a cache may keep), the random rest with every
 // draw from a counter-based RNG keyed by (seed, epoch, index), and one final pass that writes
 // ToTensor + Normalize as float CHW through a 256-entry table per channel.
-// Supported steps: Resize, CenterCrop, RandomResizedCrop, RandomHorizontalFlip, RandomRotation,
-// ColorJitter, Grayscale (uint8, before ToTensor), then ToTensor and Normalize. ToTensor is implied
+// Supported steps: Resize, CenterCrop, RandomResizedCrop, RandomHorizontalFlip, RandomVerticalFlip,
+// RandomRotation, ColorJitter, Grayscale (uint8, before ToTensor), then ToTensor and Normalize. ToTensor is implied
 // when absent. Not here: decoding (decode.h) or which samples exist (image_folder.h).
 #pragma once
 
