@@ -6,7 +6,6 @@ import torch
 import torchvision
 from torchvision.datasets.mnist import read_image_file, read_label_file
 
-import numpy as np
 import torchvision.transforms as TV
 from PIL import Image
 

@@ -1,6 +1,5 @@
 """The C++ engine's optimizers, losses and schedules against torch.optim / torch.nn.functional /
 torch.optim.lr_scheduler, run in the test as the reference."""
-import math
 
 import pytest
 import torch
