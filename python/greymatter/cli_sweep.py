@@ -12,7 +12,8 @@ import sys
 from typing import Dict, List
 
 from ._core import ConfigError
-from .cli_train import MODELS, PRETRAINED, data_kind, image_spec, load_split, pretrained_weights
+from .cli_train import (MODELS, PRETRAINED, check_split_options, data_kind, image_spec, load_split,
+                        pretrained_weights)
 
 __all__ = ["SWEEP_GRID", "SweepData", "sweep"]
 
@@ -80,10 +81,7 @@ def sweep(args) -> int:
     if not grid:
         raise ConfigError("give at least one list to sweep over: " +
                           ", ".join("--" + f.replace("_", "-") for f in SWEEP_GRID))
-    if not 0.0 < args.val_fraction < 1.0:
-        raise ConfigError(f"--val-fraction must be between 0 and 1, got {args.val_fraction}")
-    if args.train_size is not None and args.train_size < 1:
-        raise ConfigError(f"--train-size must be a positive integer, got {args.train_size}")
+    check_split_options(args)
     spec, model_kwargs = None, None
     if data_kind(args.data) == "folder":
         if args.model not in MODELS:

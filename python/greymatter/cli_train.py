@@ -16,7 +16,7 @@ from ._core import ConfigError
 from .cli_run import IMAGENET_MEAN, IMAGENET_STD, ImageSpec, eval_transform, write_run
 
 __all__ = ["train", "load_split", "load_test", "data_kind", "check_classes", "predicted_classes",
-           "pretrained_weights", "image_spec", "MODELS"]
+           "pretrained_weights", "image_spec", "check_split_options", "MODELS"]
 
 # Default input size per model for image folders (IDX data is always 1x28x28).
 MODELS = {"mnistnet": 28, "mnistcnn": 28, "simplecnn": 28, "braintumorcnn": 128, "exammodel": 200,
@@ -181,13 +181,18 @@ def _positive_ints(text: str, flag: str):
     return values
 
 
-def _check(args) -> None:
-    if args.epochs < 1:
-        raise ConfigError(f"--epochs must be at least 1, got {args.epochs}")
+def check_split_options(args) -> None:
+    """--val-fraction and --train-size, as `train` and `sweep` both take them."""
     if not 0.0 < args.val_fraction < 1.0:
         raise ConfigError(f"--val-fraction must be between 0 and 1, got {args.val_fraction}")
     if args.train_size is not None and args.train_size < 1:
         raise ConfigError(f"--train-size must be a positive integer, got {args.train_size}")
+
+
+def _check(args) -> None:
+    if args.epochs < 1:
+        raise ConfigError(f"--epochs must be at least 1, got {args.epochs}")
+    check_split_options(args)
     for flag, value in (("--lr", args.lr), ("--batch-size", args.batch_size)):
         if value <= 0:
             raise ConfigError(f"{flag} must be positive, got {value}")
