@@ -1,6 +1,7 @@
 // Data: IDX reading, image folders, transform chains, in-memory and file sources, and the
 // prefetching loader. Iteration and decoding release the GIL, so worker threads and other Python
-// threads run meanwhile. Transform chains arrive as [(name, {arg: [numbers]})] built by transforms.py.
+// threads run meanwhile. Transform chains arrive as [(name, {arg: [numbers]})] built by
+// transforms.py.
 #include <pybind11/stl.h>
 
 #include <cstring>
@@ -9,8 +10,8 @@
 #include "bindings.h"
 #include "greymatter/data/decode.h"
 #include "greymatter/data/idx.h"
-#include "greymatter/data/image_folder.h"
 #include "greymatter/data/image_file_source.h"
+#include "greymatter/data/image_folder.h"
 #include "greymatter/data/image_source.h"
 #include "greymatter/data/image_tensor_source.h"
 #include "greymatter/data/loader.h"
@@ -42,10 +43,12 @@ py::list traces_to_python(const std::vector<StepTrace>& traces) {
 // (H, W, C) or (H, W) uint8 tensor -> Image.
 Image image_from_tensor(const torch::Tensor& t) {
   if (t.scalar_type() != torch::kUInt8 || (t.dim() != 2 && t.dim() != 3))
-    throw ConfigError("expected a uint8 image tensor (H, W, C) or (H, W), got " + std::string(c10::toString(t.scalar_type())) +
-                      " with " + std::to_string(t.dim()) + " dims");
+    throw ConfigError("expected a uint8 image tensor (H, W, C) or (H, W), got " +
+                      std::string(c10::toString(t.scalar_type())) + " with " +
+                      std::to_string(t.dim()) + " dims");
   auto c = t.dim() == 2 ? t.unsqueeze(2).contiguous() : t.contiguous();
-  if (c.size(2) != 1 && c.size(2) != 3) throw ConfigError("images must have 1 or 3 channels, got " + std::to_string(c.size(2)));
+  if (c.size(2) != 1 && c.size(2) != 3)
+    throw ConfigError("images must have 1 or 3 channels, got " + std::to_string(c.size(2)));
   Image im(c.size(0), c.size(1), c.size(2));
   std::memcpy(im.pixels.data(), c.data_ptr<uint8_t>(), im.pixels.size());
   return im;
@@ -74,12 +77,14 @@ void bind_data(py::module_& m) {
           py::arg("index"), py::arg("epoch") = 0, py::arg("seed") = 0);
 
   py::class_<TensorSource, Source, std::shared_ptr<TensorSource>>(m, "TensorSource")
-      .def(py::init<torch::Tensor, torch::Tensor, std::vector<double>, std::vector<double>>(), py::arg("images"),
-           py::arg("labels"), py::arg("mean") = std::vector<double>{}, py::arg("std") = std::vector<double>{})
+      .def(py::init<torch::Tensor, torch::Tensor, std::vector<double>, std::vector<double>>(),
+           py::arg("images"), py::arg("labels"), py::arg("mean") = std::vector<double>{},
+           py::arg("std") = std::vector<double>{})
       .def_property_readonly("images", &TensorSource::images)
       .def_property_readonly("labels", &TensorSource::labels);
 
-  m.def("have_image_decoder", &have_image_decoder, "Whether this build can decode image files (OpenCV).");
+  m.def("have_image_decoder", &have_image_decoder,
+        "Whether this build can decode image files (OpenCV).");
   m.def("default_image_extensions", &default_image_extensions);
   m.def("available_memory_bytes", &available_memory_bytes);
   m.def(
@@ -101,7 +106,8 @@ void bind_data(py::module_& m) {
       py::arg("root"), py::arg("extensions"), py::arg("allow_empty") = false,
       "-> (classes, paths, labels, empty class folders), in torchvision's ImageFolder order");
   m.def("check_image_files", &check_image_files, py::arg("paths"), py::arg("threads") = 2,
-        py::call_guard<py::gil_scoped_release>(), "-> [(index, reason)] for files that cannot be read");
+        py::call_guard<py::gil_scoped_release>(),
+        "-> [(index, reason)] for files that cannot be read");
   m.def(
       "read_image",
       [](const std::string& path, int reduction, bool via_opencv) {
@@ -120,13 +126,15 @@ void bind_data(py::module_& m) {
         return out;
       },
       py::arg("path"), py::arg("reduction") = 1, py::arg("via_opencv") = false,
-      "Decode an image file as torchvision's ImageFolder loader sees it: uint8 (H, W, 3) RGB, or (H, W, 1) for a "
-      "grey file (its RGB form repeats that channel). reduction: JPEG DCT scaling 1/2/4/8; via_opencv: JPEGs "
+      "Decode an image file as torchvision's ImageFolder loader sees it: uint8 (H, W, 3) RGB, or "
+      "(H, W, 1) for a "
+      "grey file (its RGB form repeats that channel). reduction: JPEG DCT scaling 1/2/4/8; "
+      "via_opencv: JPEGs "
       "through OpenCV instead of libjpeg directly.");
   m.def(
       "run_transforms",
-      [](const torch::Tensor& image, const SpecList& specs, int64_t input_channels, uint64_t seed, int64_t epoch,
-         int64_t index) {
+      [](const torch::Tensor& image, const SpecList& specs, int64_t input_channels, uint64_t seed,
+         int64_t epoch, int64_t index) {
         const Pipeline pipeline(to_specs(specs), input_channels);
         Image im = image_from_tensor(image);
         std::vector<StepTrace> trace;
@@ -134,19 +142,21 @@ void bind_data(py::module_& m) {
         {
           py::gil_scoped_release release;
           const Size2 full{im.height, im.width};
-          im = pipeline.run_random(pipeline.run_prefix(std::move(im), full), seed, epoch, index, &trace);
+          im = pipeline.run_random(pipeline.run_prefix(std::move(im), full), seed, epoch, index,
+                                   &trace);
           out = torch::empty({pipeline.output_channels(), im.height, im.width}, torch::kFloat32);
           pipeline.write(im, out.data_ptr<float>());
         }
         return py::make_tuple(out, traces_to_python(trace));
       },
-      py::arg("image"), py::arg("transform"), py::arg("input_channels") = 3, py::arg("seed") = 0, py::arg("epoch") = 0,
-      py::arg("index") = 0,
-      "Runs a transform chain on one uint8 (H, W, C) image: -> (float CHW tensor, [(step, params)]).");
+      py::arg("image"), py::arg("transform"), py::arg("input_channels") = 3, py::arg("seed") = 0,
+      py::arg("epoch") = 0, py::arg("index") = 0,
+      "Runs a transform chain on one uint8 (H, W, C) image: -> (float CHW tensor, [(step, "
+      "params)]).");
   m.def(
       "trace_transforms",
-      [](const SpecList& specs, int64_t height, int64_t width, int64_t input_channels, uint64_t seed, int64_t epoch,
-         int64_t count) {
+      [](const SpecList& specs, int64_t height, int64_t width, int64_t input_channels,
+         uint64_t seed, int64_t epoch, int64_t count) {
         const Pipeline pipeline(to_specs(specs), input_channels);
         std::vector<std::vector<StepTrace>> traces(size_t(std::max<int64_t>(count, 0)));
         {
@@ -154,25 +164,29 @@ void bind_data(py::module_& m) {
           Image blank(height, width, input_channels);
           std::fill(blank.pixels.begin(), blank.pixels.end(), uint8_t(0));
           for (int64_t i = 0; i < count; ++i)
-            pipeline.run_random(pipeline.run_prefix(blank, {height, width}), seed, epoch, i, &traces[size_t(i)]);
+            pipeline.run_random(pipeline.run_prefix(blank, {height, width}), seed, epoch, i,
+                                &traces[size_t(i)]);
         }
         py::list out;
         for (const auto& t : traces) out.append(traces_to_python(t));
         return out;
       },
-      py::arg("transform"), py::arg("height"), py::arg("width"), py::arg("input_channels") = 3, py::arg("seed") = 0,
-      py::arg("epoch") = 0, py::arg("count") = 1,
-      "The random parameters a chain draws for samples 0..count-1 of a height x width image (for statistics).");
+      py::arg("transform"), py::arg("height"), py::arg("width"), py::arg("input_channels") = 3,
+      py::arg("seed") = 0, py::arg("epoch") = 0, py::arg("count") = 1,
+      "The random parameters a chain draws for samples 0..count-1 of a height x width image (for "
+      "statistics).");
   m.def(
       "check_transforms",
       [](const SpecList& specs, int64_t input_channels) {
         const Pipeline pipeline(to_specs(specs), input_channels);
         return pipeline.describe();
       },
-      py::arg("transform"), py::arg("input_channels") = 3, "Validates a chain (ConfigError if unsupported).");
+      py::arg("transform"), py::arg("input_channels") = 3,
+      "Validates a chain (ConfigError if unsupported).");
 
   py::class_<ImageSource, Source, std::shared_ptr<ImageSource>>(m, "ImageSource")
-      .def_property_readonly("pipeline", [](const ImageSource& s) { return s.pipeline().describe(); })
+      .def_property_readonly("pipeline",
+                             [](const ImageSource& s) { return s.pipeline().describe(); })
       .def(
           "trace",
           [](const ImageSource& s, int64_t index, int64_t epoch, uint64_t seed) {
@@ -187,22 +201,29 @@ void bind_data(py::module_& m) {
           "The random parameters drawn for one sample: [(step, params)].")
       .def("skipped", &ImageSource::skipped);
 
-  // Only file sources offer a cache: the DataLoader takes a source without estimate_cache as in memory.
+  // Only file sources offer a cache: the DataLoader takes a source without estimate_cache as in
+  // memory.
   py::class_<ImageFileSource, ImageSource, std::shared_ptr<ImageFileSource>>(m, "ImageFileSource")
-      .def(py::init([](std::vector<std::string> paths, std::vector<int64_t> labels, const SpecList& transform,
-                       const std::string& on_error, bool reduced_decode, double reduce_margin) {
+      .def(py::init([](std::vector<std::string> paths, std::vector<int64_t> labels,
+                       const SpecList& transform, const std::string& on_error, bool reduced_decode,
+                       double reduce_margin) {
              ImageFileOptions o;
-             if (on_error == "raise") o.on_error = OnError::kRaise;
-             else if (on_error == "skip") o.on_error = OnError::kSkip;
-             else throw ConfigError("on_error must be 'raise' or 'skip', got '" + on_error + "'");
+             if (on_error == "raise")
+               o.on_error = OnError::kRaise;
+             else if (on_error == "skip")
+               o.on_error = OnError::kSkip;
+             else
+               throw ConfigError("on_error must be 'raise' or 'skip', got '" + on_error + "'");
              o.reduced_decode = reduced_decode;
              if (!(reduce_margin >= 1.0)) throw ConfigError("reduce_margin must be >= 1");
              o.reduce_margin = reduce_margin;
              py::gil_scoped_release release;
-             return std::make_shared<ImageFileSource>(std::move(paths), std::move(labels), to_specs(transform), o);
+             return std::make_shared<ImageFileSource>(std::move(paths), std::move(labels),
+                                                      to_specs(transform), o);
            }),
            py::arg("paths"), py::arg("labels"), py::arg("transform"), py::arg("on_error") = "raise",
-           py::arg("reduced_decode") = true, py::arg("reduce_margin") = ImageFileOptions{}.reduce_margin)
+           py::arg("reduced_decode") = true,
+           py::arg("reduce_margin") = ImageFileOptions{}.reduce_margin)
       .def("path", &ImageFileSource::path)
       .def(
           "estimate_cache",
@@ -219,10 +240,12 @@ void bind_data(py::module_& m) {
       .def_property_readonly("cache_bytes", &ImageFileSource::cache_bytes)
       .def_property_readonly("cached_samples", &ImageFileSource::cached_samples);
 
-  py::class_<ImageTensorSource, ImageSource, std::shared_ptr<ImageTensorSource>>(m, "ImageTensorSource")
-      .def(py::init([](torch::Tensor images, torch::Tensor labels, const SpecList& transform, std::string what) {
-             return std::make_shared<ImageTensorSource>(std::move(images), std::move(labels), to_specs(transform),
-                                                        std::move(what));
+  py::class_<ImageTensorSource, ImageSource, std::shared_ptr<ImageTensorSource>>(
+      m, "ImageTensorSource")
+      .def(py::init([](torch::Tensor images, torch::Tensor labels, const SpecList& transform,
+                       std::string what) {
+             return std::make_shared<ImageTensorSource>(std::move(images), std::move(labels),
+                                                        to_specs(transform), std::move(what));
            }),
            py::arg("images"), py::arg("labels"), py::arg("transform"), py::arg("what") = "image");
 
@@ -240,8 +263,9 @@ void bind_data(py::module_& m) {
       });
 
   py::class_<Loader, std::shared_ptr<Loader>>(m, "Loader")
-      .def(py::init([](std::shared_ptr<Source> source, std::vector<int64_t> indices, int64_t batch_size, bool shuffle,
-                       bool drop_last, uint64_t seed, int64_t num_workers, int64_t prefetch, bool pin_memory) {
+      .def(py::init([](std::shared_ptr<Source> source, std::vector<int64_t> indices,
+                       int64_t batch_size, bool shuffle, bool drop_last, uint64_t seed,
+                       int64_t num_workers, int64_t prefetch, bool pin_memory) {
              LoaderOptions o;
              o.batch_size = batch_size;
              o.shuffle = shuffle;
@@ -252,12 +276,13 @@ void bind_data(py::module_& m) {
              o.pin_memory = pin_memory;
              return std::make_shared<Loader>(std::move(source), std::move(indices), o);
            }),
-           py::arg("source"), py::arg("indices"), py::arg("batch_size") = 64, py::arg("shuffle") = false,
-           py::arg("drop_last") = false, py::arg("seed") = 0, py::arg("num_workers") = 1, py::arg("prefetch") = 2,
-           py::arg("pin_memory") = false)
+           py::arg("source"), py::arg("indices"), py::arg("batch_size") = 64,
+           py::arg("shuffle") = false, py::arg("drop_last") = false, py::arg("seed") = 0,
+           py::arg("num_workers") = 1, py::arg("prefetch") = 2, py::arg("pin_memory") = false)
       .def("__len__", &Loader::num_batches)
       .def_property_readonly("num_samples", &Loader::num_samples)
-      .def("epoch", &Loader::epoch, py::arg("epoch") = 0, "Start one pass; the iterator owns its worker threads.");
+      .def("epoch", &Loader::epoch, py::arg("epoch") = 0,
+           "Start one pass; the iterator owns its worker threads.");
 }
 
 }  // namespace greymatter::bindings

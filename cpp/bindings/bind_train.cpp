@@ -5,8 +5,8 @@
 #include <pybind11/stl.h>
 
 #include "bindings.h"
-#include "greymatter/errors.h"
 #include "greymatter/data/feature_source.h"
+#include "greymatter/errors.h"
 #include "greymatter/train/engine.h"
 
 namespace greymatter::bindings {
@@ -52,17 +52,19 @@ EpochStats run_with_progress(Loop loop, const py::object& callback) {
     py::gil_scoped_release release;
     stats = loop(progress);
   } catch (...) {
-    if (!error_type) throw;  // a Ctrl-C taken by the callback wins over what the loop threw after it
+    if (!error_type)
+      throw;  // a Ctrl-C taken by the callback wins over what the loop threw after it
   }
   if (error_type) {
-    PyErr_Restore(error_type.release().ptr(), error_value.release().ptr(), error_trace.release().ptr());
+    PyErr_Restore(error_type.release().ptr(), error_value.release().ptr(),
+                  error_trace.release().ptr());
     throw py::error_already_set();
   }
   return stats;
 }
 
-
-// Binds an Engine pass that returns (tensor, labels), e.g. predict or features, with progress and Ctrl-C.
+// Binds an Engine pass that returns (tensor, labels), e.g. predict or features, with progress and
+// Ctrl-C.
 template <typename Pass>
 auto tensors_pass(Pass pass) {
   return [pass](Engine& e, const Loader& loader, const py::object& progress, int64_t every) {
@@ -84,26 +86,46 @@ SchedulerConfig scheduler_config(const std::string& name, const py::dict& option
   for (auto item : options) {
     const auto key = item.first.cast<std::string>();
     const py::handle v = item.second;
-    if (key == "mode") c.mode = v.cast<std::string>();
-    else if (key == "factor") c.factor = v.cast<double>();
-    else if (key == "patience") c.patience = v.cast<int64_t>();
-    else if (key == "threshold") c.threshold = v.cast<double>();
-    else if (key == "threshold_mode") c.threshold_mode = v.cast<std::string>();
-    else if (key == "cooldown") c.cooldown = v.cast<int64_t>();
-    else if (key == "min_lr") c.min_lr = v.cast<double>();
-    else if (key == "eps") c.eps = v.cast<double>();
-    else if (key == "step_size") c.step_size = v.cast<int64_t>();
-    else if (key == "gamma") c.gamma = v.cast<double>();
-    else if (key == "T_max" || key == "t_max") c.t_max = v.cast<int64_t>();
-    else if (key == "eta_min") c.eta_min = v.cast<double>();
-    else if (key == "max_lr") c.max_lr = v.cast<double>();
-    else if (key == "total_steps") c.total_steps = v.cast<int64_t>();
-    else if (key == "pct_start") c.pct_start = v.cast<double>();
-    else if (key == "anneal_strategy") c.anneal_strategy = v.cast<std::string>();
-    else if (key == "div_factor") c.div_factor = v.cast<double>();
-    else if (key == "final_div_factor") c.final_div_factor = v.cast<double>();
-    else if (key == "three_phase") c.three_phase = v.cast<bool>();
-    else throw ConfigError("scheduler '" + name + "' has no option '" + key + "'");
+    if (key == "mode")
+      c.mode = v.cast<std::string>();
+    else if (key == "factor")
+      c.factor = v.cast<double>();
+    else if (key == "patience")
+      c.patience = v.cast<int64_t>();
+    else if (key == "threshold")
+      c.threshold = v.cast<double>();
+    else if (key == "threshold_mode")
+      c.threshold_mode = v.cast<std::string>();
+    else if (key == "cooldown")
+      c.cooldown = v.cast<int64_t>();
+    else if (key == "min_lr")
+      c.min_lr = v.cast<double>();
+    else if (key == "eps")
+      c.eps = v.cast<double>();
+    else if (key == "step_size")
+      c.step_size = v.cast<int64_t>();
+    else if (key == "gamma")
+      c.gamma = v.cast<double>();
+    else if (key == "T_max" || key == "t_max")
+      c.t_max = v.cast<int64_t>();
+    else if (key == "eta_min")
+      c.eta_min = v.cast<double>();
+    else if (key == "max_lr")
+      c.max_lr = v.cast<double>();
+    else if (key == "total_steps")
+      c.total_steps = v.cast<int64_t>();
+    else if (key == "pct_start")
+      c.pct_start = v.cast<double>();
+    else if (key == "anneal_strategy")
+      c.anneal_strategy = v.cast<std::string>();
+    else if (key == "div_factor")
+      c.div_factor = v.cast<double>();
+    else if (key == "final_div_factor")
+      c.final_div_factor = v.cast<double>();
+    else if (key == "three_phase")
+      c.three_phase = v.cast<bool>();
+    else
+      throw ConfigError("scheduler '" + name + "' has no option '" + key + "'");
   }
   return c;
 }
@@ -119,18 +141,21 @@ void bind_train(py::module_& m) {
       .def_readonly("skipped", &EpochStats::skipped)
       .def_readonly("interrupted", &EpochStats::interrupted)
       .def("__repr__", [](const EpochStats& s) {
-        return "EpochStats(loss=" + std::to_string(s.loss) + ", accuracy=" + std::to_string(s.accuracy) +
-               ", samples=" + std::to_string(s.samples) + ", skipped=" + std::to_string(s.skipped) + ")";
+        return "EpochStats(loss=" + std::to_string(s.loss) +
+               ", accuracy=" + std::to_string(s.accuracy) +
+               ", samples=" + std::to_string(s.samples) + ", skipped=" + std::to_string(s.skipped) +
+               ")";
       });
 
-  // Loss and Scheduler are bound for the Trainer's Python-loop fallback (plain torch.nn.Modules), so
-  // both paths share one definition of targets, accuracy and learning-rate curves.
+  // Loss and Scheduler are bound for the Trainer's Python-loop fallback (plain torch.nn.Modules),
+  // so both paths share one definition of targets, accuracy and learning-rate curves.
   py::class_<Loss>(m, "Loss")
-      .def(py::init([](std::string name, std::vector<double> class_weights, double label_smoothing) {
-             return Loss(LossConfig{std::move(name), std::move(class_weights), label_smoothing});
-           }),
-           py::arg("name") = "cross_entropy", py::arg("class_weights") = std::vector<double>{},
-           py::arg("label_smoothing") = 0.0)
+      .def(
+          py::init([](std::string name, std::vector<double> class_weights, double label_smoothing) {
+            return Loss(LossConfig{std::move(name), std::move(class_weights), label_smoothing});
+          }),
+          py::arg("name") = "cross_entropy", py::arg("class_weights") = std::vector<double>{},
+          py::arg("label_smoothing") = 0.0)
       .def("__call__", &Loss::operator(), py::arg("output"), py::arg("labels"))
       .def("check", &Loss::check, py::arg("output"), py::arg("labels"))
       .def("correct", &Loss::correct, py::arg("output"), py::arg("labels"))
@@ -148,18 +173,20 @@ void bind_train(py::module_& m) {
       .def("state", &Scheduler::state)
       .def("load_state", &Scheduler::load_state);
 
-  py::class_<data::FeatureSource, data::Source, std::shared_ptr<data::FeatureSource>>(m, "FeatureSource")
+  py::class_<data::FeatureSource, data::Source, std::shared_ptr<data::FeatureSource>>(
+      m, "FeatureSource")
       .def(py::init<torch::Tensor, torch::Tensor>(), py::arg("features"), py::arg("labels"))
       .def_property_readonly("features", &data::FeatureSource::features)
       .def_property_readonly("labels", &data::FeatureSource::labels)
       .def("__len__", &data::FeatureSource::size);
 
   py::class_<Engine>(m, "Engine")
-      .def(py::init([](const py::object& model, std::string optimizer, double lr, double weight_decay,
-                       double momentum, bool nesterov, std::pair<double, double> betas, double eps,
-                       std::string loss, std::vector<double> class_weights, double label_smoothing,
-                       int64_t accumulate, std::string non_finite, bool amp, const std::string& device,
-                       std::optional<bool> capturable) {
+      .def(py::init([](const py::object& model, std::string optimizer, double lr,
+                       double weight_decay, double momentum, bool nesterov,
+                       std::pair<double, double> betas, double eps, std::string loss,
+                       std::vector<double> class_weights, double label_smoothing,
+                       int64_t accumulate, std::string non_finite, bool amp,
+                       const std::string& device, std::optional<bool> capturable) {
              EngineOptions o;
              o.optimizer.name = std::move(optimizer);
              o.optimizer.lr = lr;
@@ -176,34 +203,42 @@ void bind_train(py::module_& m) {
              o.capturable = capturable;
              return std::make_unique<Engine>(as_model(model), std::move(o), torch::Device(device));
            }),
-           py::arg("model"), py::arg("optimizer") = "adam", py::arg("lr") = 1e-3, py::arg("weight_decay") = 0.0,
-           py::arg("momentum") = 0.0, py::arg("nesterov") = false,
+           py::arg("model"), py::arg("optimizer") = "adam", py::arg("lr") = 1e-3,
+           py::arg("weight_decay") = 0.0, py::arg("momentum") = 0.0, py::arg("nesterov") = false,
            py::arg("betas") = std::pair<double, double>{0.9, 0.999}, py::arg("eps") = 1e-8,
            py::arg("loss") = "cross_entropy", py::arg("class_weights") = std::vector<double>{},
-           py::arg("label_smoothing") = 0.0, py::arg("accumulate") = 1, py::arg("non_finite") = "raise",
-           py::arg("amp") = true, py::arg("device") = "cpu", py::arg("capturable") = py::none())
+           py::arg("label_smoothing") = 0.0, py::arg("accumulate") = 1,
+           py::arg("non_finite") = "raise", py::arg("amp") = true, py::arg("device") = "cpu",
+           py::arg("capturable") = py::none())
       .def(
           "train_epoch",
-          [](Engine& e, const Loader& loader, int64_t epoch, const py::object& progress, int64_t every) {
-            return run_with_progress([&](const ProgressFn& p) { return e.train_epoch(loader, epoch, p, every); },
-                                     progress);
+          [](Engine& e, const Loader& loader, int64_t epoch, const py::object& progress,
+             int64_t every) {
+            return run_with_progress(
+                [&](const ProgressFn& p) { return e.train_epoch(loader, epoch, p, every); },
+                progress);
           },
-          py::arg("loader"), py::arg("epoch"), py::arg("progress") = py::none(), py::arg("every") = 50)
+          py::arg("loader"), py::arg("epoch"), py::arg("progress") = py::none(),
+          py::arg("every") = 50)
       .def(
           "evaluate",
           [](Engine& e, const Loader& loader, const py::object& progress, int64_t every) {
-            return run_with_progress([&](const ProgressFn& p) { return e.evaluate(loader, p, every); }, progress);
+            return run_with_progress(
+                [&](const ProgressFn& p) { return e.evaluate(loader, p, every); }, progress);
           },
           py::arg("loader"), py::arg("progress") = py::none(), py::arg("every") = 50)
-      .def("predict", tensors_pass(&Engine::predict), py::arg("loader"), py::arg("progress") = py::none(),
-           py::arg("every") = 50, "(probabilities (N, C) float32, labels (N) int64), in the loader's order")
-      .def("features", tensors_pass(&Engine::features), py::arg("loader"), py::arg("progress") = py::none(),
-           py::arg("every") = 50,
-           "(features (N, D) float32, labels (N) int64) of a frozen backbone, in the loader's order")
+      .def("predict", tensors_pass(&Engine::predict), py::arg("loader"),
+           py::arg("progress") = py::none(), py::arg("every") = 50,
+           "(probabilities (N, C) float32, labels (N) int64), in the loader's order")
+      .def(
+          "features", tensors_pass(&Engine::features), py::arg("loader"),
+          py::arg("progress") = py::none(), py::arg("every") = 50,
+          "(features (N, D) float32, labels (N) int64) of a frozen backbone, in the loader's order")
       .def_property("head_only", &Engine::head_only, &Engine::set_head_only)
       .def_property("lr", &Engine::lr, &Engine::set_lr)
       .def_property_readonly("optimizer_steps", [](Engine& e) { return e.optimizer().steps(); })
-      .def_property_readonly("capturable", [](Engine& e) { return e.optimizer().config().capturable; })
+      .def_property_readonly("capturable",
+                             [](Engine& e) { return e.optimizer().config().capturable; })
       .def(
           "set_scheduler",
           [](Engine& e, const std::string& name, const py::dict& options) {
@@ -213,15 +248,19 @@ void bind_train(py::module_& m) {
       .def_property_readonly("has_scheduler", [](Engine& e) { return e.scheduler() != nullptr; })
       .def("scheduler_epoch_end", &Engine::scheduler_epoch_end, py::arg("metric") = py::none())
       .def("scheduler_state",
-           [](Engine& e) { return e.scheduler() ? e.scheduler()->state() : std::map<std::string, double>{}; })
+           [](Engine& e) {
+             return e.scheduler() ? e.scheduler()->state() : std::map<std::string, double>{};
+           })
       .def("load_scheduler_state",
            [](Engine& e, const std::map<std::string, double>& s) {
-             if (!e.scheduler()) throw ConfigError("this Engine has no scheduler to load a state into");
+             if (!e.scheduler())
+               throw ConfigError("this Engine has no scheduler to load a state into");
              e.scheduler()->load_state(s);
            })
       .def("optimizer_state", [](Engine& e) { return e.optimizer().state(); })
-      .def("load_optimizer_state",
-           [](Engine& e, const std::map<std::string, torch::Tensor>& s) { e.optimizer().load_state(s); });
+      .def("load_optimizer_state", [](Engine& e, const std::map<std::string, torch::Tensor>& s) {
+        e.optimizer().load_state(s);
+      });
 }
 
 }  // namespace greymatter::bindings

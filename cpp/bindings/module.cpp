@@ -1,4 +1,5 @@
-// greymatter._core: the compiled half of the package. Python code imports it through greymatter/*.py.
+// greymatter._core: the compiled half of the package. Python code imports it through
+// greymatter/*.py.
 #include "bindings.h"
 
 PYBIND11_MODULE(_core, m) {

@@ -15,7 +15,8 @@ using greymatter::data::read_idx;
 
 namespace {
 
-std::string idx_bytes(const std::vector<uint32_t>& dims, const std::string& body, unsigned char type = 0x08) {
+std::string idx_bytes(const std::vector<uint32_t>& dims, const std::string& body,
+                      unsigned char type = 0x08) {
   std::string s{char(0), char(0), char(type), char(dims.size())};
   for (uint32_t d : dims)
     for (int shift = 24; shift >= 0; shift -= 8) s.push_back(char((d >> shift) & 0xff));
@@ -81,8 +82,9 @@ TEST(Idx, TruncatedBodyIsAnErrorWithCounts) {
 }
 
 TEST(Idx, TruncatedHeaderAndUnsupportedTypeAreErrors) {
-  EXPECT_NE(error_of([] { parse_idx(std::string("\0\0\x08\x03\0\0", 6), "hdr"); }).find("truncated"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([] { parse_idx(std::string("\0\0\x08\x03\0\0", 6), "hdr"); }).find("truncated"),
+      std::string::npos);
   EXPECT_NE(error_of([] { parse_idx(idx_bytes({1}, "abcd", 0x0D), "float"); }).find("element type"),
             std::string::npos);
 }

@@ -52,7 +52,8 @@ Image naive_bilinear(const Image& im, int64_t oh, int64_t ow) {
       for (int64_t c = 0; c < im.channels; ++c) {
         double acc = 0;
         for (size_t j = 0; j < wy.size(); ++j)
-          for (size_t i = 0; i < wx.size(); ++i) acc += wy[j] * wx[i] * im.row(y0 + int64_t(j))[(x0 + int64_t(i)) * im.channels + c];
+          for (size_t i = 0; i < wx.size(); ++i)
+            acc += wy[j] * wx[i] * im.row(y0 + int64_t(j))[(x0 + int64_t(i)) * im.channels + c];
         out.row(y)[x * im.channels + c] = uint8_t(std::clamp(std::lround(acc), 0l, 255l));
       }
     }
@@ -61,12 +62,14 @@ Image naive_bilinear(const Image& im, int64_t oh, int64_t ow) {
 }
 
 std::string jpeg_stream() {
-  std::string s = "\xFF\xD8";                                           // SOI
+  std::string s = "\xFF\xD8";                                              // SOI
   s += std::string("\xFF\xE0\x00\x06JF", 6) + std::string("\x00\x00", 2);  // APP0, 4 payload bytes
-  s += std::string("\xFF\xC0\x00\x0B\x08\x00\x30\x00\x40\x01\x01\x11\x00", 13);  // SOF0: 48 x 64, 1 component
+  s += std::string("\xFF\xC0\x00\x0B\x08\x00\x30\x00\x40\x01\x01\x11\x00",
+                   13);                                              // SOF0: 48 x 64, 1 component
   s += std::string("\xFF\xDA\x00\x08\x01\x01\x00\x00\x3F\x00", 10);  // SOS
-  s += std::string("\x12\xFF\x00\x34\xFF\xD0\x56\xFF\xFF\x00\x78", 11);  // data with stuffing, RST0, fill
-  s += "\xFF\xD9";                                                      // EOI
+  s += std::string("\x12\xFF\x00\x34\xFF\xD0\x56\xFF\xFF\x00\x78",
+                   11);  // data with stuffing, RST0, fill
+  s += "\xFF\xD9";       // EOI
   return s;
 }
 
@@ -86,13 +89,15 @@ class SkippingSource : public Source {
 }  // namespace
 
 TEST(Resample, FixedPointStaysWithinOneLevelOfTheDefinition) {
-  for (auto [h, w, oh, ow] : std::vector<std::array<int64_t, 4>>{{40, 50, 13, 17}, {16, 16, 40, 33}, {9, 31, 9, 4}}) {
+  for (auto [h, w, oh, ow] :
+       std::vector<std::array<int64_t, 4>>{{40, 50, 13, 17}, {16, 16, 40, 33}, {9, 31, 9, 4}}) {
     const Image im = random_image(h, w, 3, uint32_t(h * w));
     const Image fast = resize(ImageView(im), oh, ow, Interpolation::kBilinear);
     const Image slow = naive_bilinear(im, oh, ow);
     ASSERT_EQ(fast.pixels.size(), slow.pixels.size());
     int worst = 0;
-    for (size_t i = 0; i < fast.pixels.size(); ++i) worst = std::max(worst, std::abs(int(fast.pixels[i]) - slow.pixels[i]));
+    for (size_t i = 0; i < fast.pixels.size(); ++i)
+      worst = std::max(worst, std::abs(int(fast.pixels[i]) - slow.pixels[i]));
     EXPECT_LE(worst, 1) << h << "x" << w << " -> " << oh << "x" << ow;
   }
 }
@@ -105,7 +110,8 @@ TEST(Resample, ConstantImagesStayConstantAndViewsCrop) {
     for (uint8_t v : out.pixels) EXPECT_EQ(v, 77);
   }
   const Image im = random_image(10, 10, 3, 1);
-  const Image same = resize(ImageView(im, 2, 3, 4, 5), 4, 5, Interpolation::kBilinear);  // identity on a view
+  const Image same =
+      resize(ImageView(im, 2, 3, 4, 5), 4, 5, Interpolation::kBilinear);  // identity on a view
   EXPECT_EQ(same.pixels, crop(im, 2, 3, 4, 5).pixels);
 }
 
@@ -118,12 +124,15 @@ TEST(ImageHeader, JpegSizeAndEveryTruncationIsCaught) {
   EXPECT_EQ(h.components, 1);
   for (size_t cut = 3; cut < s.size(); ++cut)
     EXPECT_THROW(inspect_image(bytes(s), cut, "x.jpg"), greymatter::DataError) << "cut at " << cut;
-  EXPECT_NO_THROW(inspect_image(bytes(s + "trailing junk"), s.size() + 13, "x.jpg"));  // PIL ignores it too
+  EXPECT_NO_THROW(
+      inspect_image(bytes(s + "trailing junk"), s.size() + 13, "x.jpg"));  // PIL ignores it too
 }
 
 TEST(ImageHeader, PngChunksAndUnknownData) {
   std::string png = "\x89PNG\r\n\x1a\n";
-  png += std::string("\x00\x00\x00\x0DIHDR\x00\x00\x00\x05\x00\x00\x00\x07\x08\x06\x00\x00\x00", 21) + "CRC!";
+  png +=
+      std::string("\x00\x00\x00\x0DIHDR\x00\x00\x00\x05\x00\x00\x00\x07\x08\x06\x00\x00\x00", 21) +
+      "CRC!";
   png += std::string("\x00\x00\x00\x00IEND", 8) + "CRC!";
   const ImageHeader h = inspect_image(bytes(png), png.size(), "x.png");
   EXPECT_EQ(h.width, 5);
@@ -148,14 +157,16 @@ TEST(Geometry, CropOutsideIsZeroAndQuarterTurnsAreExact) {
   EXPECT_EQ(padded.row(5)[7], 0);
   const Image turned = rotate_nearest(im, 90, 2, 2, true, {0});
   EXPECT_EQ(turned.row(0)[0], im.row(0)[3]);  // counter-clockwise: top-right comes to top-left
-  const Image back = rotate_nearest(rotate_nearest(im, 180, 2, 2, true, {0}), -180, 2, 2, true, {0});
+  const Image back =
+      rotate_nearest(rotate_nearest(im, 180, 2, 2, true, {0}), -180, 2, 2, true, {0});
   EXPECT_EQ(back.pixels, im.pixels);
 }
 
 TEST(Color, GreyImagesMatchTheirRgbForm) {
   const Image grey = random_image(5, 6, 1, 3);
   Image rgb(5, 6, 3);
-  for (size_t i = 0; i < grey.pixels.size(); ++i) rgb.pixels[3 * i] = rgb.pixels[3 * i + 1] = rgb.pixels[3 * i + 2] = grey.pixels[i];
+  for (size_t i = 0; i < grey.pixels.size(); ++i)
+    rgb.pixels[3 * i] = rgb.pixels[3 * i + 1] = rgb.pixels[3 * i + 2] = grey.pixels[i];
   EXPECT_EQ(to_grey(rgb).pixels, grey.pixels);
   const Image a = adjust_contrast(grey, 1.7f), b = to_grey(adjust_contrast(rgb, 1.7f));
   EXPECT_EQ(a.pixels, b.pixels);
@@ -169,11 +180,13 @@ TEST(Color, TabulatedHueEqualsPixelByPixelOnEveryColour) {
     all.pixels[3 * i + 1] = uint8_t(i >> 8);
     all.pixels[3 * i + 2] = uint8_t(i);
   }
-  for (double hue : {-0.5, -0.13, 0.0, 0.27}) EXPECT_EQ(adjust_hue(all, hue).pixels, adjust_hue_reference(all, hue).pixels);
+  for (double hue : {-0.5, -0.13, 0.0, 0.27})
+    EXPECT_EQ(adjust_hue(all, hue).pixels, adjust_hue_reference(all, hue).pixels);
 }
 
 TEST(Pipeline, ShapesAndValidation) {
-  const Pipeline p({{"Resize", {{"size", {32}}}}, {"CenterCrop", {{"size", {30, 20}}}}, {"ToTensor", {}}}, 3);
+  const Pipeline p(
+      {{"Resize", {{"size", {32}}}}, {"CenterCrop", {{"size", {30, 20}}}}, {"ToTensor", {}}}, 3);
   EXPECT_TRUE(p.output_size_fixed());
   EXPECT_EQ(p.output_size({100, 200}), (Size2{30, 20}));
   EXPECT_FALSE(p.has_random_steps());
@@ -182,7 +195,8 @@ TEST(Pipeline, ShapesAndValidation) {
   EXPECT_EQ(q.output_size({100, 200}), (Size2{32, 64}));
   EXPECT_EQ(q.prefix_output_size({200, 100}), (Size2{64, 32}));
   EXPECT_THROW(Pipeline({{"Blur", {}}}, 3), greymatter::ConfigError);
-  EXPECT_THROW(Pipeline({{"ToTensor", {}}, {"Resize", {{"size", {3}}}}}, 3), greymatter::ConfigError);
+  EXPECT_THROW(Pipeline({{"ToTensor", {}}, {"Resize", {{"size", {3}}}}}, 3),
+               greymatter::ConfigError);
   EXPECT_THROW(Pipeline({{"Resize", {{"size", {0}}}}}, 3), greymatter::ConfigError);
   // max_size can shrink the shorter side of a very long image to nothing: an error, as in PIL
   const Pipeline thin({{"Resize", {{"size", {4}}, {"max_size", {10}}}}}, 3);
@@ -205,5 +219,6 @@ TEST(Loader, SkippedSamplesAreLeftOutOfTheirBatches) {
     }
   }
   EXPECT_EQ(labels, (std::vector<int64_t>{1, 2, 4, 5, 7, 8}));
-  EXPECT_EQ(sizes, (std::vector<int64_t>{2, 2, 2}));  // the last batch ({9}) was all skipped: not returned
+  EXPECT_EQ(sizes,
+            (std::vector<int64_t>{2, 2, 2}));  // the last batch ({9}) was all skipped: not returned
 }

@@ -1,5 +1,6 @@
 // Loader: every index exactly once per epoch, reproducible orders for a seed, the same batches for
-// any worker count, normalization through the lookup table, and worker errors reaching the consumer.
+// any worker count, normalization through the lookup table, and worker errors reaching the
+// consumer.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -15,7 +16,11 @@ namespace {
 
 // Sample i is an image filled with value i % 256, label i.
 std::shared_ptr<TensorSource> counting_source(int64_t n) {
-  auto images = torch::arange(n, torch::kInt64).remainder(256).to(torch::kUInt8).view({n, 1, 1, 1}).expand({n, 1, 2, 2});
+  auto images = torch::arange(n, torch::kInt64)
+                    .remainder(256)
+                    .to(torch::kUInt8)
+                    .view({n, 1, 1, 1})
+                    .expand({n, 1, 2, 2});
   return std::make_shared<TensorSource>(images.contiguous(), torch::arange(n, torch::kInt64));
 }
 
@@ -83,9 +88,11 @@ TEST(Loader, SeededOrderIsReproducibleAndDiffersAcrossEpochsAndSeeds) {
 }
 
 TEST(Loader, SameBatchesForAnyWorkerCount) {
-  const auto reference = labels_of_epoch(Loader(counting_source(300), all(300), opts(32, true, 0)), 5);
+  const auto reference =
+      labels_of_epoch(Loader(counting_source(300), all(300), opts(32, true, 0)), 5);
   for (int64_t workers : {1, 2, 4})
-    EXPECT_EQ(labels_of_epoch(Loader(counting_source(300), all(300), opts(32, true, workers)), 5), reference);
+    EXPECT_EQ(labels_of_epoch(Loader(counting_source(300), all(300), opts(32, true, workers)), 5),
+              reference);
 }
 
 TEST(Loader, UnshuffledSubsetKeepsItsOrder) {
@@ -94,8 +101,9 @@ TEST(Loader, UnshuffledSubsetKeepsItsOrder) {
 }
 
 TEST(Loader, NormalizesThroughTheLookupTable) {
-  auto source = std::make_shared<TensorSource>(torch::full({1, 1, 2, 2}, 51, torch::kUInt8), torch::zeros({1}),
-                                               std::vector<double>{0.1307}, std::vector<double>{0.3081});
+  auto source = std::make_shared<TensorSource>(torch::full({1, 1, 2, 2}, 51, torch::kUInt8),
+                                               torch::zeros({1}), std::vector<double>{0.1307},
+                                               std::vector<double>{0.3081});
   Loader loader(source, {0}, opts(1, false, 1));
   auto it = loader.epoch(0);
   auto batch = it->next();

@@ -1,6 +1,7 @@
-// Models in C++ alone: known sizes (torchvision's MobileNetV2 parameter count), PyTorch-format printouts,
-// state order, the fused BatchNorm+ReLU6 against the unfused layers, and a frozen backbone's modes.
-// Equivalence with PyTorch/torchvision models is tested in Python (tests/test_models_*.py).
+// Models in C++ alone: known sizes (torchvision's MobileNetV2 parameter count), PyTorch-format
+// printouts, state order, the fused BatchNorm+ReLU6 against the unfused layers, and a frozen
+// backbone's modes. Equivalence with PyTorch/torchvision models is tested in Python
+// (tests/test_models_*.py).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -59,9 +60,11 @@ TEST(Models, PythonFloatReprs) {
 }
 
 TEST(Models, PrintoutIsPyTorchs) {
-  torch::nn::Conv2d dw(torch::nn::Conv2dOptions(32, 32, 3).stride(2).padding(1).groups(32).bias(false));
-  EXPECT_EQ(pytorch_repr(*dw),
-            "Conv2d(32, 32, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), groups=32, bias=False)");
+  torch::nn::Conv2d dw(
+      torch::nn::Conv2dOptions(32, 32, 3).stride(2).padding(1).groups(32).bias(false));
+  EXPECT_EQ(
+      pytorch_repr(*dw),
+      "Conv2d(32, 32, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), groups=32, bias=False)");
   SimpleCNN cnn;
   EXPECT_EQ(pytorch_repr(*cnn),
             "SimpleCNN(\n"
@@ -77,16 +80,22 @@ TEST(Models, StateTensorsFollowPyTorchOrder) {
   MNISTCNN m(o);
   std::vector<std::string> names;
   for (const auto& [name, t] : state_tensors(*m)) names.push_back(name);
-  const std::vector<std::string> head = {"conv1.weight",     "conv1.bias",      "bn1.weight",
-                                         "bn1.bias",         "bn1.running_mean", "bn1.running_var",
-                                         "bn1.num_batches_tracked", "conv2.weight"};
+  const std::vector<std::string> head = {"conv1.weight",
+                                         "conv1.bias",
+                                         "bn1.weight",
+                                         "bn1.bias",
+                                         "bn1.running_mean",
+                                         "bn1.running_var",
+                                         "bn1.num_batches_tracked",
+                                         "conv2.weight"};
   ASSERT_GE(names.size(), head.size());
   EXPECT_EQ(std::vector<std::string>(names.begin(), names.begin() + head.size()), head);
   EXPECT_EQ(names.back(), "fc2.bias");
 }
 
-// The fused node against BatchNorm2d -> hardtanh over two training steps (running statistics carried
-// on), then in eval mode; with momentum 0.1 and with a cumulative average (momentum = None).
+// The fused node against BatchNorm2d -> hardtanh over two training steps (running statistics
+// carried on), then in eval mode; with momentum 0.1 and with a cumulative average (momentum =
+// None).
 void check_fused_batch_norm_relu6(const torch::nn::BatchNormOptions& opts) {
   torch::manual_seed(0);
   torch::nn::BatchNorm2d fused(opts), plain(opts);
@@ -149,8 +158,12 @@ TEST(Models, BadOptionsAndInputsAreConfigErrors) {
   o.image_size = 100;
   EXPECT_NE(config_error_of([&] { BrainTumorCNN m(o); }).find("multiple of 32"), std::string::npos);
   BrainTumorCNN m;
-  EXPECT_NE(config_error_of([&] { m->forward(torch::randn({1, 1, 128, 128})); }).find("got [1, 1, 128, 128]"),
+  EXPECT_NE(config_error_of([&] {
+              m->forward(torch::randn({1, 1, 128, 128}));
+            }).find("got [1, 1, 128, 128]"),
             std::string::npos);
-  EXPECT_NE(config_error_of([&] { MobileNetV2(MobileNetV2Options{1000, 0.0}); }).find("width_mult"),
+  EXPECT_NE(config_error_of([&] {
+              MobileNetV2(MobileNetV2Options{1000, 0.0});
+            }).find("width_mult"),
             std::string::npos);
 }

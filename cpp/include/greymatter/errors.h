@@ -20,7 +20,8 @@ class ConfigError : public std::invalid_argument {
   explicit ConfigError(const std::string& what) : std::invalid_argument(what) {}
 };
 
-// Training cannot go on (a NaN/inf loss, a model that does not fit the data); names epoch and batch.
+// Training cannot go on (a NaN/inf loss, a model that does not fit the data); names epoch and
+// batch.
 class TrainingError : public std::runtime_error {
  public:
   explicit TrainingError(const std::string& what) : std::runtime_error(what) {}

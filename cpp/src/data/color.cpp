@@ -12,7 +12,8 @@ namespace greymatter::data {
 namespace {
 
 inline uint8_t luma(const uint8_t* p) {  // PIL's L24: 16.16 fixed-point 0.299 R + 0.587 G + 0.114 B
-  return uint8_t((uint32_t(p[0]) * 19595 + uint32_t(p[1]) * 38470 + uint32_t(p[2]) * 7471 + 0x8000) >> 16);
+  return uint8_t(
+      (uint32_t(p[0]) * 19595 + uint32_t(p[1]) * 38470 + uint32_t(p[2]) * 7471 + 0x8000) >> 16);
 }
 
 // One output value of Image.blend(a, b, alpha): interpolation truncates, extrapolation clips first.
@@ -50,9 +51,12 @@ void rgb_to_hsv(const uint8_t* in, uint8_t* out) {
     const float s = cr / float(maxc);
     const float rc = float(maxc - r) / cr, gc = float(maxc - g) / cr, bc = float(maxc - b) / cr;
     float h;
-    if (r == maxc) h = bc - gc;
-    else if (g == maxc) h = float(2.0 + rc - bc);
-    else h = float(4.0 + gc - rc);
+    if (r == maxc)
+      h = bc - gc;
+    else if (g == maxc)
+      h = float(2.0 + rc - bc);
+    else
+      h = float(4.0 + gc - rc);
     // fmod(h / 6 + 1, 1): h / 6 + 1 lies in [5/6, 11/6], where this subtraction is exact.
     const double wrapped = h / 6.0 + 1.0;
     h = float(wrapped >= 1.0 ? wrapped - 1.0 : wrapped);
@@ -76,21 +80,46 @@ void hsv_to_rgb(const uint8_t* in, uint8_t* out) {
   const float fs = float(float(s) / 255.0);
   // The products are >= 0 since fs, f are in [0, 1].
   const uint8_t up = clip8(round_nonnegative(float(v) * (1.0 - fs)));
-  const uint8_t uq = clip8(round_nonnegative(float(v) * (1.0 - fs * f)));  // fs * f in float, as in C
+  const uint8_t uq =
+      clip8(round_nonnegative(float(v) * (1.0 - fs * f)));  // fs * f in float, as in C
   const uint8_t ut = clip8(round_nonnegative(float(v) * (1.0 - fs * (1.0 - f))));
   switch (i % 6) {
-    case 0: out[0] = v; out[1] = ut; out[2] = up; break;
-    case 1: out[0] = uq; out[1] = v; out[2] = up; break;
-    case 2: out[0] = up; out[1] = v; out[2] = ut; break;
-    case 3: out[0] = up; out[1] = uq; out[2] = v; break;
-    case 4: out[0] = ut; out[1] = up; out[2] = v; break;
-    default: out[0] = v; out[1] = up; out[2] = uq; break;
+    case 0:
+      out[0] = v;
+      out[1] = ut;
+      out[2] = up;
+      break;
+    case 1:
+      out[0] = uq;
+      out[1] = v;
+      out[2] = up;
+      break;
+    case 2:
+      out[0] = up;
+      out[1] = v;
+      out[2] = ut;
+      break;
+    case 3:
+      out[0] = up;
+      out[1] = uq;
+      out[2] = v;
+      break;
+    case 4:
+      out[0] = ut;
+      out[1] = up;
+      out[2] = v;
+      break;
+    default:
+      out[0] = v;
+      out[1] = up;
+      out[2] = uq;
+      break;
   }
 }
 
-// rgb_to_hsv / hsv_to_rgb again, with their divisions tabulated (built once from the functions above,
-// so identical by construction). Hue depends only on which channel is the maximum, which is the
-// minimum, the spread max - min, and the remaining channel's distance below the maximum.
+// rgb_to_hsv / hsv_to_rgb again, with their divisions tabulated (built once from the functions
+// above, so identical by construction). Hue depends only on which channel is the maximum, which is
+// the minimum, the spread max - min, and the remaining channel's distance below the maximum.
 class HsvTables {
  public:
   static const HsvTables& get() {
@@ -108,9 +137,16 @@ class HsvTables {
     }
     const int spread = maxc - minc;
     int k = 0, d = 0;
-    if (r == maxc) { k = b == minc ? 0 : 1; d = maxc - (b == minc ? g : b); }
-    else if (g == maxc) { k = b == minc ? 2 : 3; d = maxc - (b == minc ? r : b); }
-    else { k = g == minc ? 4 : 5; d = maxc - (g == minc ? r : g); }
+    if (r == maxc) {
+      k = b == minc ? 0 : 1;
+      d = maxc - (b == minc ? g : b);
+    } else if (g == maxc) {
+      k = b == minc ? 2 : 3;
+      d = maxc - (b == minc ? r : b);
+    } else {
+      k = g == minc ? 4 : 5;
+      d = maxc - (g == minc ? r : g);
+    }
     out[0] = hue_[(k * 256 + spread) * 256 + d];
     out[1] = saturation_[spread * 256 + maxc];
   }
@@ -126,12 +162,36 @@ class HsvTables {
     const uint8_t uq = clip8(round_nonnegative(float(v) * (1.0 - fs * f)));
     const uint8_t ut = clip8(round_nonnegative(float(v) * (1.0 - fs * (1.0 - f))));
     switch (sector_[h]) {
-      case 0: out[0] = v; out[1] = ut; out[2] = up; break;
-      case 1: out[0] = uq; out[1] = v; out[2] = up; break;
-      case 2: out[0] = up; out[1] = v; out[2] = ut; break;
-      case 3: out[0] = up; out[1] = uq; out[2] = v; break;
-      case 4: out[0] = ut; out[1] = up; out[2] = v; break;
-      default: out[0] = v; out[1] = up; out[2] = uq; break;
+      case 0:
+        out[0] = v;
+        out[1] = ut;
+        out[2] = up;
+        break;
+      case 1:
+        out[0] = uq;
+        out[1] = v;
+        out[2] = up;
+        break;
+      case 2:
+        out[0] = up;
+        out[1] = v;
+        out[2] = ut;
+        break;
+      case 3:
+        out[0] = up;
+        out[1] = uq;
+        out[2] = v;
+        break;
+      case 4:
+        out[0] = ut;
+        out[1] = up;
+        out[2] = v;
+        break;
+      default:
+        out[0] = v;
+        out[1] = up;
+        out[2] = uq;
+        break;
     }
   }
 

@@ -59,7 +59,8 @@ void read_file(const std::string& path, std::vector<uint8_t>& bytes) {
   if (done == 0) throw DataError("'" + path + "' is an empty file (0 bytes)");
 }
 
-int jpeg_reduction_for(int64_t height, int64_t width, int64_t target_height, int64_t target_width, double margin) {
+int jpeg_reduction_for(int64_t height, int64_t width, int64_t target_height, int64_t target_width,
+                       double margin) {
   if (height <= 0 || width <= 0 || target_height <= 0 || target_width <= 0) return 1;
   for (int r : {8, 4, 2}) {
     // libjpeg's scaled size is ceil(size / r).
@@ -79,10 +80,17 @@ int jpeg_flags(int components, int reduction) {
   const bool grey = components == 1;
   int flags = grey ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR;
   switch (reduction) {
-    case 2: flags = grey ? cv::IMREAD_REDUCED_GRAYSCALE_2 : cv::IMREAD_REDUCED_COLOR_2; break;
-    case 4: flags = grey ? cv::IMREAD_REDUCED_GRAYSCALE_4 : cv::IMREAD_REDUCED_COLOR_4; break;
-    case 8: flags = grey ? cv::IMREAD_REDUCED_GRAYSCALE_8 : cv::IMREAD_REDUCED_COLOR_8; break;
-    default: break;
+    case 2:
+      flags = grey ? cv::IMREAD_REDUCED_GRAYSCALE_2 : cv::IMREAD_REDUCED_COLOR_2;
+      break;
+    case 4:
+      flags = grey ? cv::IMREAD_REDUCED_GRAYSCALE_4 : cv::IMREAD_REDUCED_COLOR_4;
+      break;
+    case 8:
+      flags = grey ? cv::IMREAD_REDUCED_GRAYSCALE_8 : cv::IMREAD_REDUCED_COLOR_8;
+      break;
+    default:
+      break;
   }
   return flags | cv::IMREAD_IGNORE_ORIENTATION;
 }
@@ -100,14 +108,17 @@ Image to_image(const cv::Mat& m, bool keep_grey_only, bool saturate16) {
   const bool grey_out = cn == 1 || keep_grey_only;
   Image out(m.rows, m.cols, grey_out ? 1 : 3);
   auto to8 = [&](T v) -> uint8_t {
-    if constexpr (sizeof(T) == 1) return v;
-    else return narrow16(v, saturate16);
+    if constexpr (sizeof(T) == 1)
+      return v;
+    else
+      return narrow16(v, saturate16);
   };
   for (int y = 0; y < m.rows; ++y) {
     const T* src = m.ptr<T>(y);
     uint8_t* dst = out.row(y);
     if (grey_out) {
-      for (int x = 0; x < m.cols; ++x) dst[x] = to8(src[x * cn]);  // grey, or grey+alpha expanded to B=G=R
+      for (int x = 0; x < m.cols; ++x)
+        dst[x] = to8(src[x * cn]);  // grey, or grey+alpha expanded to B=G=R
     } else {
       for (int x = 0; x < m.cols; ++x) {
         dst[3 * x + 0] = to8(src[cn * x + 2]);
@@ -126,7 +137,8 @@ void bgr_to_rgb(Image& im) {
 }
 
 // A JPEG whose size the header gave decodes straight into the Image's buffer: no second copy.
-bool decode_jpeg_in_place(const cv::Mat& encoded, const ImageHeader& header, int reduction, Image& out) {
+bool decode_jpeg_in_place(const cv::Mat& encoded, const ImageHeader& header, int reduction,
+                          Image& out) {
   const int channels = header.components == 1 ? 1 : 3;
   const auto h = int64_t(std::ceil(double(header.height) / reduction));
   const auto w = int64_t(std::ceil(double(header.width) / reduction));
@@ -134,8 +146,10 @@ bool decode_jpeg_in_place(const cv::Mat& encoded, const ImageHeader& header, int
   cv::Mat dst(int(h), int(w), channels == 1 ? CV_8UC1 : CV_8UC3, out.pixels.data());
   cv::imdecode(encoded, jpeg_flags(header.components, reduction), &dst);
   if (dst.empty()) return false;
-  if (dst.data != out.pixels.data() || dst.rows != h || dst.cols != w || dst.channels() != channels) {
-    out = to_image<uint8_t>(dst, false, false);  // the decoder disagreed with the header: take its result
+  if (dst.data != out.pixels.data() || dst.rows != h || dst.cols != w ||
+      dst.channels() != channels) {
+    out = to_image<uint8_t>(dst, false,
+                            false);  // the decoder disagreed with the header: take its result
     return true;
   }
   if (channels == 3) bgr_to_rgb(out);
@@ -144,8 +158,8 @@ bool decode_jpeg_in_place(const cv::Mat& encoded, const ImageHeader& header, int
 
 }  // namespace
 
-Image decode_image(const uint8_t* data, size_t size, const ImageHeader& header, const std::string& path,
-                   int reduction, bool via_opencv) {
+Image decode_image(const uint8_t* data, size_t size, const ImageHeader& header,
+                   const std::string& path, int reduction, bool via_opencv) {
 #ifdef GREYMATTER_WITH_LIBJPEG
   if (header.format == ImageFormat::kJpeg && !via_opencv) {
     Image out;
@@ -161,28 +175,35 @@ Image decode_image(const uint8_t* data, size_t size, const ImageHeader& header, 
     } catch (const cv::Exception& e) {
       throw DataError("cannot decode '" + path + "' as JPEG: " + e.what());
     }
-    throw DataError("cannot decode '" + path + "' as JPEG (corrupt data or an unsupported variant of the format)");
+    throw DataError("cannot decode '" + path +
+                    "' as JPEG (corrupt data or an unsupported variant of the format)");
   }
-  const int flags = header.format == ImageFormat::kJpeg ? jpeg_flags(header.components, reduction)
-                                                        : cv::IMREAD_UNCHANGED;  // keeps 16 bits and alpha
+  const int flags = header.format == ImageFormat::kJpeg
+                        ? jpeg_flags(header.components, reduction)
+                        : cv::IMREAD_UNCHANGED;  // keeps 16 bits and alpha
   cv::Mat m;
   try {
     m = cv::imdecode(encoded, flags);
   } catch (const cv::Exception& e) {
-    throw DataError("cannot decode '" + path + "' as " + format_name(header.format) + ": " + e.what());
+    throw DataError("cannot decode '" + path + "' as " + format_name(header.format) + ": " +
+                    e.what());
   }
   if (m.empty())
     throw DataError("cannot decode '" + path + "' as " + format_name(header.format) +
                     " (corrupt data or an unsupported variant of the format)");
-  // A grey+alpha PNG arrives as BGRA with B == G == R: keep it one channel, like PIL's "LA" -> "RGB".
+  // A grey+alpha PNG arrives as BGRA with B == G == R: keep it one channel, like PIL's "LA" ->
+  // "RGB".
   const bool grey_with_alpha = header.format == ImageFormat::kPng && header.components == 2;
   const bool saturate16 = m.channels() == 1;
   switch (m.depth()) {
-    case CV_8U: return to_image<uint8_t>(m, grey_with_alpha, false);
-    case CV_16U: return to_image<uint16_t>(m, grey_with_alpha, saturate16);
+    case CV_8U:
+      return to_image<uint8_t>(m, grey_with_alpha, false);
+    case CV_16U:
+      return to_image<uint16_t>(m, grey_with_alpha, saturate16);
     default:
-      throw DataError("'" + path + "' has " + std::to_string(m.elemSize1() * 8) +
-                      "-bit samples of a type greymatter does not convert (8- and 16-bit integers only)");
+      throw DataError(
+          "'" + path + "' has " + std::to_string(m.elemSize1() * 8) +
+          "-bit samples of a type greymatter does not convert (8- and 16-bit integers only)");
   }
 }
 
@@ -191,8 +212,9 @@ Image decode_image(const uint8_t* data, size_t size, const ImageHeader& header, 
 bool have_image_decoder() { return false; }
 
 Image decode_image(const uint8_t*, size_t, const ImageHeader&, const std::string& path, int, bool) {
-  throw ConfigError("this greymatter build has no image decoder (built with GREYMATTER_WITH_OPENCV=OFF), so '" +
-                    path + "' cannot be read; rebuild with OpenCV installed");
+  throw ConfigError(
+      "this greymatter build has no image decoder (built with GREYMATTER_WITH_OPENCV=OFF), so '" +
+      path + "' cannot be read; rebuild with OpenCV installed");
 }
 
 #endif

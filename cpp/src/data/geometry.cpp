@@ -31,9 +31,17 @@ Image quarter_turns(const Image& im, int turns) {
   for (int64_t y = 0; y < out.height; ++y) {
     for (int64_t x = 0; x < out.width; ++x) {
       int64_t sy = 0, sx = 0;
-      if (turns == 1) { sy = x; sx = w - 1 - y; }          // counter-clockwise
-      else if (turns == 2) { sy = h - 1 - y; sx = w - 1 - x; }
-      else { sy = h - 1 - x; sx = y; }                     // clockwise
+      if (turns == 1) {
+        sy = x;
+        sx = w - 1 - y;
+      }  // counter-clockwise
+      else if (turns == 2) {
+        sy = h - 1 - y;
+        sx = w - 1 - x;
+      } else {
+        sy = h - 1 - x;
+        sx = y;
+      }  // clockwise
       std::memcpy(out.row(y) + x * c, im.row(sy) + sx * c, size_t(c));
     }
   }
@@ -52,7 +60,8 @@ void copy_pixel(Image& out, int64_t y, int64_t x, const Image& im, int yin, int 
   std::memcpy(out.row(y) + x * c, im.row(yin) + xin * c, size_t(c));
 }
 
-// a maps output (x, y) to input: xin = a0 x + a1 y + a2, yin = a3 x + a4 y + a5, sampled at pixel centres.
+// a maps output (x, y) to input: xin = a0 x + a1 y + a2, yin = a3 x + a4 y + a5, sampled at pixel
+// centres.
 void affine_nearest(const Image& im, const double a[6], Image& out) {
   const int xsize = int(im.width), ysize = int(im.height);
   const int64_t w = out.width, h = out.height;
@@ -122,21 +131,23 @@ Image hflip(const Image& im) {
 Image vflip(const Image& im) {
   Image out(im.height, im.width, im.channels);
   const size_t row_bytes = size_t(im.width * im.channels);
-  for (int64_t y = 0; y < im.height; ++y) std::memcpy(out.row(y), im.row(im.height - 1 - y), row_bytes);
+  for (int64_t y = 0; y < im.height; ++y)
+    std::memcpy(out.row(y), im.row(im.height - 1 - y), row_bytes);
   return out;
 }
 
-Image rotate_nearest(const Image& im, double degrees, double center_x, double center_y, bool default_center,
-                     const std::vector<uint8_t>& fill) {
+Image rotate_nearest(const Image& im, double degrees, double center_x, double center_y,
+                     bool default_center, const std::vector<uint8_t>& fill) {
   const double angle = py_mod(degrees, 360.0);
   if (default_center) {
     if (angle == 0.0) return im;
     if (angle == 180.0) return quarter_turns(im, 2);
-    if ((angle == 90.0 || angle == 270.0) && im.width == im.height) return quarter_turns(im, angle == 90.0 ? 1 : 3);
+    if ((angle == 90.0 || angle == 270.0) && im.width == im.height)
+      return quarter_turns(im, angle == 90.0 ? 1 : 3);
   }
   const double rad = -(angle * (M_PI / 180.0));  // math.radians
-  double a[6] = {round15(std::cos(rad)), round15(std::sin(rad)), 0.0, round15(-std::sin(rad)), round15(std::cos(rad)),
-                 0.0};
+  double a[6] = {round15(std::cos(rad)),  round15(std::sin(rad)), 0.0,
+                 round15(-std::sin(rad)), round15(std::cos(rad)), 0.0};
   a[2] = a[0] * -center_x + a[1] * -center_y + a[2] + center_x;
   a[5] = a[3] * -center_x + a[4] * -center_y + a[5] + center_y;
   Image out(im.height, im.width, im.channels);

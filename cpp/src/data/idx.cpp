@@ -13,7 +13,8 @@ namespace greymatter::data {
 namespace {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::string read_gzip(const std::string& path) {
@@ -55,7 +56,8 @@ torch::Tensor parse_idx(const std::string& bytes, const std::string& name) {
     throw DataError("'" + name + "' holds IDX element type 0x" + std::to_string(p[2]) +
                     "; only unsigned bytes (0x08) are supported");
   const size_t ndims = p[3];
-  if (ndims == 0 || ndims > 4) throw DataError("'" + name + "' declares " + std::to_string(ndims) + " dimensions");
+  if (ndims == 0 || ndims > 4)
+    throw DataError("'" + name + "' declares " + std::to_string(ndims) + " dimensions");
   if (bytes.size() < 4 + 4 * ndims) throw DataError("'" + name + "' is truncated (header)");
   std::vector<int64_t> dims(ndims);
   size_t count = 1;
@@ -65,8 +67,8 @@ torch::Tensor parse_idx(const std::string& bytes, const std::string& name) {
   }
   const size_t offset = 4 + 4 * ndims;
   if (bytes.size() - offset < count)
-    throw DataError("'" + name + "' is truncated: expected " + std::to_string(count) + " bytes of data, found " +
-                    std::to_string(bytes.size() - offset));
+    throw DataError("'" + name + "' is truncated: expected " + std::to_string(count) +
+                    " bytes of data, found " + std::to_string(bytes.size() - offset));
   auto out = torch::empty(dims, torch::kUInt8);
   std::memcpy(out.data_ptr<uint8_t>(), p + offset, count);
   return out;

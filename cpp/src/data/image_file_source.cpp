@@ -20,15 +20,20 @@ std::vector<uint8_t>& file_buffer() {
 }  // namespace
 
 ImageFileSource::ImageFileSource(std::vector<std::string> paths, std::vector<int64_t> labels,
-                                 const std::vector<TransformSpec>& transform, ImageFileOptions options)
-    : ImageSource(std::move(labels), transform, 3, options.on_error),  // files read as PIL's convert("RGB")
+                                 const std::vector<TransformSpec>& transform,
+                                 ImageFileOptions options)
+    : ImageSource(std::move(labels), transform, 3,
+                  options.on_error),  // files read as PIL's convert("RGB")
       paths_(std::move(paths)),
       options_(options) {
   if (!have_image_decoder())
-    throw ConfigError("this greymatter build has no image decoder (it was built with GREYMATTER_WITH_OPENCV=OFF); "
-                      "rebuild with OpenCV installed to read image files");
+    throw ConfigError(
+        "this greymatter build has no image decoder (it was built with "
+        "GREYMATTER_WITH_OPENCV=OFF); "
+        "rebuild with OpenCV installed to read image files");
   if (paths_.size() != size_t(size()))
-    throw ConfigError(std::to_string(paths_.size()) + " paths but " + std::to_string(size()) + " labels");
+    throw ConfigError(std::to_string(paths_.size()) + " paths but " + std::to_string(size()) +
+                      " labels");
   finish_construction();
 }
 
@@ -39,10 +44,12 @@ Image ImageFileSource::read(int64_t index, Size2* full) const {
   const ImageHeader h = inspect_image(bytes.data(), bytes.size(), path);
   *full = {h.height, h.width};
   int reduction = 1;
-  if (options_.reduced_decode && h.format == ImageFormat::kJpeg && full->height > 0 && full->width > 0) {
+  if (options_.reduced_decode && h.format == ImageFormat::kJpeg && full->height > 0 &&
+      full->width > 0) {
     const Size2 target = pipeline_->first_resize_target(*full);
     if (target.height > 0)
-      reduction = jpeg_reduction_for(full->height, full->width, target.height, target.width, options_.reduce_margin);
+      reduction = jpeg_reduction_for(full->height, full->width, target.height, target.width,
+                                     options_.reduce_margin);
   }
   Image im = decode_image(bytes.data(), bytes.size(), h, path, reduction);
   if (reduction == 1 || full->height <= 0) *full = {im.height, im.width};
@@ -59,7 +66,8 @@ Size2 ImageFileSource::peek_size(int64_t index) const {
   return {im.height, im.width};
 }
 
-std::vector<std::pair<int64_t, std::string>> check_image_files(const std::vector<std::string>& paths, int threads) {
+std::vector<std::pair<int64_t, std::string>> check_image_files(
+    const std::vector<std::string>& paths, int threads) {
   std::vector<std::string> reasons(paths.size());
   auto work = [&](size_t first, size_t step) {
     std::vector<uint8_t> bytes;

@@ -1,6 +1,6 @@
 // Folder scan with std::filesystem, reproducing torchvision's ordering: class folders sorted by
-// name; within a class, directories visited in sorted-path order (sorted(os.walk(...))) and files in
-// sorted-name order. Symlinked directories are followed once (a link cycle cannot loop forever).
+// name; within a class, directories visited in sorted-path order (sorted(os.walk(...))) and files
+// in sorted-name order. Symlinked directories are followed once (a link cycle cannot loop forever).
 #include "greymatter/data/image_folder.h"
 
 #include <sys/stat.h>
@@ -22,7 +22,8 @@ bool hidden(const fs::path& p) {
 }
 
 std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return char(std::tolower(c)); });
   return s;
 }
 
@@ -52,7 +53,8 @@ std::vector<fs::path> list_dir(const fs::path& dir) {
 }
 
 // Every non-hidden directory under `top` (itself included), following symlinks once per inode.
-void collect_dirs(const fs::path& top, std::set<std::pair<dev_t, ino_t>>& seen, std::vector<std::string>& dirs) {
+void collect_dirs(const fs::path& top, std::set<std::pair<dev_t, ino_t>>& seen,
+                  std::vector<std::string>& dirs) {
   struct stat st {};
   if (::stat(top.c_str(), &st) == 0 && !seen.insert({st.st_dev, st.st_ino}).second) return;
   dirs.push_back(top.string());
@@ -63,12 +65,13 @@ void collect_dirs(const fs::path& top, std::set<std::pair<dev_t, ino_t>>& seen, 
 }  // namespace
 
 const std::vector<std::string>& default_image_extensions() {
-  static const std::vector<std::string> exts{".jpg", ".jpeg", ".png", ".ppm", ".bmp",
+  static const std::vector<std::string> exts{".jpg", ".jpeg", ".png",  ".ppm", ".bmp",
                                              ".pgm", ".tif",  ".tiff", ".webp"};
   return exts;
 }
 
-FolderScan scan_image_folder(const std::string& root, const std::vector<std::string>& extensions, bool allow_empty) {
+FolderScan scan_image_folder(const std::string& root, const std::vector<std::string>& extensions,
+                             bool allow_empty) {
   std::error_code ec;
   const auto status = fs::status(root, ec);
   if (ec || !fs::exists(status)) throw DataError("image folder '" + root + "' does not exist");
@@ -82,8 +85,9 @@ FolderScan scan_image_folder(const std::string& root, const std::vector<std::str
     if (!hidden(p) && is_dir(p)) scan.classes.push_back(p.filename().string());
   std::sort(scan.classes.begin(), scan.classes.end());
   if (scan.classes.empty())
-    throw DataError("image folder '" + root + "' has no class folders: expected one subfolder per class, e.g. '" +
-                    root + "/cats/1.jpg'");
+    throw DataError("image folder '" + root +
+                    "' has no class folders: expected one subfolder per class, e.g. '" + root +
+                    "/cats/1.jpg'");
 
   std::vector<std::string> empty;
   for (size_t label = 0; label < scan.classes.size(); ++label) {
@@ -96,7 +100,8 @@ FolderScan scan_image_folder(const std::string& root, const std::vector<std::str
     for (const auto& dir : dirs) {
       std::vector<std::string> names;
       for (const auto& p : list_dir(dir))
-        if (!hidden(p) && !is_dir(p) && accepted(p.filename().string(), exts)) names.push_back(p.filename().string());
+        if (!hidden(p) && !is_dir(p) && accepted(p.filename().string(), exts))
+          names.push_back(p.filename().string());
       std::sort(names.begin(), names.end());
       for (auto& n : names) scan.samples.push_back({(fs::path(dir) / n).string(), int64_t(label)});
     }
@@ -110,7 +115,8 @@ FolderScan scan_image_folder(const std::string& root, const std::vector<std::str
     std::string folders, ext_list;
     for (const auto& f : empty) folders += (folders.empty() ? "'" : ", '") + f + "'";
     for (const auto& e : extensions) ext_list += (ext_list.empty() ? "" : ", ") + e;
-    throw DataError("found no valid image file in class folder" + std::string(empty.size() > 1 ? "s " : " ") + folders +
+    throw DataError("found no valid image file in class folder" +
+                    std::string(empty.size() > 1 ? "s " : " ") + folders +
                     "; supported extensions are: " + ext_list);
   }
   return scan;

@@ -1,6 +1,6 @@
 // Signature sniffing and header/structure walks for the formats ImageFolder accepts. JPEG: marker
-// segments up to the end-of-image marker, skipping entropy-coded data with memchr. PNG: chunks up to
-// IEND. The walk is a linear pass over bytes already in memory, cheap next to decoding them.
+// segments up to the end-of-image marker, skipping entropy-coded data with memchr. PNG: chunks up
+// to IEND. The walk is a linear pass over bytes already in memory, cheap next to decoding them.
 #include "greymatter/data/image_header.h"
 
 #include <cstring>
@@ -11,15 +11,19 @@ namespace greymatter::data {
 namespace {
 
 uint32_t be16(const uint8_t* p) { return (uint32_t(p[0]) << 8) | p[1]; }
-uint32_t be32(const uint8_t* p) { return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3]; }
+uint32_t be32(const uint8_t* p) {
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
+}
 uint32_t le16(const uint8_t* p) { return uint32_t(p[0]) | (uint32_t(p[1]) << 8); }
 uint32_t le32(const uint8_t* p) { return le16(p) | (le16(p + 2) << 16); }
 
-[[noreturn]] void truncated(const std::string& path, const char* format, const std::string& detail) {
+[[noreturn]] void truncated(const std::string& path, const char* format,
+                            const std::string& detail) {
   throw DataError("'" + path + "' is a truncated " + format + " file (" + detail + ")");
 }
 
-[[noreturn]] void malformed(const std::string& path, const char* format, const std::string& detail) {
+[[noreturn]] void malformed(const std::string& path, const char* format,
+                            const std::string& detail) {
   throw DataError("'" + path + "' is not a valid " + format + " file (" + detail + ")");
 }
 
@@ -38,9 +42,9 @@ void walk_jpeg(const uint8_t* d, size_t n, const std::string& path, ImageHeader&
     while (pos < n && d[pos] == 0xFF) ++pos;  // fill bytes
     if (pos >= n) truncated(path, "JPEG", "the data ends inside a marker");
     const uint8_t marker = d[pos++];
-    if (marker == 0xD9) return;                                      // EOI
+    if (marker == 0xD9) return;                                          // EOI
     if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;  // no payload
-    if (marker == 0x00) continue;                                    // stuffed byte outside a scan: skip
+    if (marker == 0x00) continue;  // stuffed byte outside a scan: skip
     if (pos + 2 > n) truncated(path, "JPEG", "the data ends inside a segment header");
     const size_t length = be16(d + pos);
     if (length < 2) malformed(path, "JPEG", "segment of length " + std::to_string(length));
@@ -83,7 +87,8 @@ void walk_png(const uint8_t* d, size_t n, const std::string& path, ImageHeader& 
     if (length > 0x7FFFFFFFu) malformed(path, "PNG", "chunk length " + std::to_string(length));
     if (pos + 12 + length > n) truncated(path, "PNG", "the data ends inside a chunk");
     if (first) {
-      if (std::memcmp(type, "IHDR", 4) != 0 || length != 13) malformed(path, "PNG", "first chunk is not IHDR");
+      if (std::memcmp(type, "IHDR", 4) != 0 || length != 13)
+        malformed(path, "PNG", "first chunk is not IHDR");
       h.width = be32(d + pos + 8);
       h.height = be32(d + pos + 12);
       h.bit_depth = d[pos + 16];
@@ -91,8 +96,9 @@ void walk_png(const uint8_t* d, size_t n, const std::string& path, ImageHeader& 
       static const int kComponents[7] = {1, 0, 3, 1, 2, 0, 4};  // by PNG colour type
       h.components = color_type <= 6 ? kComponents[color_type] : 0;
       if (h.width == 0 || h.height == 0 || h.components == 0)
-        malformed(path, "PNG", "header says " + std::to_string(h.width) + "x" + std::to_string(h.height) +
-                                   ", colour type " + std::to_string(color_type));
+        malformed(path, "PNG",
+                  "header says " + std::to_string(h.width) + "x" + std::to_string(h.height) +
+                      ", colour type " + std::to_string(color_type));
       first = false;
     }
     if (std::memcmp(type, "IEND", 4) == 0) return;
@@ -113,7 +119,8 @@ bool pnm_number(const uint8_t* d, size_t n, size_t& pos, int64_t& out) {
   }
   if (pos >= n || d[pos] < '0' || d[pos] > '9') return false;
   out = 0;
-  while (pos < n && d[pos] >= '0' && d[pos] <= '9' && out < (int64_t(1) << 40)) out = out * 10 + (d[pos++] - '0');
+  while (pos < n && d[pos] >= '0' && d[pos] <= '9' && out < (int64_t(1) << 40))
+    out = out * 10 + (d[pos++] - '0');
   return true;
 }
 
@@ -162,14 +169,22 @@ void parse_other(const uint8_t* d, size_t n, ImageHeader& h) {
 
 const char* format_name(ImageFormat f) {
   switch (f) {
-    case ImageFormat::kJpeg: return "JPEG";
-    case ImageFormat::kPng: return "PNG";
-    case ImageFormat::kBmp: return "BMP";
-    case ImageFormat::kPnm: return "PNM";
-    case ImageFormat::kTiff: return "TIFF";
-    case ImageFormat::kWebp: return "WebP";
-    case ImageFormat::kGif: return "GIF";
-    default: return "unknown";
+    case ImageFormat::kJpeg:
+      return "JPEG";
+    case ImageFormat::kPng:
+      return "PNG";
+    case ImageFormat::kBmp:
+      return "BMP";
+    case ImageFormat::kPnm:
+      return "PNM";
+    case ImageFormat::kTiff:
+      return "TIFF";
+    case ImageFormat::kWebp:
+      return "WebP";
+    case ImageFormat::kGif:
+      return "GIF";
+    default:
+      return "unknown";
   }
 }
 
@@ -178,9 +193,12 @@ ImageFormat sniff_format(const uint8_t* d, size_t n) {
   if (n >= 8 && std::memcmp(d, "\x89PNG\r\n\x1a\n", 8) == 0) return ImageFormat::kPng;
   if (n >= 2 && d[0] == 'B' && d[1] == 'M') return ImageFormat::kBmp;
   if (n >= 2 && d[0] == 'P' && d[1] >= '1' && d[1] <= '6') return ImageFormat::kPnm;
-  if (n >= 4 && (std::memcmp(d, "II*\0", 4) == 0 || std::memcmp(d, "MM\0*", 4) == 0)) return ImageFormat::kTiff;
-  if (n >= 12 && std::memcmp(d, "RIFF", 4) == 0 && std::memcmp(d + 8, "WEBP", 4) == 0) return ImageFormat::kWebp;
-  if (n >= 6 && (std::memcmp(d, "GIF87a", 6) == 0 || std::memcmp(d, "GIF89a", 6) == 0)) return ImageFormat::kGif;
+  if (n >= 4 && (std::memcmp(d, "II*\0", 4) == 0 || std::memcmp(d, "MM\0*", 4) == 0))
+    return ImageFormat::kTiff;
+  if (n >= 12 && std::memcmp(d, "RIFF", 4) == 0 && std::memcmp(d + 8, "WEBP", 4) == 0)
+    return ImageFormat::kWebp;
+  if (n >= 6 && (std::memcmp(d, "GIF87a", 6) == 0 || std::memcmp(d, "GIF89a", 6) == 0))
+    return ImageFormat::kGif;
   return ImageFormat::kUnknown;
 }
 
@@ -190,7 +208,8 @@ ImageHeader inspect_image(const uint8_t* data, size_t size, const std::string& p
   h.format = sniff_format(data, size);
   switch (h.format) {
     case ImageFormat::kUnknown:
-      throw DataError("'" + path + "' is not an image: its first bytes match no supported format "
+      throw DataError("'" + path +
+                      "' is not an image: its first bytes match no supported format "
                       "(JPEG, PNG, BMP, PPM/PGM, TIFF, WebP)");
     case ImageFormat::kJpeg:
       walk_jpeg(data, size, path, h);

@@ -1,5 +1,5 @@
-// ImageSource: the chain around read(); the only shared mutable state is the fill-once cache and the
-// skipped-samples list.
+// ImageSource: the chain around read(); the only shared mutable state is the fill-once cache and
+// the skipped-samples list.
 #include "greymatter/data/image_source.h"
 
 #include <algorithm>
@@ -21,7 +21,9 @@ std::string shape_string(const std::vector<int64_t>& s) {
 
 ImageSource::ImageSource(std::vector<int64_t> labels, const std::vector<TransformSpec>& transform,
                          int64_t input_channels, OnError on_error)
-    : pipeline_(std::make_unique<Pipeline>(transform, input_channels)), on_error_(on_error), labels_(std::move(labels)) {
+    : pipeline_(std::make_unique<Pipeline>(transform, input_channels)),
+      on_error_(on_error),
+      labels_(std::move(labels)) {
   skipped_index_.assign(labels_.size(), false);
 }
 
@@ -49,7 +51,8 @@ std::vector<int64_t> ImageSource::infer_shape() const {
       if (first_error.empty()) first_error = naming(e.what(), name(i));
     }
   }
-  throw DataError("cannot tell the sample size: none of the first images can be read, e.g. " + first_error);
+  throw DataError("cannot tell the sample size: none of the first images can be read, e.g. " +
+                  first_error);
 }
 
 Image ImageSource::prefix_image(int64_t index) const {
@@ -72,8 +75,10 @@ Image ImageSource::sample_image(const SampleKey& key, std::vector<StepTrace>* tr
   Image holder;
   const Image& prefix = prefix_cached(key.index, holder);
   Image im;
-  if (&prefix == &holder) im = std::move(holder);
-  else im = prefix;  // a cached image stays in the cache
+  if (&prefix == &holder)
+    im = std::move(holder);
+  else
+    im = prefix;  // a cached image stays in the cache
   if (!pipeline_->has_random_steps()) return im;
   return pipeline_->run_random(std::move(im), key.seed, key.epoch, key.index, trace);
 }
@@ -87,8 +92,8 @@ void ImageSource::record_skip(int64_t index, const std::string& reason) const {
 
 int64_t ImageSource::load(const SampleKey& key, float* out) const {
   if (key.index < 0 || key.index >= size())
-    throw ConfigError("sample index " + std::to_string(key.index) + " out of range for " + std::to_string(size()) +
-                      " images");
+    throw ConfigError("sample index " + std::to_string(key.index) + " out of range for " +
+                      std::to_string(size()) + " images");
   if (on_error_ == OnError::kSkip) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (skipped_index_[size_t(key.index)]) return kSkipped;  // failed before: do not read it again
@@ -103,9 +108,11 @@ int64_t ImageSource::load(const SampleKey& key, float* out) const {
       im = &randomized;
     }
     if (im->height != shape_[1] || im->width != shape_[2])
-      throw DataError("'" + name(key.index) + "' gives a " + shape_string({shape_[0], im->height, im->width}) +
+      throw DataError("'" + name(key.index) + "' gives a " +
+                      shape_string({shape_[0], im->height, im->width}) +
                       " sample but this dataset's samples are " + shape_string(shape_) +
-                      " (the first image's size): add CenterCrop or Resize((h, w)) so every image ends the same size");
+                      " (the first image's size): add CenterCrop or Resize((h, w)) so every image "
+                      "ends the same size");
     pipeline_->write(*im, out);
     return labels_[size_t(key.index)];
   } catch (const DataError& e) {
@@ -120,8 +127,8 @@ int64_t ImageSource::load(const SampleKey& key, float* out) const {
 
 torch::Tensor ImageSource::load_tensor(const SampleKey& key, int64_t* label) const {
   if (key.index < 0 || key.index >= size())
-    throw ConfigError("sample index " + std::to_string(key.index) + " out of range for " + std::to_string(size()) +
-                      " images");
+    throw ConfigError("sample index " + std::to_string(key.index) + " out of range for " +
+                      std::to_string(size()) + " images");
   try {
     const Image im = sample_image(key, nullptr);
     auto out = torch::empty({pipeline_->output_channels(), im.height, im.width}, torch::kFloat32);

@@ -32,7 +32,8 @@ void ignore_message(j_common_ptr, int) {}
 
 }  // namespace
 
-bool decode_jpeg(const uint8_t* data, size_t size, int reduction, const std::string& path, Image& out) {
+bool decode_jpeg(const uint8_t* data, size_t size, int reduction, const std::string& path,
+                 Image& out) {
   jpeg_decompress_struct cinfo{};
   ErrorManager err{};
   cinfo.err = jpeg_std_error(&err.pub);

@@ -9,14 +9,16 @@
 
 namespace greymatter::data {
 
-Loader::Loader(std::shared_ptr<const Source> source, std::vector<int64_t> indices, LoaderOptions options)
+Loader::Loader(std::shared_ptr<const Source> source, std::vector<int64_t> indices,
+               LoaderOptions options)
     : source_(std::move(source)), indices_(std::move(indices)), options_(options) {
   if (!source_) throw ConfigError("Loader needs a dataset");
   if (options_.batch_size < 1)
     throw ConfigError("batch_size must be >= 1, got " + std::to_string(options_.batch_size));
   if (options_.num_workers < 0)
     throw ConfigError("num_workers must be >= 0, got " + std::to_string(options_.num_workers));
-  if (options_.prefetch < 1) throw ConfigError("prefetch must be >= 1, got " + std::to_string(options_.prefetch));
+  if (options_.prefetch < 1)
+    throw ConfigError("prefetch must be >= 1, got " + std::to_string(options_.prefetch));
   for (int64_t i : indices_)
     if (i < 0 || i >= source_->size())
       throw ConfigError("index " + std::to_string(i) + " out of range for a dataset of " +
@@ -31,7 +33,8 @@ int64_t Loader::num_batches() const {
 std::unique_ptr<EpochIterator> Loader::epoch(int64_t epoch) const {
   const auto positions = epoch_order(num_samples(), options_.shuffle, options_.seed, epoch);
   std::vector<int64_t> order(positions.size());
-  for (size_t i = 0; i < positions.size(); ++i) order[i] = indices_[static_cast<size_t>(positions[i])];
+  for (size_t i = 0; i < positions.size(); ++i)
+    order[i] = indices_[static_cast<size_t>(positions[i])];
   if (options_.drop_last) order.resize(static_cast<size_t>(num_batches() * options_.batch_size));
   return std::make_unique<EpochIterator>(source_, std::move(order), options_, epoch);
 }
@@ -42,9 +45,11 @@ EpochIterator::EpochIterator(std::shared_ptr<const Source> source, std::vector<i
       order_(std::move(order)),
       options_(options),
       epoch_(epoch),
-      num_batches_((static_cast<int64_t>(order_.size()) + options.batch_size - 1) / options.batch_size),
+      num_batches_((static_cast<int64_t>(order_.size()) + options.batch_size - 1) /
+                   options.batch_size),
       sample_shape_(source_->sample_shape()) {
-  for (int64_t w = 0; w < options_.num_workers; ++w) workers_.emplace_back([this] { worker_loop(); });
+  for (int64_t w = 0; w < options_.num_workers; ++w)
+    workers_.emplace_back([this] { worker_loop(); });
 }
 
 EpochIterator::~EpochIterator() {
@@ -60,8 +65,10 @@ Batch EpochIterator::take_buffer(int64_t batch_size) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto it = spare_.begin(); it != spare_.end(); ++it) {
-      // use_count() == 1: nobody outside the iterator still holds this batch, so it can be overwritten.
-      if (it->images.size(0) == batch_size && it->images.use_count() == 1 && it->labels.use_count() == 1) {
+      // use_count() == 1: nobody outside the iterator still holds this batch, so it can be
+      // overwritten.
+      if (it->images.size(0) == batch_size && it->images.use_count() == 1 &&
+          it->labels.use_count() == 1) {
         Batch b = std::move(*it);
         spare_.erase(it);
         return b;
@@ -71,15 +78,17 @@ Batch EpochIterator::take_buffer(int64_t batch_size) {
   std::vector<int64_t> shape{batch_size};
   shape.insert(shape.end(), sample_shape_.begin(), sample_shape_.end());
   const bool pin = options_.pin_memory && at::hasCUDA();
-  return {torch::empty(shape, torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(pin)),
-          torch::empty({batch_size}, torch::TensorOptions().dtype(torch::kInt64).pinned_memory(pin))};
+  return {
+      torch::empty(shape, torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(pin)),
+      torch::empty({batch_size}, torch::TensorOptions().dtype(torch::kInt64).pinned_memory(pin))};
 }
 
 EpochIterator::Slot EpochIterator::build(int64_t batch_index) {
   Slot slot;
   try {
     const int64_t begin = batch_index * options_.batch_size;
-    const int64_t end = std::min<int64_t>(begin + options_.batch_size, static_cast<int64_t>(order_.size()));
+    const int64_t end =
+        std::min<int64_t>(begin + options_.batch_size, static_cast<int64_t>(order_.size()));
     slot.batch = take_buffer(end - begin);
     float* images = slot.batch.images.data_ptr<float>();
     int64_t* labels = slot.batch.labels.data_ptr<int64_t>();
@@ -107,7 +116,9 @@ void EpochIterator::worker_loop() {
     int64_t k = 0;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      space_cv_.wait(lock, [&] { return stop_ || (next_to_build_ < num_batches_ && next_to_build_ < consumed_ + depth); });
+      space_cv_.wait(lock, [&] {
+        return stop_ || (next_to_build_ < num_batches_ && next_to_build_ < consumed_ + depth);
+      });
       if (stop_) return;
       k = next_to_build_++;
     }
@@ -125,9 +136,10 @@ std::optional<Batch> EpochIterator::next() {
   if (last_) {
     spare_.push_back(std::move(*last_));
     last_.reset();
-    // Buffers a consumer keeps (a Python loop holding every batch) are not ours to reuse; forget the
-    // oldest so their memory goes when the consumer drops them.
-    const auto cap = static_cast<size_t>(options_.prefetch * std::max<int64_t>(options_.num_workers, 1) + 2);
+    // Buffers a consumer keeps (a Python loop holding every batch) are not ours to reuse; forget
+    // the oldest so their memory goes when the consumer drops them.
+    const auto cap =
+        static_cast<size_t>(options_.prefetch * std::max<int64_t>(options_.num_workers, 1) + 2);
     if (spare_.size() > cap) spare_.erase(spare_.begin());
   }
   while (consumed_ < num_batches_) {

@@ -82,7 +82,8 @@ inline uint8_t clip8(int32_t acc) {
 
 // Horizontal pass over rows [row0, row0 + rows) of src into `out` (rows x out_w x C).
 template <int C>
-void horizontal(const ImageView& src, int64_t row0, int64_t rows, const Taps& t, Image& out, int64_t out_row0 = 0) {
+void horizontal(const ImageView& src, int64_t row0, int64_t rows, const Taps& t, Image& out,
+                int64_t out_row0 = 0) {
   const int64_t out_w = out.width;
   for (int64_t y = 0; y < rows; ++y) {
     const uint8_t* in = src.row(row0 + y);
@@ -103,8 +104,8 @@ void horizontal(const ImageView& src, int64_t row0, int64_t rows, const Taps& t,
 #if defined(__x86_64__) && defined(__GNUC__)
 // The horizontal pass with AVX2, eight rows at a time: the eight rows are transposed so that each
 // source byte's eight values sit together (SSE2 unpacks), every tap is then one 8-lane integer
-// multiply-add, and the results go back to their rows. Integer arithmetic, so exactly the scalar sums.
-// Returns the number of rows done (a multiple of 8); the caller does the rest.
+// multiply-add, and the results go back to their rows. Integer arithmetic, so exactly the scalar
+// sums. Returns the number of rows done (a multiple of 8); the caller does the rest.
 #define GM_AVX2 __attribute__((target("avx2")))
 
 GM_AVX2 void transpose_rows(const uint8_t* const rows[8], int64_t bytes, uint8_t* t) {
@@ -135,14 +136,16 @@ GM_AVX2 void transpose_rows(const uint8_t* const rows[8], int64_t bytes, uint8_t
     for (int i = 0; i < 4; ++i) {  // byte pairs (4i, 4i+1) and (4i+2, 4i+3), each with its 8 rows
       const int64_t n = std::min<int64_t>(4, bytes - (o + 4 * i));
       if (n <= 0) break;
-      const __m128i lo = _mm_unpacklo_epi32(c[i], c[4 + i]), hi = _mm_unpackhi_epi32(c[i], c[4 + i]);
+      const __m128i lo = _mm_unpacklo_epi32(c[i], c[4 + i]),
+                    hi = _mm_unpackhi_epi32(c[i], c[4 + i]);
       _mm_storeu_si128(reinterpret_cast<__m128i*>(t + (o + 4 * i) * 8), lo);
       if (n > 2) _mm_storeu_si128(reinterpret_cast<__m128i*>(t + (o + 4 * i + 2) * 8), hi);
     }
   }
 }
 
-GM_AVX2 int64_t horizontal_avx2(const ImageView& src, int64_t row0, int64_t rows, const Taps& t, Image& out) {
+GM_AVX2 int64_t horizontal_avx2(const ImageView& src, int64_t row0, int64_t rows, const Taps& t,
+                                Image& out) {
   const int64_t c = src.channels, in_bytes = src.width * c, out_w = out.width;
   thread_local std::vector<uint8_t> transposed, results;
   transposed.resize(size_t((in_bytes + 16) * 8));
@@ -159,13 +162,16 @@ GM_AVX2 int64_t horizontal_avx2(const ImageView& src, int64_t row0, int64_t rows
       for (int64_t ch = 0; ch < c; ++ch) {
         __m256i acc = bias;
         for (int64_t x = 0; x < n; ++x) {
-          const __m128i bytes8 =
-              _mm_loadl_epi64(reinterpret_cast<const __m128i*>(transposed.data() + (first + x * c + ch) * 8));
-          acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(bytes8), _mm256_set1_epi32(k[x])));
+          const __m128i bytes8 = _mm_loadl_epi64(
+              reinterpret_cast<const __m128i*>(transposed.data() + (first + x * c + ch) * 8));
+          acc = _mm256_add_epi32(
+              acc, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(bytes8), _mm256_set1_epi32(k[x])));
         }
         const __m256i shifted = _mm256_srai_epi32(acc, kPrecisionBits);
-        const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(shifted), _mm256_extracti128_si256(shifted, 1));
-        _mm_storel_epi64(reinterpret_cast<__m128i*>(results.data() + (xx * c + ch) * 8), _mm_packus_epi16(words, words));
+        const __m128i words =
+            _mm_packs_epi32(_mm256_castsi256_si128(shifted), _mm256_extracti128_si256(shifted, 1));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(results.data() + (xx * c + ch) * 8),
+                         _mm_packus_epi16(words, words));
       }
     }
     for (int r = 0; r < 8; ++r) {
@@ -219,8 +225,10 @@ Image resize_convolution(const ImageView& src, int64_t out_h, int64_t out_w, Int
     mid = Image(row1 - row0, out_w, src.channels);
     const int64_t done = have_avx2() ? horizontal_avx2(src, row0, row1 - row0, th, mid) : 0;
     // The scalar pass takes the rows the vector pass left (all of them without AVX2).
-    if (src.channels == 3) horizontal<3>(src, row0 + done, row1 - row0 - done, th, mid, done);
-    else horizontal<1>(src, row0 + done, row1 - row0 - done, th, mid, done);
+    if (src.channels == 3)
+      horizontal<3>(src, row0 + done, row1 - row0 - done, th, mid, done);
+    else
+      horizontal<1>(src, row0 + done, row1 - row0 - done, th, mid, done);
     mid_view = ImageView(mid);
     mid_row0 = row0;
     if (!need_v) return mid;
@@ -235,7 +243,8 @@ Image resize_nearest(const ImageView& src, int64_t out_h, int64_t out_w) {
   const double sx = double(src.width) / double(out_w), sy = double(src.height) / double(out_h);
   std::vector<int64_t> xin(static_cast<size_t>(out_w));
   double xo = sx * 0.5;
-  for (int64_t x = 0; x < out_w; ++x, xo += sx) xin[size_t(x)] = std::min<int64_t>(int64_t(xo), src.width - 1);
+  for (int64_t x = 0; x < out_w; ++x, xo += sx)
+    xin[size_t(x)] = std::min<int64_t>(int64_t(xo), src.width - 1);
   Image out(out_h, out_w, c);
   double yo = sy * 0.5;
   for (int64_t y = 0; y < out_h; ++y, yo += sy) {

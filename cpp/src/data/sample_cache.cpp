@@ -11,7 +11,9 @@
 namespace greymatter::data {
 
 SampleCache::SampleCache(int64_t num_samples, int64_t budget_bytes)
-    : n_(num_samples), slots_(new std::atomic<const Image*>[size_t(num_samples)]), budget_(budget_bytes) {
+    : n_(num_samples),
+      slots_(new std::atomic<const Image*>[size_t(num_samples)]),
+      budget_(budget_bytes) {
   for (int64_t i = 0; i < n_; ++i) slots_[size_t(i)].store(nullptr, std::memory_order_relaxed);
 }
 

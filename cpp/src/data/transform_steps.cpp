@@ -22,7 +22,9 @@ std::vector<double> arg(const TransformSpec& s, const std::string& key) {
   return it == s.args.end() ? std::vector<double>{} : it->second;
 }
 
-[[noreturn]] void bad(const TransformSpec& s, const std::string& what) { throw ConfigError(s.name + ": " + what); }
+[[noreturn]] void bad(const TransformSpec& s, const std::string& what) {
+  throw ConfigError(s.name + ": " + what);
+}
 
 std::string list_string(const std::vector<double>& v) {
   std::ostringstream o;
@@ -41,7 +43,8 @@ int64_t positive_int(const TransformSpec& s, const std::string& key, double v) {
 // size: one number (square, or the shorter side for Resize) or (h, w).
 std::vector<int64_t> size_arg(const TransformSpec& s, bool square_if_one) {
   const auto v = arg(s, "size");
-  if (v.size() != 1 && v.size() != 2) bad(s, "size must be an int or a sequence (h, w), got " + list_string(v));
+  if (v.size() != 1 && v.size() != 2)
+    bad(s, "size must be an int or a sequence (h, w), got " + list_string(v));
   std::vector<int64_t> out;
   for (double x : v) out.push_back(positive_int(s, "size", x));
   if (square_if_one && out.size() == 1) out.push_back(out[0]);
@@ -52,24 +55,31 @@ Interpolation interpolation_arg(const TransformSpec& s, Interpolation fallback) 
   const auto v = arg(s, "interpolation");
   if (v.empty()) return fallback;
   switch (int(v[0])) {
-    case 0: return Interpolation::kNearest;
-    case 1: return Interpolation::kBilinear;
-    case 2: return Interpolation::kBicubic;
-    default: bad(s, "interpolation must be NEAREST, BILINEAR or BICUBIC (code " + std::to_string(v[0]) + ")");
+    case 0:
+      return Interpolation::kNearest;
+    case 1:
+      return Interpolation::kBilinear;
+    case 2:
+      return Interpolation::kBicubic;
+    default:
+      bad(s,
+          "interpolation must be NEAREST, BILINEAR or BICUBIC (code " + std::to_string(v[0]) + ")");
   }
 }
 
 const char* interpolation_name(Interpolation m) {
-  return m == Interpolation::kNearest ? "nearest" : (m == Interpolation::kBicubic ? "bicubic" : "bilinear");
+  return m == Interpolation::kNearest ? "nearest"
+                                      : (m == Interpolation::kBicubic ? "bicubic" : "bilinear");
 }
 
 // (lo, hi) with lo <= hi, inside [min, max]; empty stays empty (None).
-std::vector<double> range_arg(const TransformSpec& s, const std::string& key, double min, double max) {
+std::vector<double> range_arg(const TransformSpec& s, const std::string& key, double min,
+                              double max) {
   const auto v = arg(s, key);
   if (v.empty()) return v;
   if (v.size() != 2 || !(v[0] <= v[1]) || v[0] < min || v[1] > max)
-    bad(s, key + " must be a range (min, max) with " + std::to_string(min) + " <= min <= max <= " +
-               std::to_string(max) + ", got " + list_string(v));
+    bad(s, key + " must be a range (min, max) with " + std::to_string(min) +
+               " <= min <= max <= " + std::to_string(max) + ", got " + list_string(v));
   return v;
 }
 
@@ -87,7 +97,8 @@ ResizeStep::ResizeStep(std::vector<int64_t> size, Interpolation mode, int64_t ma
 
 std::string ResizeStep::describe() const {
   std::string s = "Resize(size=" + (size_.size() == 1 ? std::to_string(size_[0])
-                                                      : "(" + std::to_string(size_[0]) + ", " + std::to_string(size_[1]) + ")");
+                                                      : "(" + std::to_string(size_[0]) + ", " +
+                                                            std::to_string(size_[1]) + ")");
   return s + ", interpolation=" + interpolation_name(mode_) + ")";
 }
 
@@ -105,10 +116,12 @@ Size2 ResizeStep::output_size(Size2 in) const {
 }
 
 Image ResizeStep::apply_to(const Image& im, Size2 target) const {
-  if (target.height == im.height && target.width == im.width) return im;  // torchvision returns it as is
+  if (target.height == im.height && target.width == im.width)
+    return im;                                // torchvision returns it as is
   if (target.height < 1 || target.width < 1)  // PIL refuses too ("height and width must be > 0")
-    throw DataError(describe() + " would turn a " + std::to_string(im.height) + "x" + std::to_string(im.width) +
-                    " image into " + std::to_string(target.height) + "x" + std::to_string(target.width) + " pixels");
+    throw DataError(describe() + " would turn a " + std::to_string(im.height) + "x" +
+                    std::to_string(im.width) + " image into " + std::to_string(target.height) +
+                    "x" + std::to_string(target.width) + " pixels");
   return resize(ImageView(im), target.height, target.width, mode_);
 }
 
@@ -133,8 +146,10 @@ class CenterCropStep : public Step {
     // crops at round((size - crop) / 2) with Python's half-to-even rounding.
     const int64_t pad_left = w_ > im.width ? (w_ - im.width) / 2 : 0;
     const int64_t pad_top = h_ > im.height ? (h_ - im.height) / 2 : 0;
-    const int64_t padded_w = w_ > im.width ? im.width + pad_left + (w_ - im.width + 1) / 2 : im.width;
-    const int64_t padded_h = h_ > im.height ? im.height + pad_top + (h_ - im.height + 1) / 2 : im.height;
+    const int64_t padded_w =
+        w_ > im.width ? im.width + pad_left + (w_ - im.width + 1) / 2 : im.width;
+    const int64_t padded_h =
+        h_ > im.height ? im.height + pad_top + (h_ - im.height + 1) / 2 : im.height;
     const int64_t top = py_round(double(padded_h - h_) / 2.0) - pad_top;
     const int64_t left = py_round(double(padded_w - w_) / 2.0) - pad_left;
     if (top == 0 && left == 0 && h_ == im.height && w_ == im.width) return im;
@@ -149,12 +164,13 @@ class CenterCropStep : public Step {
 
 class RandomResizedCropStep : public Step {
  public:
-  RandomResizedCropStep(std::vector<int64_t> size, std::vector<double> scale, std::vector<double> ratio,
-                        Interpolation mode)
+  RandomResizedCropStep(std::vector<int64_t> size, std::vector<double> scale,
+                        std::vector<double> ratio, Interpolation mode)
       : h_(size[0]), w_(size[1]), scale_(std::move(scale)), ratio_(std::move(ratio)), mode_(mode) {}
   std::string describe() const override {
-    return "RandomResizedCrop(size=(" + std::to_string(h_) + ", " + std::to_string(w_) + "), scale=" +
-           list_string(scale_) + ", ratio=" + list_string(ratio_) + ", interpolation=" + interpolation_name(mode_) + ")";
+    return "RandomResizedCrop(size=(" + std::to_string(h_) + ", " + std::to_string(w_) +
+           "), scale=" + list_string(scale_) + ", ratio=" + list_string(ratio_) +
+           ", interpolation=" + interpolation_name(mode_) + ")";
   }
   bool random() const override { return true; }
   SizeEffect size_effect() const override { return SizeEffect::kFixed; }
@@ -169,8 +185,8 @@ class RandomResizedCropStep : public Step {
  private:
   // RandomResizedCrop.get_params: ten tries at a random area and log-uniform aspect ratio, then a
   // centre crop clamped to the ratio range.
-  void draw(CounterRng& rng, int64_t height, int64_t width, int64_t& top, int64_t& left, int64_t& ch,
-            int64_t& cw) const {
+  void draw(CounterRng& rng, int64_t height, int64_t width, int64_t& top, int64_t& left,
+            int64_t& ch, int64_t& cw) const {
     const double area = double(height) * double(width);
     const double log_lo = std::log(ratio_[0]), log_hi = std::log(ratio_[1]);
     for (int attempt = 0; attempt < 10; ++attempt) {
@@ -212,7 +228,8 @@ class RandomFlipStep : public Step {
  public:
   RandomFlipStep(bool vertical, double p) : vertical_(vertical), p_(p) {}
   std::string describe() const override {
-    return std::string(vertical_ ? "RandomVerticalFlip" : "RandomHorizontalFlip") + "(p=" + std::to_string(p_) + ")";
+    return std::string(vertical_ ? "RandomVerticalFlip" : "RandomHorizontalFlip") +
+           "(p=" + std::to_string(p_) + ")";
   }
   bool random() const override { return true; }
   Image apply(Image im, CounterRng* rng, std::vector<double>* params) const override {
@@ -242,7 +259,8 @@ class RandomRotationStep : public Step {
     if (params) *params = {angle};
     // A grey image stands for three equal channels; a fill that is not grey needs real ones.
     std::vector<uint8_t> fill = fill_;
-    if (im.channels == 1 && fill.size() == 3 && (fill[0] != fill[1] || fill[1] != fill[2])) im = widen(im);
+    if (im.channels == 1 && fill.size() == 3 && (fill[0] != fill[1] || fill[1] != fill[2]))
+      im = widen(im);
     if (fill.size() != size_t(im.channels)) fill.assign(size_t(im.channels), fill[0]);
     const bool default_center = center_.empty();
     const double cx = default_center ? double(im.width) / 2.0 : center_[0];
@@ -267,13 +285,15 @@ class RandomRotationStep : public Step {
 
 class ColorJitterStep : public Step {
  public:
-  ColorJitterStep(std::vector<double> b, std::vector<double> c, std::vector<double> s, std::vector<double> h)
+  ColorJitterStep(std::vector<double> b, std::vector<double> c, std::vector<double> s,
+                  std::vector<double> h)
       : ranges_{std::move(b), std::move(c), std::move(s), std::move(h)} {}
   std::string describe() const override {
     static const char* names[4] = {"brightness", "contrast", "saturation", "hue"};
     std::string out = "ColorJitter(";
     for (int i = 0; i < 4; ++i)
-      out += std::string(i ? ", " : "") + names[i] + "=" + (ranges_[i].empty() ? "None" : list_string(ranges_[i]));
+      out += std::string(i ? ", " : "") + names[i] + "=" +
+             (ranges_[i].empty() ? "None" : list_string(ranges_[i]));
     return out + ")";
   }
   bool random() const override { return true; }
@@ -285,15 +305,24 @@ class ColorJitterStep : public Step {
     for (int i = 0; i < 4; ++i)
       factor[i] = ranges_[i].empty() ? std::numeric_limits<double>::quiet_NaN()
                                      : double(float(uniform(*rng, ranges_[i][0], ranges_[i][1])));
-    if (params) *params = {double(order[0]), double(order[1]), double(order[2]), double(order[3]),
-                           factor[0], factor[1], factor[2], factor[3]};
+    if (params)
+      *params = {double(order[0]), double(order[1]), double(order[2]), double(order[3]),
+                 factor[0],        factor[1],        factor[2],        factor[3]};
     for (int k : order) {
       if (ranges_[k].empty()) continue;
       switch (k) {
-        case 0: im = adjust_brightness(im, float(factor[0])); break;
-        case 1: im = adjust_contrast(im, float(factor[1])); break;
-        case 2: im = adjust_saturation(im, float(factor[2])); break;
-        default: im = adjust_hue(im, factor[3]); break;
+        case 0:
+          im = adjust_brightness(im, float(factor[0]));
+          break;
+        case 1:
+          im = adjust_contrast(im, float(factor[1]));
+          break;
+        case 2:
+          im = adjust_saturation(im, float(factor[2]));
+          break;
+        default:
+          im = adjust_hue(im, factor[3]);
+          break;
       }
     }
     return im;
@@ -308,7 +337,9 @@ class ColorJitterStep : public Step {
 class GrayscaleStep : public Step {
  public:
   explicit GrayscaleStep(int64_t channels) : channels_(channels) {}
-  std::string describe() const override { return "Grayscale(num_output_channels=" + std::to_string(channels_) + ")"; }
+  std::string describe() const override {
+    return "Grayscale(num_output_channels=" + std::to_string(channels_) + ")";
+  }
   int64_t output_channels(int64_t) const override { return channels_; }
   // Three output channels stay one physical channel: the final write widens it.
   Image apply(Image im, CounterRng*, std::vector<double>*) const override { return to_grey(im); }
@@ -329,15 +360,17 @@ std::unique_ptr<Step> make_rotation(const TransformSpec& s, int64_t channels) {
   if (!expand.empty() && expand[0] != 0)
     bad(s, "expand=True is not supported: it makes the output size differ per sample");
   const auto center = arg(s, "center");
-  if (!center.empty() && center.size() != 2) bad(s, "center must be (x, y), got " + list_string(center));
+  if (!center.empty() && center.size() != 2)
+    bad(s, "center must be (x, y), got " + list_string(center));
   auto fill_values = arg(s, "fill");
   if (fill_values.empty()) fill_values = {0.0};
   if (fill_values.size() != 1 && int64_t(fill_values.size()) != channels)
-    bad(s, "fill has " + std::to_string(fill_values.size()) + " values but the image has " + std::to_string(channels) +
-               " channels");
+    bad(s, "fill has " + std::to_string(fill_values.size()) + " values but the image has " +
+               std::to_string(channels) + " channels");
   std::vector<uint8_t> fill;
   for (double v : fill_values) {
-    if (!(v >= 0 && v < 256)) bad(s, "fill values must be in [0, 255], got " + list_string(fill_values));
+    if (!(v >= 0 && v < 256))
+      bad(s, "fill values must be in [0, 255], got " + list_string(fill_values));
     fill.push_back(uint8_t(int(v)));  // torchvision's int(x)
   }
   if (fill.size() == 1 && channels == 3) fill.assign(3, fill[0]);
@@ -352,11 +385,12 @@ std::unique_ptr<Step> make_step(const TransformSpec& s, int64_t channels) {
     const auto max_size = arg(s, "max_size");
     int64_t m = 0;
     if (!max_size.empty()) {
-      if (size.size() != 1) bad(s, "max_size is only supported when size is an int (the shorter side)");
+      if (size.size() != 1)
+        bad(s, "max_size is only supported when size is an int (the shorter side)");
       m = positive_int(s, "max_size", max_size[0]);
       if (m <= size[0])
-        bad(s, "max_size = " + std::to_string(m) + " must be strictly greater than the requested size " +
-                   std::to_string(size[0]));
+        bad(s, "max_size = " + std::to_string(m) +
+                   " must be strictly greater than the requested size " + std::to_string(size[0]));
     }
     return std::make_unique<ResizeStep>(size, interpolation_arg(s, Interpolation::kBilinear), m);
   }
@@ -371,23 +405,27 @@ std::unique_ptr<Step> make_step(const TransformSpec& s, int64_t channels) {
   if (s.name == "RandomHorizontalFlip" || s.name == "RandomVerticalFlip") {
     const auto p = arg(s, "p");
     const double prob = p.empty() ? 0.5 : p[0];
-    if (!(prob >= 0 && prob <= 1)) bad(s, "p must be a probability in [0, 1], got " + std::to_string(prob));
+    if (!(prob >= 0 && prob <= 1))
+      bad(s, "p must be a probability in [0, 1], got " + std::to_string(prob));
     return std::make_unique<RandomFlipStep>(s.name == "RandomVerticalFlip", prob);
   }
   if (s.name == "RandomRotation") return make_rotation(s, channels);
   if (s.name == "ColorJitter") {
     const double inf = std::numeric_limits<double>::infinity();
-    return std::make_unique<ColorJitterStep>(range_arg(s, "brightness", 0, inf), range_arg(s, "contrast", 0, inf),
-                                             range_arg(s, "saturation", 0, inf), range_arg(s, "hue", -0.5, 0.5));
+    return std::make_unique<ColorJitterStep>(
+        range_arg(s, "brightness", 0, inf), range_arg(s, "contrast", 0, inf),
+        range_arg(s, "saturation", 0, inf), range_arg(s, "hue", -0.5, 0.5));
   }
   if (s.name == "Grayscale") {
     const auto n = arg(s, "num_output_channels");
     const double c = n.empty() ? 1 : n[0];
-    if (c != 1 && c != 3) bad(s, "num_output_channels should be either 1 or 3, got " + std::to_string(c));
+    if (c != 1 && c != 3)
+      bad(s, "num_output_channels should be either 1 or 3, got " + std::to_string(c));
     return std::make_unique<GrayscaleStep>(int64_t(c));
   }
   throw ConfigError("unsupported transform '" + s.name +
-                    "'; greymatter runs Resize, CenterCrop, RandomResizedCrop, RandomHorizontalFlip, RandomVerticalFlip, "
+                    "'; greymatter runs Resize, CenterCrop, RandomResizedCrop, "
+                    "RandomHorizontalFlip, RandomVerticalFlip, "
                     "RandomRotation, "
                     "ColorJitter, Grayscale, ToTensor and Normalize");
 }

@@ -1,7 +1,7 @@
-// Private to the data library: the uint8 steps a Pipeline chains. Each step knows its output size and
-// channel count without pixels (so shapes and cache sizes are known before decoding), and random steps
-// draw their parameters from the sample's CounterRng in torchvision's order (get_params), so each
-// draw's distribution is torchvision's.
+// Private to the data library: the uint8 steps a Pipeline chains. Each step knows its output size
+// and channel count without pixels (so shapes and cache sizes are known before decoding), and
+// random steps draw their parameters from the sample's CounterRng in torchvision's order
+// (get_params), so each draw's distribution is torchvision's.
 #pragma once
 
 #include <memory>
@@ -38,7 +38,9 @@ class ResizeStep : public Step {
  public:
   ResizeStep(std::vector<int64_t> size, Interpolation mode, int64_t max_size);
   std::string describe() const override;
-  SizeEffect size_effect() const override { return size_.size() == 2 ? SizeEffect::kFixed : SizeEffect::kDepends; }
+  SizeEffect size_effect() const override {
+    return size_.size() == 2 ? SizeEffect::kFixed : SizeEffect::kDepends;
+  }
   Size2 output_size(Size2 in) const override;
   Image apply(Image im, CounterRng* rng, std::vector<double>* params) const override;
   // Resizes to `target` (computed from the full-size image when the decode was reduced).

@@ -14,9 +14,10 @@ constexpr uint64_t kAugmentStream = 0xA7C3D2E1F0B49685ull;
 std::vector<double> per_channel(const std::vector<double>& v, int64_t channels, const char* name) {
   if (v.size() == 1) return std::vector<double>(size_t(channels), v[0]);
   if (int64_t(v.size()) != channels)
-    throw ConfigError(std::string("Normalize ") + name + " has " + std::to_string(v.size()) +
-                      " values but the images have " + std::to_string(channels) +
-                      " channels at that point (Grayscale() gives 1; give one value or one per channel)");
+    throw ConfigError(
+        std::string("Normalize ") + name + " has " + std::to_string(v.size()) +
+        " values but the images have " + std::to_string(channels) +
+        " channels at that point (Grayscale() gives 1; give one value or one per channel)");
   return v;
 }
 
@@ -47,8 +48,9 @@ Pipeline::Pipeline(const std::vector<TransformSpec>& specs, int64_t input_channe
       continue;
     }
     if (to_tensor)
-      throw ConfigError(spec.name + " comes after ToTensor; greymatter runs image steps on uint8 pixels before "
-                                    "ToTensor (as torchvision does on PIL images): move it before ToTensor");
+      throw ConfigError(spec.name +
+                        " comes after ToTensor; greymatter runs image steps on uint8 pixels before "
+                        "ToTensor (as torchvision does on PIL images): move it before ToTensor");
     auto step = make_step(spec, channels);
     channels = step->output_channels(channels);
     steps_.push_back(std::move(step));
@@ -112,7 +114,8 @@ Image Pipeline::run_prefix(Image im, Size2 full) const {
   return im;
 }
 
-Image Pipeline::run_random(Image im, uint64_t seed, int64_t epoch, int64_t index, std::vector<StepTrace>* trace) const {
+Image Pipeline::run_random(Image im, uint64_t seed, int64_t epoch, int64_t index,
+                           std::vector<StepTrace>* trace) const {
   if (prefix_ == steps_.size()) return im;
   CounterRng rng(mix64(seed ^ kAugmentStream), uint64_t(epoch), uint64_t(index));
   for (size_t i = prefix_; i < steps_.size(); ++i) {

@@ -1,6 +1,6 @@
 // BatchNorm2d + ReLU6 as one autograd node (see batch_norm_relu6.h). The backward is ReLU6's
-// (hardtanh_backward on the saved output: 0 < y < 6 exactly where 0 < pre-activation < 6) followed by
-// BatchNorm's native backward, the two kernels autograd would run for the unfused pair.
+// (hardtanh_backward on the saved output: 0 < y < 6 exactly where 0 < pre-activation < 6) followed
+// by BatchNorm's native backward, the two kernels autograd would run for the unfused pair.
 #include "greymatter/models/batch_norm_relu6.h"
 
 #include <torch/csrc/autograd/custom_function.h>
@@ -15,9 +15,10 @@ using torch::autograd::variable_list;
 
 class BatchNormReLU6Function : public torch::autograd::Function<BatchNormReLU6Function> {
  public:
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& weight,
-                               const torch::Tensor& bias, const torch::Tensor& running_mean,
-                               const torch::Tensor& running_var, bool training, double momentum, double eps) {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& weight, const torch::Tensor& bias,
+                               const torch::Tensor& running_mean, const torch::Tensor& running_var,
+                               bool training, double momentum, double eps) {
     auto [y, save_mean, save_invstd] =
         at::native_batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps);
     at::hardtanh_(y, 0.0, 6.0);
@@ -32,11 +33,19 @@ class BatchNormReLU6Function : public torch::autograd::Function<BatchNormReLU6Fu
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const auto s = ctx->get_saved_variables();
     const auto grad_z = at::hardtanh_backward(grads[0], s[6], 0.0, 6.0);
-    const std::array<bool, 3> wanted = {ctx->needs_input_grad(0), ctx->needs_input_grad(1), ctx->needs_input_grad(2)};
+    const std::array<bool, 3> wanted = {ctx->needs_input_grad(0), ctx->needs_input_grad(1),
+                                        ctx->needs_input_grad(2)};
     auto [gx, gw, gb] = at::native_batch_norm_backward(grad_z, s[0], s[1], s[2], s[3], s[4], s[5],
                                                        ctx->saved_data["training"].toBool(),
                                                        ctx->saved_data["eps"].toDouble(), wanted);
-    return {gx, gw, gb, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    return {gx,
+            gw,
+            gb,
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor()};
   }
 };
 
@@ -52,11 +61,12 @@ torch::Tensor batch_norm_relu6(torch::nn::BatchNorm2dImpl& bn, const torch::Tens
   double momentum = o.momentum().value_or(0.0);
   if (bn.is_training() && o.track_running_stats()) {
     bn.num_batches_tracked += 1;
-    if (!o.momentum()) momentum = 1.0 / bn.num_batches_tracked.item<double>();  // cumulative average
+    if (!o.momentum())
+      momentum = 1.0 / bn.num_batches_tracked.item<double>();  // cumulative average
   }
   const bool batch_stats = bn.is_training() || !o.track_running_stats();
-  return BatchNormReLU6Function::apply(x, bn.weight, bn.bias, bn.running_mean, bn.running_var, batch_stats, momentum,
-                                       o.eps());
+  return BatchNormReLU6Function::apply(x, bn.weight, bn.bias, bn.running_mean, bn.running_var,
+                                       batch_stats, momentum, o.eps());
 }
 
 }  // namespace greymatter::models

@@ -50,7 +50,8 @@ ConvNetOptions brain_tumor_cnn(const BrainTumorCNNOptions& o) {
   c.batch_norm = true;
   c.hidden = o.hidden;
   c.dropout = o.dropout;
-  c.size_multiple = int64_t{1} << std::min<size_t>(o.channels.size(), 30);  // every block halves the size exactly
+  c.size_multiple =
+      int64_t{1} << std::min<size_t>(o.channels.size(), 30);  // every block halves the size exactly
   return c;
 }
 
@@ -59,6 +60,7 @@ ConvNetOptions brain_tumor_cnn(const BrainTumorCNNOptions& o) {
 SimpleCNNImpl::SimpleCNNImpl(const SimpleCNNOptions& o) : ConvNetImpl(simple_cnn(o)) {}
 MNISTCNNImpl::MNISTCNNImpl(const MNISTCNNOptions& o) : ConvNetImpl(mnist_cnn(o)) {}
 ExamModelImpl::ExamModelImpl(const ExamModelOptions& o) : ConvNetImpl(exam_model(o)) {}
-BrainTumorCNNImpl::BrainTumorCNNImpl(const BrainTumorCNNOptions& o) : ConvNetImpl(brain_tumor_cnn(o)) {}
+BrainTumorCNNImpl::BrainTumorCNNImpl(const BrainTumorCNNOptions& o)
+    : ConvNetImpl(brain_tumor_cnn(o)) {}
 
 }  // namespace greymatter::models

@@ -16,12 +16,14 @@ void check_options(const ConvNetOptions& o) {
   for (auto c : o.channels)
     if (c < 1) fail("channels must all be >= 1, got " + std::to_string(c));
   if (o.hidden < 0) fail("hidden must be >= 0, got " + std::to_string(o.hidden));
-  if (o.dropout < 0.0 || o.dropout >= 1.0) fail("dropout must be in [0, 1), got " + std::to_string(o.dropout));
+  if (o.dropout < 0.0 || o.dropout >= 1.0)
+    fail("dropout must be in [0, 1), got " + std::to_string(o.dropout));
   if (o.image_size < 1 || o.image_size % o.size_multiple != 0) {
     const int64_t m = o.size_multiple;
-    fail("image_size must be a positive multiple of " + std::to_string(m) + " (" + std::to_string(o.channels.size()) +
-         " blocks halve it), e.g. " + std::to_string(2 * m) + ", " + std::to_string(4 * m) + ", " +
-         std::to_string(7 * m) + "; got " + std::to_string(o.image_size));
+    fail("image_size must be a positive multiple of " + std::to_string(m) + " (" +
+         std::to_string(o.channels.size()) + " blocks halve it), e.g. " + std::to_string(2 * m) +
+         ", " + std::to_string(4 * m) + ", " + std::to_string(7 * m) + "; got " +
+         std::to_string(o.image_size));
   }
 }
 
@@ -35,14 +37,18 @@ ConvNetImpl::ConvNetImpl(ConvNetOptions options) : options_(std::move(options)) 
   for (size_t i = 0; i < o.channels.size(); ++i) {
     const auto id = std::to_string(i + 1);
     auto conv = register_module(
-        "conv" + id, torch::nn::Conv2d(torch::nn::Conv2dOptions(in, o.channels[i], o.kernel_size).padding(o.padding)));
+        "conv" + id,
+        torch::nn::Conv2d(
+            torch::nn::Conv2dOptions(in, o.channels[i], o.kernel_size).padding(o.padding)));
     macs_ += conv_macs(*conv, size);
     size = pooled(size, 2, 2);
     if (size.h < 1 || size.w < 1)
-      throw ConfigError(o.name + ": image_size " + std::to_string(o.image_size) + " is too small for " +
-                        std::to_string(o.channels.size()) + " conv + pool blocks");
+      throw ConfigError(o.name + ": image_size " + std::to_string(o.image_size) +
+                        " is too small for " + std::to_string(o.channels.size()) +
+                        " conv + pool blocks");
     convs_.push_back(conv);
-    if (o.batch_norm) norms_.push_back(register_module("bn" + id, torch::nn::BatchNorm2d(o.channels[i])));
+    if (o.batch_norm)
+      norms_.push_back(register_module("bn" + id, torch::nn::BatchNorm2d(o.channels[i])));
     in = o.channels[i];
   }
   pool_ = register_module("pool", torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2).stride(2)));
@@ -59,11 +65,13 @@ ConvNetImpl::ConvNetImpl(ConvNetOptions options) : options_(std::move(options)) 
 torch::Tensor ConvNetImpl::forward(torch::Tensor x) {
   const auto& o = options_;
   const auto s = std::to_string(o.image_size);
-  check_input(x, {-1, o.in_channels, o.image_size, o.image_size}, o.name,
-              "(B, " + std::to_string(o.in_channels) + ", " + s + ", " + s + ") (image_size=" + s + ")");
-  // On CPU, oneDNN's 3x3 convolutions (forward and backward) run ~20% faster on channels-last maps than
-  // on NCHW ones, which they reorder on every call; BatchNorm and max-pool have channels-last kernels too
-  // (bench/models.py). Only the layout changes: flatten below reads the logical (C, H, W) order.
+  check_input(
+      x, {-1, o.in_channels, o.image_size, o.image_size}, o.name,
+      "(B, " + std::to_string(o.in_channels) + ", " + s + ", " + s + ") (image_size=" + s + ")");
+  // On CPU, oneDNN's 3x3 convolutions (forward and backward) run ~20% faster on channels-last maps
+  // than on NCHW ones, which they reorder on every call; BatchNorm and max-pool have channels-last
+  // kernels too (bench/models.py). Only the layout changes: flatten below reads the logical (C, H,
+  // W) order.
   if (x.is_cpu()) x = x.contiguous(at::MemoryFormat::ChannelsLast);
   for (size_t i = 0; i < convs_.size(); ++i) {
     x = convs_[i]->forward(x);

@@ -13,7 +13,8 @@ int64_t conv_macs(const torch::nn::Conv2dImpl& conv, MapSize& size) {
     return span < 0 ? 0 : span / s + 1;
   };
   const auto* pad = c10::get_if<torch::ExpandingArray<2>>(&o.padding());
-  const int64_t ph = pad ? (**pad)[0] : 0, pw = pad ? (**pad)[1] : 0;  // kSame/kValid are not used here
+  const int64_t ph = pad ? (**pad)[0] : 0,
+                pw = pad ? (**pad)[1] : 0;  // kSame/kValid are not used here
   size.h = out(size.h, (*o.kernel_size())[0], (*o.stride())[0], ph, (*o.dilation())[0]);
   size.w = out(size.w, (*o.kernel_size())[1], (*o.stride())[1], pw, (*o.dilation())[1]);
   // Each output value: in_channels / groups x kernel area multiply-adds.
@@ -29,7 +30,8 @@ MapSize pooled(MapSize size, int64_t kernel, int64_t stride) {
 
 void init_like_torchvision(torch::nn::Module& module) {
   torch::NoGradGuard no_grad;
-  for (auto& m : module.modules(/*include_self=*/false)) {  // true would need a shared_ptr to `module`
+  for (auto& m :
+       module.modules(/*include_self=*/false)) {  // true would need a shared_ptr to `module`
     if (auto* conv = m->as<torch::nn::Conv2d>()) {
       torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
       if (conv->bias.defined()) conv->bias.zero_();

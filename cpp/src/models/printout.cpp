@@ -1,5 +1,6 @@
-// PyTorch-format module printouts and layer attributes (see printout.h). Each layer's "extra repr" follows the one in
-// torch/nn/modules/*.py; nesting and indentation follow torch.nn.Module.__repr__.
+// PyTorch-format module printouts and layer attributes (see printout.h). Each layer's "extra repr"
+// follows the one in torch/nn/modules/*.py; nesting and indentation follow
+// torch.nn.Module.__repr__.
 #include "greymatter/models/printout.h"
 
 #include <torch/nn/modules/activation.h>
@@ -67,12 +68,14 @@ bool extra_repr(const torch::nn::Module& m, std::string& name, std::string& extr
     const auto& o = bn->options;
     name = "BatchNorm2d";
     extra = std::to_string(o.num_features()) + ", eps=" + python_float(o.eps()) +
-            ", momentum=" + (o.momentum() ? python_float(*o.momentum()) : "None") + ", affine=" + py_bool(o.affine()) +
+            ", momentum=" + (o.momentum() ? python_float(*o.momentum()) : "None") +
+            ", affine=" + py_bool(o.affine()) +
             ", track_running_stats=" + py_bool(o.track_running_stats());
   } else if (const auto* l = dynamic_cast<const LinearImpl*>(&m)) {
     name = "Linear";
     extra = "in_features=" + std::to_string(l->options.in_features()) +
-            ", out_features=" + std::to_string(l->options.out_features()) + ", bias=" + py_bool(l->options.bias());
+            ", out_features=" + std::to_string(l->options.out_features()) +
+            ", bias=" + py_bool(l->options.bias());
   } else if (const auto* r = dynamic_cast<const ReLUImpl*>(&m)) {
     name = "ReLU";
     extra = r->options.inplace() ? "inplace=True" : "";
@@ -89,19 +92,22 @@ bool extra_repr(const torch::nn::Module& m, std::string& name, std::string& extr
   } else if (const auto* p = dynamic_cast<const MaxPool2dImpl*>(&m)) {
     const auto& o = p->options;
     name = "MaxPool2d";
-    extra = "kernel_size=" + py_int_or_tuple(o.kernel_size()) + ", stride=" + py_int_or_tuple(o.stride()) +
-            ", padding=" + py_int_or_tuple(o.padding()) + ", dilation=" + py_int_or_tuple(o.dilation()) +
-            ", ceil_mode=" + py_bool(o.ceil_mode());
+    extra = "kernel_size=" + py_int_or_tuple(o.kernel_size()) +
+            ", stride=" + py_int_or_tuple(o.stride()) +
+            ", padding=" + py_int_or_tuple(o.padding()) +
+            ", dilation=" + py_int_or_tuple(o.dilation()) + ", ceil_mode=" + py_bool(o.ceil_mode());
   } else if (const auto* f = dynamic_cast<const FlattenImpl*>(&m)) {
     name = "Flatten";
-    extra = "start_dim=" + std::to_string(f->options.start_dim()) + ", end_dim=" + std::to_string(f->options.end_dim());
+    extra = "start_dim=" + std::to_string(f->options.start_dim()) +
+            ", end_dim=" + std::to_string(f->options.end_dim());
   } else {
     return false;
   }
   return true;
 }
 
-// "greymatter::models::MobileNetV2Impl" -> "MobileNetV2"; "torch::nn::SequentialImpl" -> "Sequential".
+// "greymatter::models::MobileNetV2Impl" -> "MobileNetV2"; "torch::nn::SequentialImpl" ->
+// "Sequential".
 std::string class_name(const torch::nn::Module& m) {
   std::string n = m.name();
   if (auto colon = n.rfind("::"); colon != std::string::npos) n = n.substr(colon + 2);
@@ -138,15 +144,21 @@ std::map<std::string, LayerAttribute> layer_attributes(const torch::nn::Module& 
   std::map<std::string, LayerAttribute> a;
   if (const auto* c = dynamic_cast<const Conv2dImpl*>(&m)) {
     const auto& o = c->options;
-    a = {{"in_channels", o.in_channels()}, {"out_channels", o.out_channels()},
-         {"kernel_size", as_vector(o.kernel_size())}, {"stride", as_vector(o.stride())},
-         {"dilation", as_vector(o.dilation())}, {"groups", o.groups()}};
-    if (const auto* pad = c10::get_if<torch::ExpandingArray<2>>(&o.padding())) a["padding"] = as_vector(*pad);
+    a = {{"in_channels", o.in_channels()},
+         {"out_channels", o.out_channels()},
+         {"kernel_size", as_vector(o.kernel_size())},
+         {"stride", as_vector(o.stride())},
+         {"dilation", as_vector(o.dilation())},
+         {"groups", o.groups()}};
+    if (const auto* pad = c10::get_if<torch::ExpandingArray<2>>(&o.padding()))
+      a["padding"] = as_vector(*pad);
   } else if (const auto* l = dynamic_cast<const LinearImpl*>(&m)) {
     a = {{"in_features", l->options.in_features()}, {"out_features", l->options.out_features()}};
   } else if (const auto* bn = dynamic_cast<const BatchNorm2dImpl*>(&m)) {
     const auto& o = bn->options;
-    a = {{"num_features", o.num_features()}, {"eps", o.eps()}, {"affine", o.affine()},
+    a = {{"num_features", o.num_features()},
+         {"eps", o.eps()},
+         {"affine", o.affine()},
          {"track_running_stats", o.track_running_stats()}};
     if (o.momentum()) a["momentum"] = *o.momentum();
   } else if (const auto* d = dynamic_cast<const DropoutImpl*>(&m)) {
@@ -157,8 +169,10 @@ std::map<std::string, LayerAttribute> layer_attributes(const torch::nn::Module& 
     a = {{"inplace", r6->options.inplace()}};
   } else if (const auto* p = dynamic_cast<const MaxPool2dImpl*>(&m)) {
     const auto& o = p->options;
-    a = {{"kernel_size", int_or_vector(o.kernel_size())}, {"stride", int_or_vector(o.stride())},
-         {"padding", int_or_vector(o.padding())}, {"dilation", int_or_vector(o.dilation())},
+    a = {{"kernel_size", int_or_vector(o.kernel_size())},
+         {"stride", int_or_vector(o.stride())},
+         {"padding", int_or_vector(o.padding())},
+         {"dilation", int_or_vector(o.dilation())},
          {"ceil_mode", o.ceil_mode()}};
   }
   return a;
@@ -168,7 +182,8 @@ std::string python_float(double value) {
   if (std::isnan(value)) return "nan";
   if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
   char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof(buf), value, std::chars_format::scientific);  // shortest round trip
+  auto res = std::to_chars(buf, buf + sizeof(buf), value,
+                           std::chars_format::scientific);  // shortest round trip
   std::string s(buf, res.ptr);
   std::string sign;
   if (s[0] == '-') {
@@ -188,7 +203,8 @@ std::string python_float(double value) {
     } else if (n <= exp + 1) {
       out = digits + std::string(static_cast<size_t>(exp + 1 - n), '0') + ".0";
     } else {
-      out = digits.substr(0, static_cast<size_t>(exp + 1)) + "." + digits.substr(static_cast<size_t>(exp + 1));
+      out = digits.substr(0, static_cast<size_t>(exp + 1)) + "." +
+            digits.substr(static_cast<size_t>(exp + 1));
     }
   } else {
     out = digits.substr(0, 1) + (n > 1 ? "." + digits.substr(1) : "");

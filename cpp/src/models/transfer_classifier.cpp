@@ -6,17 +6,22 @@
 
 namespace greymatter::models {
 
-TransferClassifierImpl::TransferClassifierImpl(TransferClassifierOptions options) : options_(std::move(options)) {
+TransferClassifierImpl::TransferClassifierImpl(TransferClassifierOptions options)
+    : options_(std::move(options)) {
   const auto& o = options_;
   if (o.backbone != "mobilenet_v2")
-    throw ConfigError("TransferClassifier: unknown backbone '" + o.backbone + "'; available: mobilenet_v2");
+    throw ConfigError("TransferClassifier: unknown backbone '" + o.backbone +
+                      "'; available: mobilenet_v2");
   if (o.num_classes < 1)
-    throw ConfigError("TransferClassifier: num_classes must be >= 1, got " + std::to_string(o.num_classes));
+    throw ConfigError("TransferClassifier: num_classes must be >= 1, got " +
+                      std::to_string(o.num_classes));
   if (o.size_inner < 0)
-    throw ConfigError("TransferClassifier: size_inner must be >= 1 (or None for no inner layer), got " +
-                      std::to_string(o.size_inner));
+    throw ConfigError(
+        "TransferClassifier: size_inner must be >= 1 (or None for no inner layer), got " +
+        std::to_string(o.size_inner));
   if (o.dropout < 0.0 || o.dropout >= 1.0)
-    throw ConfigError("TransferClassifier: dropout must be in [0, 1), got " + std::to_string(o.dropout));
+    throw ConfigError("TransferClassifier: dropout must be in [0, 1), got " +
+                      std::to_string(o.dropout));
   MobileNetV2Options backbone;
   backbone.classifier = false;
   base_model_ = register_module("base_model", MobileNetV2(backbone));
@@ -45,7 +50,9 @@ torch::Tensor TransferClassifierImpl::forward_head(torch::Tensor f) {
   return output_layer_->forward(f);
 }
 
-torch::Tensor TransferClassifierImpl::forward(torch::Tensor x) { return forward_head(forward_features(x)); }
+torch::Tensor TransferClassifierImpl::forward(torch::Tensor x) {
+  return forward_head(forward_features(x));
+}
 
 int64_t TransferClassifierImpl::macs_per_sample() const {
   int64_t macs = base_model_->macs_per_sample() + linear_macs(*output_layer_);

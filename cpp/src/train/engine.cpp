@@ -18,7 +18,8 @@ struct Meter {
   explicit Meter(torch::Device d)
       : loss_sum(torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(d))),
         correct(torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(d))) {}
-  void add(const Loss& loss_fn, const torch::Tensor& loss, const torch::Tensor& output, const torch::Tensor& labels) {
+  void add(const Loss& loss_fn, const torch::Tensor& loss, const torch::Tensor& output,
+           const torch::Tensor& labels) {
     const int64_t b = labels.size(0);
     loss_sum.add_(loss.detach().to(torch::kFloat64) * b);
     correct.add_(loss_fn.correct(output.detach(), labels));
@@ -39,8 +40,8 @@ struct Meter {
 };
 
 // Below this many multiply-adds per batch (forward + backward), splitting each op across threads
-// costs more in synchronisation than it saves: MNISTNet at batch 64 (~21M) ran an epoch in 0.70 s on
-// one thread and 1.65 s on two (docs/benchmarks.md).
+// costs more in synchronisation than it saves: MNISTNet at batch 64 (~21M) ran an epoch in 0.70 s
+// on one thread and 1.65 s on two (docs/benchmarks.md).
 constexpr double kMinMacsPerBatchForThreads = 1e8;
 
 // Runs the loop on one intra-op thread when the model says its batches are small; restores after.
@@ -49,7 +50,8 @@ class ThreadBudget {
   ThreadBudget(const models::ModelImpl& model, int64_t batch_size, torch::Device device)
       : saved_(at::get_num_threads()) {
     const int64_t macs = model.macs_per_sample();
-    if (device.is_cpu() && macs > 0 && 3.0 * double(macs) * double(batch_size) < kMinMacsPerBatchForThreads)
+    if (device.is_cpu() && macs > 0 &&
+        3.0 * double(macs) * double(batch_size) < kMinMacsPerBatchForThreads)
       at::set_num_threads(1);
   }
   ~ThreadBudget() {
@@ -60,9 +62,9 @@ class ThreadBudget {
   int saved_;
 };
 
-// bf16 autocast for the forward pass and the loss on CUDA (bf16 keeps fp32's range, so no loss scaling);
-// restores the previous state on exit. A no-op on CPU.
-// NOTE: not yet run on a GPU (no device was lent to the sessions that wrote it).
+// bf16 autocast for the forward pass and the loss on CUDA (bf16 keeps fp32's range, so no loss
+// scaling); restores the previous state on exit. A no-op on CPU. NOTE: not yet run on a GPU (no
+// device was lent to the sessions that wrote it).
 class Autocast {
  public:
   Autocast(bool on, torch::Device device) : active_(on && device.is_cuda()) {
@@ -93,10 +95,15 @@ bool report(const ProgressFn& progress, int64_t done, int64_t total, int64_t eve
 
 }  // namespace
 
-Engine::Engine(std::shared_ptr<models::ModelImpl> model, EngineOptions options, torch::Device device)
-    : model_(std::move(model)), options_(std::move(options)), loss_(options_.loss), device_(device) {
+Engine::Engine(std::shared_ptr<models::ModelImpl> model, EngineOptions options,
+               torch::Device device)
+    : model_(std::move(model)),
+      options_(std::move(options)),
+      loss_(options_.loss),
+      device_(device) {
   if (!model_) throw ConfigError("Engine needs a model");
-  if (options_.accumulate < 1) throw ConfigError("accumulate must be >= 1, got " + std::to_string(options_.accumulate));
+  if (options_.accumulate < 1)
+    throw ConfigError("accumulate must be >= 1, got " + std::to_string(options_.accumulate));
   if (options_.non_finite != "raise" && options_.non_finite != "skip")
     throw ConfigError("non_finite must be 'raise' or 'skip', got '" + options_.non_finite + "'");
   model_->to(device_);
@@ -133,24 +140,29 @@ void Engine::set_head_only(bool on) {
   if (on) {
     auto* split = split_model(model_.get());
     if (!split || !split->frozen())
-      throw ConfigError("feature caching needs a model with a frozen backbone (TransferClassifier, freeze=True)");
+      throw ConfigError(
+          "feature caching needs a model with a frozen backbone (TransferClassifier, freeze=True)");
   }
   head_only_ = on;
 }
 
 torch::Tensor Engine::forward(const torch::Tensor& input) {
   auto x = input;
-  if (options_.amp && device_.is_cuda() && x.dim() == 4) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+  if (options_.amp && device_.is_cuda() && x.dim() == 4)
+    x = x.contiguous(at::MemoryFormat::ChannelsLast);
   if (!head_only_) return model_->forward(x);
   auto* split = split_model(model_.get());
-  if (!split->frozen()) throw ConfigError("the backbone was unfrozen: its cached features are stale");
+  if (!split->frozen())
+    throw ConfigError("the backbone was unfrozen: its cached features are stale");
   return split->forward_head(x);
 }
 
-Predictions Engine::features(const data::Loader& loader, const ProgressFn& progress, int64_t every) {
+Predictions Engine::features(const data::Loader& loader, const ProgressFn& progress,
+                             int64_t every) {
   auto* split = split_model(model_.get());
   if (!split || !split->frozen())
-    throw ConfigError("feature caching needs a model with a frozen backbone (TransferClassifier, freeze=True)");
+    throw ConfigError(
+        "feature caching needs a model with a frozen backbone (TransferClassifier, freeze=True)");
   torch::NoGradGuard no_grad;
   model_->eval();
   std::vector<torch::Tensor> feats, labels;
@@ -158,11 +170,14 @@ Predictions Engine::features(const data::Loader& loader, const ProgressFn& progr
   const int64_t total = it->num_batches();
   int64_t done = 0;
   while (auto batch = it->next()) {
-    feats.push_back(split->forward_features(batch->images.to(device_, true)).to(torch::kCPU, torch::kFloat32));
+    feats.push_back(
+        split->forward_features(batch->images.to(device_, true)).to(torch::kCPU, torch::kFloat32));
     labels.push_back(batch->labels.clone());
-    if (!report(progress, ++done, total, every)) throw TrainingError("feature caching was interrupted");
+    if (!report(progress, ++done, total, every))
+      throw TrainingError("feature caching was interrupted");
   }
-  if (feats.empty()) return {torch::empty({0, split->feature_dim()}), torch::empty({0}, torch::kInt64)};
+  if (feats.empty())
+    return {torch::empty({0, split->feature_dim()}), torch::empty({0}, torch::kInt64)};
   return {torch::cat(feats), torch::cat(labels)};
 }
 
@@ -173,10 +188,12 @@ void Engine::optimizer_step() {
     if (auto lr = scheduler_->after_step()) optimizer_->set_lr(*lr);
 }
 
-EpochStats Engine::train_epoch(const data::Loader& loader, int64_t epoch, const ProgressFn& progress, int64_t every) {
+EpochStats Engine::train_epoch(const data::Loader& loader, int64_t epoch,
+                               const ProgressFn& progress, int64_t every) {
   bool trainable = false;
   for (const auto& p : model_->parameters()) trainable = trainable || p.requires_grad();
-  if (!trainable) throw ConfigError("the model has no trainable parameters (is everything frozen?)");
+  if (!trainable)
+    throw ConfigError("the model has no trainable parameters (is everything frozen?)");
   model_->train();
   ThreadBudget threads(*model_, loader.options().batch_size, device_);
   Meter meter(device_);
@@ -194,15 +211,17 @@ EpochStats Engine::train_epoch(const data::Loader& loader, int64_t epoch, const 
     {
       Autocast autocast(options_.amp, device_);
       output = forward(x);
-      if (meter.batches == 1) loss_.check(output, y);
-      else loss_.check_labels(batch->labels, output.dim() == 2 ? output.size(1) : 1);
+      if (meter.batches == 1)
+        loss_.check(output, y);
+      else
+        loss_.check_labels(batch->labels, output.dim() == 2 ? output.size(1) : 1);
       loss = loss_(output, y);
     }
     const float value = loss.item<float>();
     if (!std::isfinite(value)) {
       if (options_.non_finite == "raise")
-        throw TrainingError("loss became " + std::to_string(value) + " at epoch " + std::to_string(epoch + 1) +
-                            ", batch " + std::to_string(meter.batches) +
+        throw TrainingError("loss became " + std::to_string(value) + " at epoch " +
+                            std::to_string(epoch + 1) + ", batch " + std::to_string(meter.batches) +
                             "; lower the learning rate or check the inputs for NaN");
       ++meter.skipped;  // drop this batch and whatever it would have been accumulated with
       optimizer_->zero_grad();
@@ -239,8 +258,10 @@ EpochStats Engine::evaluate(const data::Loader& loader, const ProgressFn& progre
     auto y = batch->labels.to(device_, true);
     Autocast autocast(options_.amp, device_);
     auto output = forward(x);
-    if (meter.batches == 1) loss_.check(output, y);
-    else loss_.check_labels(batch->labels, output.dim() == 2 ? output.size(1) : 1);
+    if (meter.batches == 1)
+      loss_.check(output, y);
+    else
+      loss_.check_labels(batch->labels, output.dim() == 2 ? output.size(1) : 1);
     meter.add(loss_, loss_(output, y), output, y);
     if (!report(progress, meter.batches, total, every)) {
       stopped = true;

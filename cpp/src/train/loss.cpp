@@ -14,13 +14,17 @@ namespace F = torch::nn::functional;
 Loss::Loss(LossConfig config) : config_(std::move(config)) {
   const auto& n = config_.name;
   if (n != "cross_entropy" && n != "bce" && n != "bce_with_logits" && n != "mse")
-    throw ConfigError("unknown loss '" + n + "'; choose one of: cross_entropy, bce, bce_with_logits, mse");
+    throw ConfigError("unknown loss '" + n +
+                      "'; choose one of: cross_entropy, bce, bce_with_logits, mse");
   if (!(config_.label_smoothing >= 0.0 && config_.label_smoothing <= 1.0))
-    throw ConfigError("label_smoothing must be in [0, 1], got " + c10::str(config_.label_smoothing));
+    throw ConfigError("label_smoothing must be in [0, 1], got " +
+                      c10::str(config_.label_smoothing));
   if (n != "cross_entropy" && (config_.label_smoothing != 0.0 || !config_.class_weights.empty()))
-    throw ConfigError("class_weights and label_smoothing apply to loss='cross_entropy' only, not '" + n + "'");
+    throw ConfigError(
+        "class_weights and label_smoothing apply to loss='cross_entropy' only, not '" + n + "'");
   for (double w : config_.class_weights)
-    if (!(w >= 0.0) || !std::isfinite(w)) throw ConfigError("class_weights must be >= 0, got " + c10::str(w));
+    if (!(w >= 0.0) || !std::isfinite(w))
+      throw ConfigError("class_weights must be >= 0, got " + c10::str(w));
   if (!config_.class_weights.empty())
     weight_ = torch::tensor(config_.class_weights, torch::kFloat32);
 }
@@ -32,9 +36,10 @@ void Loss::check(const torch::Tensor& output, const torch::Tensor& labels) const
                       std::to_string(labels.size(0)) + " samples");
   if (n == "cross_entropy") {
     if (output.dim() != 2 || output.size(1) < 2)
-      throw ConfigError("loss='cross_entropy' needs (B, num_classes) logits with num_classes >= 2, got " +
-                        c10::str(output.sizes()) +
-                        (output.dim() <= 2 ? "; for one sigmoid output per sample use loss='bce'" : ""));
+      throw ConfigError(
+          "loss='cross_entropy' needs (B, num_classes) logits with num_classes >= 2, got " +
+          c10::str(output.sizes()) +
+          (output.dim() <= 2 ? "; for one sigmoid output per sample use loss='bce'" : ""));
     const int64_t classes = output.size(1);
     if (!config_.class_weights.empty() && int64_t(config_.class_weights.size()) != classes)
       throw ConfigError("class_weights has " + std::to_string(config_.class_weights.size()) +
@@ -44,17 +49,20 @@ void Loss::check(const torch::Tensor& output, const torch::Tensor& labels) const
   }
   if (binary() && output.numel() != labels.size(0))
     throw ConfigError("loss='" + n + "' needs one output per sample, (B, 1) or (B,), got " +
-                      c10::str(output.sizes()) + "; for (B, num_classes) logits use loss='cross_entropy'");
+                      c10::str(output.sizes()) +
+                      "; for (B, num_classes) logits use loss='cross_entropy'");
   if (binary()) check_labels(labels, 1);
   if (n == "bce") {
     const auto lo = output.min().item<double>(), hi = output.max().item<double>();
     if (lo < 0.0 || hi > 1.0)
-      throw ConfigError("loss='bce' needs probabilities in [0, 1] (a sigmoid output), got values in [" +
-                        c10::str(lo) + ", " + c10::str(hi) + "]; for raw logits use loss='bce_with_logits'");
+      throw ConfigError(
+          "loss='bce' needs probabilities in [0, 1] (a sigmoid output), got values in [" +
+          c10::str(lo) + ", " + c10::str(hi) + "]; for raw logits use loss='bce_with_logits'");
   }
   if (n == "mse" && output.dim() != 2)
-    throw ConfigError("loss='mse' needs (B, num_classes) outputs (one-hot targets) or (B, 1), got " +
-                      c10::str(output.sizes()));
+    throw ConfigError(
+        "loss='mse' needs (B, num_classes) outputs (one-hot targets) or (B, 1), got " +
+        c10::str(output.sizes()));
 }
 
 void Loss::check_labels(const torch::Tensor& labels, int64_t outputs) const {
@@ -62,10 +70,12 @@ void Loss::check_labels(const torch::Tensor& labels, int64_t outputs) const {
   const auto hi = labels.max().item<int64_t>(), lo = labels.min().item<int64_t>();
   if (binary()) {
     if (lo < 0 || hi > 1)
-      throw ConfigError("loss='" + config_.name + "' needs labels 0 or 1, got " + std::to_string(lo < 0 ? lo : hi));
+      throw ConfigError("loss='" + config_.name + "' needs labels 0 or 1, got " +
+                        std::to_string(lo < 0 ? lo : hi));
   } else if (lo < 0 || hi >= outputs) {
-    throw ConfigError("label " + std::to_string(lo < 0 ? lo : hi) + " is out of range for a model with " +
-                      std::to_string(outputs) + " outputs; set num_classes to the dataset's number of classes");
+    throw ConfigError("label " + std::to_string(lo < 0 ? lo : hi) +
+                      " is out of range for a model with " + std::to_string(outputs) +
+                      " outputs; set num_classes to the dataset's number of classes");
   }
 }
 
@@ -87,7 +97,8 @@ torch::Tensor Loss::operator()(const torch::Tensor& output, const torch::Tensor&
     return F::cross_entropy(output, labels, options);
   }
   if (n == "bce") return F::binary_cross_entropy(output, float_target(output, labels));
-  if (n == "bce_with_logits") return F::binary_cross_entropy_with_logits(output, float_target(output, labels));
+  if (n == "bce_with_logits")
+    return F::binary_cross_entropy_with_logits(output, float_target(output, labels));
   return F::mse_loss(output, float_target(output, labels));
 }
 

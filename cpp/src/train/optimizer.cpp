@@ -10,19 +10,23 @@
 namespace greymatter::train {
 namespace {
 
-std::vector<torch::Tensor> pick(const std::vector<torch::Tensor>& all, const std::vector<size_t>& slots) {
+std::vector<torch::Tensor> pick(const std::vector<torch::Tensor>& all,
+                                const std::vector<size_t>& slots) {
   std::vector<torch::Tensor> out;
   out.reserve(slots.size());
   for (size_t s : slots) out.push_back(all[s]);
   return out;
 }
 
-// The same 0-dim tensor once per list entry: the _foreach_ list overloads broadcast it, which is how
-// a device-side scalar (lr, bias correction) reaches every parameter without a host read.
-std::vector<torch::Tensor> repeat(const torch::Tensor& scalar, size_t n) { return std::vector<torch::Tensor>(n, scalar); }
+// The same 0-dim tensor once per list entry: the _foreach_ list overloads broadcast it, which is
+// how a device-side scalar (lr, bias correction) reaches every parameter without a host read.
+std::vector<torch::Tensor> repeat(const torch::Tensor& scalar, size_t n) {
+  return std::vector<torch::Tensor>(n, scalar);
+}
 
 // Positions in `slots` grouped by their step count: slots in one group share a bias correction.
-std::vector<std::vector<size_t>> by_step_count(const std::vector<size_t>& slots, const std::vector<int64_t>& counts) {
+std::vector<std::vector<size_t>> by_step_count(const std::vector<size_t>& slots,
+                                               const std::vector<int64_t>& counts) {
   std::map<int64_t, std::vector<size_t>> groups;
   for (size_t k = 0; k < slots.size(); ++k) groups[counts[slots[k]]].push_back(k);
   std::vector<std::vector<size_t>> out;
@@ -32,8 +36,8 @@ std::vector<std::vector<size_t>> by_step_count(const std::vector<size_t>& slots,
 
 void check_range(const std::string& name, double v, double lo, double hi, bool hi_open) {
   if (!std::isfinite(v) || v < lo || (hi_open ? v >= hi : v > hi))
-    throw ConfigError(name + " must be in [" + c10::str(lo) + ", " + c10::str(hi) + (hi_open ? ")" : "]") +
-                      ", got " + c10::str(v));
+    throw ConfigError(name + " must be in [" + c10::str(lo) + ", " + c10::str(hi) +
+                      (hi_open ? ")" : "]") + ", got " + c10::str(v));
 }
 
 }  // namespace
@@ -41,7 +45,8 @@ void check_range(const std::string& name, double v, double lo, double hi, bool h
 void validate(const OptimizerConfig& c) {
   if (c.name != "adam" && c.name != "adamw" && c.name != "sgd")
     throw ConfigError("unknown optimizer '" + c.name + "'; choose one of: adam, adamw, sgd");
-  if (!(c.lr > 0.0) || !std::isfinite(c.lr)) throw ConfigError("lr must be a positive number, got " + c10::str(c.lr));
+  if (!(c.lr > 0.0) || !std::isfinite(c.lr))
+    throw ConfigError("lr must be a positive number, got " + c10::str(c.lr));
   check_range("weight_decay", c.weight_decay, 0.0, 1e6, false);
   check_range("momentum", c.momentum, 0.0, 1.0, true);
   check_range("dampening", c.dampening, 0.0, 1.0, false);
@@ -56,15 +61,18 @@ Optimizer::Optimizer(std::vector<torch::Tensor> params, OptimizerConfig config)
     : params_(std::move(params)), config_(std::move(config)), slot_steps_(params_.size(), 0) {
   validate(config_);
   if (config_.capturable) {
-    const auto on = torch::TensorOptions().dtype(torch::kFloat64).device(
-        params_.empty() ? torch::Device(torch::kCPU) : params_.front().device());
+    const auto on =
+        torch::TensorOptions()
+            .dtype(torch::kFloat64)
+            .device(params_.empty() ? torch::Device(torch::kCPU) : params_.front().device());
     device_steps_ = torch::zeros({int64_t(params_.size())}, on);
     device_lr_ = torch::full({}, config_.lr, on);
   }
 }
 
 void Optimizer::set_lr(double lr) {
-  if (!(lr > 0.0) || !std::isfinite(lr)) throw ConfigError("lr must be a positive number, got " + c10::str(lr));
+  if (!(lr > 0.0) || !std::isfinite(lr))
+    throw ConfigError("lr must be a positive number, got " + c10::str(lr));
   config_.lr = lr;
   if (device_lr_.defined()) device_lr_.fill_(lr);
 }
@@ -160,7 +168,8 @@ void Optimizer::count_step(const std::vector<size_t>& slots) {
     std::vector<int64_t> index(slots.begin(), slots.end());
     device_index_ = torch::tensor(index, torch::kInt64).to(device_steps_.device());
   }
-  device_steps_.index_add_(0, device_index_, torch::ones({int64_t(slots.size())}, device_steps_.options()));
+  device_steps_.index_add_(0, device_index_,
+                           torch::ones({int64_t(slots.size())}, device_steps_.options()));
 }
 
 // torch.optim.SGD: the momentum buffer starts as a copy of the first (decayed) gradient.
@@ -197,7 +206,8 @@ std::map<std::string, torch::Tensor> Optimizer::state() const {
   std::map<std::string, torch::Tensor> out;
   out["step"] = torch::tensor(steps_, torch::kInt64);
   for (size_t s = 0; s < slot_steps_.size(); ++s)
-    if (slot_steps_[s] > 0) out["step." + std::to_string(s)] = torch::tensor(slot_steps_[s], torch::kInt64);
+    if (slot_steps_[s] > 0)
+      out["step." + std::to_string(s)] = torch::tensor(slot_steps_[s], torch::kInt64);
   for (const auto& [name, tensors] : buffers_)
     for (size_t s = 0; s < tensors.size(); ++s)
       if (tensors[s].defined()) out[name + "." + std::to_string(s)] = tensors[s];
@@ -230,13 +240,15 @@ void Optimizer::load_state(const std::map<std::string, torch::Tensor>& state) {
       continue;
     }
     if (!t.sizes().equals(params_[slot].sizes()))
-      throw ConfigError("optimizer state '" + key + "' does not fit this model (parameter " + std::to_string(slot) +
-                        " has shape " + c10::str(params_[slot].sizes()) + ")");
+      throw ConfigError("optimizer state '" + key + "' does not fit this model (parameter " +
+                        std::to_string(slot) + " has shape " + c10::str(params_[slot].sizes()) +
+                        ")");
     auto& v = loaded[name];
     v.resize(params_.size());
     v[slot] = t.to(params_[slot].options()).clone();
   }
-  if (!has_slot_steps)  // written before per-slot counts: every slot with state had taken every step
+  if (!has_slot_steps)  // written before per-slot counts: every slot with state had taken every
+                        // step
     for (const auto& [name, tensors] : loaded)
       for (size_t s = 0; s < tensors.size(); ++s)
         if (tensors[s].defined()) slot_steps[s] = steps;

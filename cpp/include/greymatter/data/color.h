@@ -17,7 +17,8 @@ Image to_grey(const Image& im);
 Image adjust_brightness(const Image& im, float factor);
 Image adjust_contrast(const Image& im, float factor);
 Image adjust_saturation(const Image& im, float factor);
-// torchvision's adjust_hue on PIL: H += uint8(hue * 255) modulo 256 in PIL's HSV; hue in [-0.5, 0.5].
+// torchvision's adjust_hue on PIL: H += uint8(hue * 255) modulo 256 in PIL's HSV; hue in [-0.5,
+// 0.5].
 Image adjust_hue(const Image& im, double hue);
 // The same, computing PIL's conversions pixel by pixel instead of through tables (for tests).
 Image adjust_hue_reference(const Image& im, double hue);

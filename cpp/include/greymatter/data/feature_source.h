@@ -1,7 +1,7 @@
-// An in-memory Source of float feature vectors (N, D) and labels (N): the pooled outputs of a frozen
-// backbone, computed once so head-only training (and every configuration of a sweep) skips the
-// backbone. Position i holds the features of the i-th sample of the loader they were computed from,
-// so a Loader over positions 0..N-1 with the same seed and options yields the same batches.
+// An in-memory Source of float feature vectors (N, D) and labels (N): the pooled outputs of a
+// frozen backbone, computed once so head-only training (and every configuration of a sweep) skips
+// the backbone. Position i holds the features of the i-th sample of the loader they were computed
+// from, so a Loader over positions 0..N-1 with the same seed and options yields the same batches.
 #pragma once
 
 #include <torch/types.h>
@@ -14,7 +14,8 @@ namespace greymatter::data {
 
 class FeatureSource : public Source {
  public:
-  FeatureSource(torch::Tensor features, torch::Tensor labels);  // float (N, D) on the CPU, int64 (N)
+  FeatureSource(torch::Tensor features,
+                torch::Tensor labels);  // float (N, D) on the CPU, int64 (N)
 
   int64_t size() const override { return features_.size(0); }
   std::vector<int64_t> sample_shape() const override { return {features_.size(1)}; }

@@ -21,7 +21,7 @@ Image vflip(const Image& im);
 // default centre is (width / 2, height / 2)); the output keeps the input size. `fill` has one value
 // per channel of `im`. `default_center` selects PIL's shortcuts for multiples of 90 degrees, which
 // apply only when no centre was given.
-Image rotate_nearest(const Image& im, double degrees, double center_x, double center_y, bool default_center,
-                     const std::vector<uint8_t>& fill);
+Image rotate_nearest(const Image& im, double degrees, double center_x, double center_y,
+                     bool default_center, const std::vector<uint8_t>& fill);
 
 }  // namespace greymatter::data

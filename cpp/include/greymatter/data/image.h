@@ -1,6 +1,7 @@
 // An 8-bit image in memory: height x width x channels, interleaved (HWC), rows packed. This is what
 // the decoder produces and every uint8 transform step consumes. channels is 1 (PIL mode "L") or 3
-// ("RGB"). Not a tensor and not a view: each step returns a new Image (buffers are small and short-lived).
+// ("RGB"). Not a tensor and not a view: each step returns a new Image (buffers are small and
+// short-lived).
 #pragma once
 
 #include <cstdint>
@@ -39,7 +40,8 @@ struct Image {
   PixelBuffer pixels;  // (H, W, C); contents undefined until written
 
   Image() = default;
-  Image(int64_t h, int64_t w, int64_t c) : height(h), width(w), channels(c), pixels(size_t(h * w * c)) {}
+  Image(int64_t h, int64_t w, int64_t c)
+      : height(h), width(w), channels(c), pixels(size_t(h * w * c)) {}
 
   int64_t row_bytes() const { return width * channels; }
   uint8_t* row(int64_t y) { return pixels.data() + y * row_bytes(); }
@@ -60,7 +62,11 @@ struct ImageView {
 
   ImageView() = default;
   explicit ImageView(const Image& im)
-      : data(im.pixels.data()), height(im.height), width(im.width), channels(im.channels), stride(im.row_bytes()) {}
+      : data(im.pixels.data()),
+        height(im.height),
+        width(im.width),
+        channels(im.channels),
+        stride(im.row_bytes()) {}
   // Rows [top, top + h), columns [left, left + w) of `im`; the caller keeps them inside the image.
   ImageView(const Image& im, int64_t top, int64_t left, int64_t h, int64_t w)
       : data(im.pixels.data() + top * im.row_bytes() + left * im.channels),

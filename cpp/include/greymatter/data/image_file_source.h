@@ -41,8 +41,9 @@ class ImageFileSource : public ImageSource {
   ImageFileOptions options_;
 };
 
-// Reads and checks (header and stream structure, no pixel decoding) each file, on `threads` threads.
-// Returns (index, reason) for every file that would fail, in index order.
-std::vector<std::pair<int64_t, std::string>> check_image_files(const std::vector<std::string>& paths, int threads);
+// Reads and checks (header and stream structure, no pixel decoding) each file, on `threads`
+// threads. Returns (index, reason) for every file that would fail, in index order.
+std::vector<std::pair<int64_t, std::string>> check_image_files(
+    const std::vector<std::string>& paths, int threads);
 
 }  // namespace greymatter::data

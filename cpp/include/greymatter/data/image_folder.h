@@ -2,8 +2,9 @@
 // make_dataset): class names are the sorted subfolder names, each class's files are collected
 // recursively (following symlinks) in the order of sorted(os.walk(...)) with sorted file names, and
 // kept when their name ends with one of the extensions (case-insensitive). Unlike torchvision,
-// hidden entries (names starting with '.') are ignored at every level, so `.ipynb_checkpoints` never
-// becomes a class. Not here: reading the files (decode.h) or the dataset object (image_source.h).
+// hidden entries (names starting with '.') are ignored at every level, so `.ipynb_checkpoints`
+// never becomes a class. Not here: reading the files (decode.h) or the dataset object
+// (image_source.h).
 #pragma once
 
 #include <cstdint>

@@ -17,10 +17,11 @@ const char* format_name(ImageFormat f);
 
 struct ImageHeader {
   ImageFormat format = ImageFormat::kUnknown;
-  int64_t width = 0;   // 0 when the header does not say (or was not parsed for this format)
+  int64_t width = 0;  // 0 when the header does not say (or was not parsed for this format)
   int64_t height = 0;
-  int components = 0;  // JPEG: colour components (1 gray, 3 YCbCr/RGB, 4 CMYK); PNG: samples per pixel
-  int bit_depth = 0;   // PNG only
+  int components =
+      0;  // JPEG: colour components (1 gray, 3 YCbCr/RGB, 4 CMYK); PNG: samples per pixel
+  int bit_depth = 0;  // PNG only
 };
 
 // Identifies the format from the first bytes; kUnknown when no supported signature matches.

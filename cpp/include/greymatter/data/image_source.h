@@ -1,10 +1,10 @@
 // ImageSource: a Source whose samples are uint8 images run through a transform Pipeline on the
 // calling worker thread:
-//   read(index) (decode a file, or slice a tensor) -> deterministic prefix [-> cache] -> random steps
-//   keyed by (seed, epoch, index) -> ToTensor + Normalize written straight into the batch.
-// Subclasses say where images come from (image_file_source.h, image_tensor_source.h). Errors name the
-// sample (its file). With OnError::kSkip a sample that fails is reported (skipped()) and left out of
-// its batch instead. Not here: folder scanning (image_folder.h) or batching (loader.h).
+//   read(index) (decode a file, or slice a tensor) -> deterministic prefix [-> cache] -> random
+//   steps keyed by (seed, epoch, index) -> ToTensor + Normalize written straight into the batch.
+// Subclasses say where images come from (image_file_source.h, image_tensor_source.h). Errors name
+// the sample (its file). With OnError::kSkip a sample that fails is reported (skipped()) and left
+// out of its batch instead. Not here: folder scanning (image_folder.h) or batching (loader.h).
 #pragma once
 
 #include <atomic>
@@ -50,18 +50,20 @@ class ImageSource : public Source {
   int64_t cache_bytes() const;
   int64_t cached_samples() const;
 
-  // (sample name, reason) for every sample skipped under OnError::kSkip so far, in the order they failed.
+  // (sample name, reason) for every sample skipped under OnError::kSkip so far, in the order they
+  // failed.
   std::vector<std::pair<std::string, std::string>> skipped() const;
 
  protected:
-  // input_channels: 3 for image files (PIL's convert("RGB")), 1 for MNIST-style grey data (mode "L").
-  ImageSource(std::vector<int64_t> labels, const std::vector<TransformSpec>& transform, int64_t input_channels,
-              OnError on_error);
+  // input_channels: 3 for image files (PIL's convert("RGB")), 1 for MNIST-style grey data (mode
+  // "L").
+  ImageSource(std::vector<int64_t> labels, const std::vector<TransformSpec>& transform,
+              int64_t input_channels, OnError on_error);
   // Called at the end of a subclass constructor: works out the batch shape (may read an image).
   void finish_construction();
 
-  // The image of sample i as it enters the chain; `full` receives the size the chain must assume for
-  // it (a reduced JPEG decode is smaller than the file's full size). Throws DataError.
+  // The image of sample i as it enters the chain; `full` receives the size the chain must assume
+  // for it (a reduced JPEG decode is smaller than the file's full size). Throws DataError.
   virtual Image read(int64_t index, Size2* full) const = 0;
   // The size of sample i without reading its pixels when possible. Throws DataError.
   virtual Size2 peek_size(int64_t index) const = 0;

@@ -25,7 +25,8 @@ struct LoaderOptions {
   uint64_t seed = 0;
   int64_t num_workers = 1;  // 0: batches are built in the consumer's thread
   int64_t prefetch = 2;     // ready batches kept ahead of the consumer, per worker
-  bool pin_memory = false;  // page-locked batch buffers; only with a CUDA build of torch, else ignored
+  bool pin_memory =
+      false;  // page-locked batch buffers; only with a CUDA build of torch, else ignored
 };
 
 struct Batch {
@@ -55,11 +56,12 @@ class Loader {
 
 // One pass over the data. next() returns batches in order and rethrows a worker's exception;
 // destroying the iterator mid-epoch stops and joins its threads. Samples a source skips (see
-// Source::kSkipped) are left out, so such a batch is shorter, and a batch left empty is not returned.
+// Source::kSkipped) are left out, so such a batch is shorter, and a batch left empty is not
+// returned.
 class EpochIterator {
  public:
-  EpochIterator(std::shared_ptr<const Source> source, std::vector<int64_t> order, LoaderOptions options,
-                int64_t epoch);
+  EpochIterator(std::shared_ptr<const Source> source, std::vector<int64_t> order,
+                LoaderOptions options, int64_t epoch);
   ~EpochIterator();
   EpochIterator(const EpochIterator&) = delete;
   EpochIterator& operator=(const EpochIterator&) = delete;
@@ -87,8 +89,8 @@ class EpochIterator {
   std::condition_variable ready_cv_;  // a batch became ready
   std::condition_variable space_cv_;  // the consumer advanced, or stop
   std::map<int64_t, Slot> ready_;
-  std::vector<Batch> spare_;          // buffers handed out before; reused once nobody holds them
-  std::optional<Batch> last_;         // the batch most recently returned by next()
+  std::vector<Batch> spare_;   // buffers handed out before; reused once nobody holds them
+  std::optional<Batch> last_;  // the batch most recently returned by next()
   int64_t next_to_build_ = 0;
   int64_t consumed_ = 0;
   bool stop_ = false;

@@ -1,10 +1,10 @@
-// Image resizing with Pillow's arithmetic, so Resize / RandomResizedCrop give the pixels torchvision
-// gets on PIL images. BILINEAR and BICUBIC are Pillow's separable convolution (ImagingResample): a
-// triangle or a = -0.5 cubic kernel whose support grows with the downscale factor (that is the
-// antialiasing), weights normalised per output pixel then quantised to 22-bit fixed point, a
-// horizontal pass rounded to uint8, then a vertical pass rounded and clipped. NEAREST is Pillow's
-// affine scaling: source pixel floor((x + 0.5) * in / out) accumulated in double.
-// Not here: choosing the output size (transforms.cpp) or cropping (geometry.h).
+// Image resizing with Pillow's arithmetic, so Resize / RandomResizedCrop give the pixels
+// torchvision gets on PIL images. BILINEAR and BICUBIC are Pillow's separable convolution
+// (ImagingResample): a triangle or a = -0.5 cubic kernel whose support grows with the downscale
+// factor (that is the antialiasing), weights normalised per output pixel then quantised to 22-bit
+// fixed point, a horizontal pass rounded to uint8, then a vertical pass rounded and clipped.
+// NEAREST is Pillow's affine scaling: source pixel floor((x + 0.5) * in / out) accumulated in
+// double. Not here: choosing the output size (transforms.cpp) or cropping (geometry.h).
 #pragma once
 
 #include <cstdint>

@@ -24,8 +24,9 @@ class Source {
   // Shape of one sample as written by load(), e.g. {C, H, W}.
   virtual std::vector<int64_t> sample_shape() const = 0;
   // Writes sample key.index into `out` (product of sample_shape() floats) and returns its label, or
-  // kSkipped when the sample is unusable and the source's policy is to skip such samples (the loader
-  // then leaves it out of its batch). Throws DataError naming the file when the sample cannot be read.
+  // kSkipped when the sample is unusable and the source's policy is to skip such samples (the
+  // loader then leaves it out of its batch). Throws DataError naming the file when the sample
+  // cannot be read.
   virtual int64_t load(const SampleKey& key, float* out) const = 0;
 
   // One sample as its own tensor, for ds[i]. Sources whose samples may differ in size (an image

@@ -1,12 +1,13 @@
 // The transform chain as the C++ pipeline runs it. A chain is built once from torchvision-named
-// descriptions (TransformSpec) and validated then: an unknown step, a bad argument or an unsupported
-// order throws ConfigError at construction, never mid-epoch. Running it is: the deterministic
-// prefix (the steps before the first random one, what a cache may keep), the random rest with every
-// draw from a counter-based RNG keyed by (seed, epoch, index), and one final pass that writes
-// ToTensor + Normalize as float CHW through a 256-entry table per channel.
-// Supported steps: Resize, CenterCrop, RandomResizedCrop, RandomHorizontalFlip, RandomVerticalFlip,
-// RandomRotation, ColorJitter, Grayscale (uint8, before ToTensor), then ToTensor and Normalize. ToTensor is implied
-// when absent. Not here: decoding (decode.h) or which samples exist (image_folder.h).
+// descriptions (TransformSpec) and validated then: an unknown step, a bad argument or an
+// unsupported order throws ConfigError at construction, never mid-epoch. Running it is: the
+// deterministic prefix (the steps before the first random one, what a cache may keep), the random
+// rest with every draw from a counter-based RNG keyed by (seed, epoch, index), and one final pass
+// that writes ToTensor + Normalize as float CHW through a 256-entry table per channel. Supported
+// steps: Resize, CenterCrop, RandomResizedCrop, RandomHorizontalFlip, RandomVerticalFlip,
+// RandomRotation, ColorJitter, Grayscale (uint8, before ToTensor), then ToTensor and Normalize.
+// ToTensor is implied when absent. Not here: decoding (decode.h) or which samples exist
+// (image_folder.h).
 #pragma once
 
 #include <array>
@@ -63,16 +64,19 @@ class Pipeline {
   int64_t prefix_output_channels() const { return prefix_channels_; }
   bool prefix_is_empty() const { return prefix_ == 0; }
   bool has_random_steps() const { return prefix_ < steps_.size(); }
-  // When the chain starts with a Resize: the size it produces from `in` (the full-size decode), so the
-  // decoder may shrink a JPEG towards it. {0, 0} otherwise.
+  // When the chain starts with a Resize: the size it produces from `in` (the full-size decode), so
+  // the decoder may shrink a JPEG towards it. {0, 0} otherwise.
   Size2 first_resize_target(Size2 in) const;
 
   // Runs the prefix. `full` is the size of the full-resolution decode: a reduced JPEG decode is
   // smaller, and the first Resize must still produce what it would from the full image.
   Image run_prefix(Image im, Size2 full) const;
-  // Runs the random steps with draws keyed by (seed, epoch, index); records them into `trace` if given.
-  Image run_random(Image im, uint64_t seed, int64_t epoch, int64_t index, std::vector<StepTrace>* trace) const;
-  // ToTensor + Normalize: (H, W, C) uint8 -> (output_channels, H, W) float; a grey image is widened.
+  // Runs the random steps with draws keyed by (seed, epoch, index); records them into `trace` if
+  // given.
+  Image run_random(Image im, uint64_t seed, int64_t epoch, int64_t index,
+                   std::vector<StepTrace>* trace) const;
+  // ToTensor + Normalize: (H, W, C) uint8 -> (output_channels, H, W) float; a grey image is
+  // widened.
   void write(const Image& im, float* out) const;
 
   std::string describe() const;  // "Resize(...) -> CenterCrop(...) -> ToTensor -> Normalize"

@@ -2,8 +2,9 @@
 // the printout and errors say "BrainTumorCNN", not "ConvNet"):
 //   SimpleCNN      the cheat sheet's conv(8) -> ReLU -> pool -> fc1, for 28x28 images
 //   MNISTCNN       the MNIST challenge's two blocks (32, 64) -> fc1(128) -> fc2
-//   ExamModel      the exam's binary model: conv(32, 3x3 "valid") -> ReLU -> pool -> fc1(64) -> fc2(1) -> sigmoid
-//   BrainTumorCNN  five conv-bn-ReLU-pool blocks (32..512) -> fc1(256) -> dropout(0.5) -> fc2
+//   ExamModel      the exam's binary model: conv(32, 3x3 "valid") -> ReLU -> pool -> fc1(64) ->
+//   fc2(1) -> sigmoid BrainTumorCNN  five conv-bn-ReLU-pool blocks (32..512) -> fc1(256) ->
+//   dropout(0.5) -> fc2
 #pragma once
 
 #include "greymatter/models/conv_net.h"

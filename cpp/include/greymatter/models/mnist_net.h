@@ -23,7 +23,8 @@ struct MNISTNetOptions {
 class MNISTNetImpl : public ModelImpl {
  public:
   explicit MNISTNetImpl(MNISTNetOptions options = {});
-  torch::Tensor forward(torch::Tensor x) override;  // (B, ...) with 784 values per sample -> (B, classes)
+  torch::Tensor forward(
+      torch::Tensor x) override;  // (B, ...) with 784 values per sample -> (B, classes)
   int64_t macs_per_sample() const override;
 
   const MNISTNetOptions& options() const { return options_; }

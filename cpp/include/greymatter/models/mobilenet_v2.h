@@ -1,5 +1,5 @@
-// MobileNetV2 as torchvision builds it (torchvision/models/mobilenetv2.py): the same blocks, the same
-// parameter and buffer names (features.0.0.weight, features.1.conv.0.1.running_mean, ...,
+// MobileNetV2 as torchvision builds it (torchvision/models/mobilenetv2.py): the same blocks, the
+// same parameter and buffer names (features.0.0.weight, features.1.conv.0.1.running_mean, ...,
 // classifier.1.weight) and the same weight init, so a torchvision state_dict loads strictly and
 // training from scratch starts from the same distribution. Not here: reading .pth files (Python
 // does that) or other backbones.
@@ -18,7 +18,8 @@ namespace greymatter::models {
 // torchvision.ops.Conv2dNormActivation with BatchNorm2d and ReLU6: children "0", "1", "2".
 class Conv2dNormActivationImpl : public BlockImpl {
  public:
-  Conv2dNormActivationImpl(int64_t in, int64_t out, int64_t kernel_size = 3, int64_t stride = 1, int64_t groups = 1);
+  Conv2dNormActivationImpl(int64_t in, int64_t out, int64_t kernel_size = 3, int64_t stride = 1,
+                           int64_t groups = 1);
   torch::Tensor forward(torch::Tensor x) override;
 
  private:
@@ -28,8 +29,8 @@ class Conv2dNormActivationImpl : public BlockImpl {
 };
 TORCH_MODULE(Conv2dNormActivation);
 
-// [1x1 expand conv-bn-ReLU6] -> 3x3 depthwise conv-bn-ReLU6 -> 1x1 project conv -> bn, under "conv";
-// adds the input back when stride is 1 and the channel count is kept.
+// [1x1 expand conv-bn-ReLU6] -> 3x3 depthwise conv-bn-ReLU6 -> 1x1 project conv -> bn, under
+// "conv"; adds the input back when stride is 1 and the channel count is kept.
 class InvertedResidualImpl : public BlockImpl {
  public:
   InvertedResidualImpl(int64_t in, int64_t out, int64_t stride, int64_t expand_ratio);

@@ -22,9 +22,10 @@ class ModelImpl : public torch::nn::Module {
 };
 
 // Throws a ConfigError (a ValueError in Python) when x is not a floating-point tensor of the
-// expected shape; `expected` reads like "(B, 1, 28, 28)". A dimension of -1 in `shape` matches anything.
-void check_input(const torch::Tensor& x, const std::vector<int64_t>& shape, const std::string& model,
-                 const std::string& expected);
+// expected shape; `expected` reads like "(B, 1, 28, 28)". A dimension of -1 in `shape` matches
+// anything.
+void check_input(const torch::Tensor& x, const std::vector<int64_t>& shape,
+                 const std::string& model, const std::string& expected);
 
 // Parameters and buffers in the order torch.nn.Module.state_dict() lists them: modules in
 // registration order (pre-order), each module's own parameters before its own buffers.

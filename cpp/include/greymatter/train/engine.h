@@ -23,10 +23,12 @@ namespace greymatter::train {
 struct EngineOptions {
   OptimizerConfig optimizer;
   LossConfig loss;
-  int64_t accumulate = 1;              // optimizer step every N batches (and after the last)
-  std::string non_finite = "raise";    // a NaN/inf loss: "raise" a TrainingError, or "skip" the batch
-  bool amp = true;  // on CUDA: bf16 autocast around forward + loss, channels_last inputs; ignored on CPU
-  // Optimizer step counts and lr as device tensors (OptimizerConfig::capturable); unset: on CUDA only.
+  int64_t accumulate = 1;            // optimizer step every N batches (and after the last)
+  std::string non_finite = "raise";  // a NaN/inf loss: "raise" a TrainingError, or "skip" the batch
+  bool amp =
+      true;  // on CUDA: bf16 autocast around forward + loss, channels_last inputs; ignored on CPU
+  // Optimizer step counts and lr as device tensors (OptimizerConfig::capturable); unset: on CUDA
+  // only.
   std::optional<bool> capturable;
 };
 
@@ -55,13 +57,16 @@ class Engine {
   // `epoch` is 0-based (it seeds the shuffle); messages count epochs from 1, as History does.
   EpochStats train_epoch(const data::Loader& loader, int64_t epoch, const ProgressFn& progress = {},
                          int64_t every = 50);
-  EpochStats evaluate(const data::Loader& loader, const ProgressFn& progress = {}, int64_t every = 50);
-  Predictions predict(const data::Loader& loader, const ProgressFn& progress = {}, int64_t every = 50);
+  EpochStats evaluate(const data::Loader& loader, const ProgressFn& progress = {},
+                      int64_t every = 50);
+  Predictions predict(const data::Loader& loader, const ProgressFn& progress = {},
+                      int64_t every = 50);
 
   // Feature caching for a model with a frozen backbone (TransferClassifier): features() runs the
-  // backbone once over `loader` (in its order, eval mode, no autograd); with head_only set, the loops
-  // above take such features as their input and run only the model's head.
-  Predictions features(const data::Loader& loader, const ProgressFn& progress = {}, int64_t every = 50);
+  // backbone once over `loader` (in its order, eval mode, no autograd); with head_only set, the
+  // loops above take such features as their input and run only the model's head.
+  Predictions features(const data::Loader& loader, const ProgressFn& progress = {},
+                       int64_t every = 50);
   void set_head_only(bool on);
   bool head_only() const { return head_only_; }
 

@@ -22,11 +22,14 @@ class Loss {
   explicit Loss(LossConfig config);
 
   // Throws ConfigError when `output` (B, ...) and `labels` (B) int64 cannot go together. The
-  // engine calls it on an epoch's first batch; check_labels (cheap, on the CPU labels) on every batch.
+  // engine calls it on an epoch's first batch; check_labels (cheap, on the CPU labels) on every
+  // batch.
   void check(const torch::Tensor& output, const torch::Tensor& labels) const;
   void check_labels(const torch::Tensor& labels, int64_t outputs) const;
-  torch::Tensor operator()(const torch::Tensor& output, const torch::Tensor& labels) const;  // mean, 0-dim
-  torch::Tensor correct(const torch::Tensor& output, const torch::Tensor& labels) const;     // count, 0-dim
+  torch::Tensor operator()(const torch::Tensor& output,
+                           const torch::Tensor& labels) const;  // mean, 0-dim
+  torch::Tensor correct(const torch::Tensor& output,
+                        const torch::Tensor& labels) const;  // count, 0-dim
   // Class probabilities for predict(): softmax for logits, the output itself for BCE's sigmoid.
   torch::Tensor probabilities(const torch::Tensor& output) const;
 

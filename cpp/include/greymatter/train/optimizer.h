@@ -64,8 +64,9 @@ class Optimizer {
   // Steps per slot. The host counts are kept in both modes: they decide which slots share a bias
   // correction (one group per distinct count, usually one), so grouping never reads the device.
   std::vector<int64_t> slot_steps_;
-  // capturable only: (slots) step counts and the 0-dim lr on the parameters' device, in float64: bias
-  // corrections from float32 counts were off by 1e-5 relative and let runs drift from torch.optim's.
+  // capturable only: (slots) step counts and the 0-dim lr on the parameters' device, in float64:
+  // bias corrections from float32 counts were off by 1e-5 relative and let runs drift from
+  // torch.optim's.
   torch::Tensor device_steps_, device_lr_;
   std::vector<size_t> counted_slots_;  // the slot set device_index_ holds, rebuilt when it changes
   torch::Tensor device_index_;

@@ -43,8 +43,8 @@ class Scheduler {
   // max_lr / div_factor). Throws ConfigError for unknown names or out-of-range values.
   Scheduler(SchedulerConfig config, double base_lr);
 
-  double initial_lr() const;                                    // the lr for the first step
-  std::optional<double> after_step();                           // a new lr, or nothing to change
+  double initial_lr() const;           // the lr for the first step
+  std::optional<double> after_step();  // a new lr, or nothing to change
   std::optional<double> after_epoch(std::optional<double> metric, double current_lr);
   bool per_step() const { return config_.name == "onecycle"; }
   const SchedulerConfig& config() const { return config_; }
