@@ -22,16 +22,17 @@ packages:
 	  fi; \
 	fi
 
-# The venv sees Debian's torch (system site packages); its pip.conf builds without isolation and
-# never reaches for an index, so a plain `pip install .` works offline.
+# The venv sees Debian's torch (system site packages). Its pip.conf never reaches for an index and builds
+# against that torch, so a plain `.venv/bin/pip install .` works offline. pip reads "no-" keys inverted:
+# `no-build-isolation = false` there means the same as the flag --no-build-isolation.
 $(PY):
 	/usr/bin/python3 -m venv --system-site-packages $(VENV)
-	printf '[global]\nno-index = true\nno-build-isolation = false\n' > $(VENV)/pip.conf
+	printf '[global]\nno-index = true\n# = --no-build-isolation (pip inverts "no-" keys)\nno-build-isolation = false\n' > $(VENV)/pip.conf
 
 venv: $(PY)
 
 install: $(PY)
-	$(PY) -m pip install --no-deps -q .
+	$(PY) -m pip install --no-deps --no-build-isolation --no-index -q .
 
 demo: setup
 	$(PY) -m greymatter.demo

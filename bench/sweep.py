@@ -36,7 +36,7 @@ from torch import nn
 from torchvision import transforms as tvT
 
 import greymatter as gm
-from greymatter import feature_cache
+from greymatter.train import feature_cache
 from greymatter import transforms as T
 from greymatter._threads import available_cores
 from greymatter.sample_data import make_image_folder

@@ -42,7 +42,7 @@ def run(way: str, args, grid):
     jobs = args.jobs
     kwargs = dict(grid=grid, epochs=args.epochs, progress=False, seed=0)
     inherit = way.endswith("inherit")
-    patch = mock.patch("greymatter.sweep_run.single_threaded", contextlib.nullcontext) if inherit \
+    patch = mock.patch("greymatter.sweep.run.single_threaded", contextlib.nullcontext) if inherit \
         else contextlib.nullcontext()
     start = time.perf_counter()
     with patch:

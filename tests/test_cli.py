@@ -13,7 +13,7 @@ from PIL import Image
 import greymatter as gm
 from greymatter import cli
 from greymatter import transforms as T
-from greymatter.cli_run import load_run
+from greymatter.cli.run_folder import load_run
 from greymatter.sample_data import make_image_folder
 
 TRAIN_SIZE = 3000  # --train-size: seconds, not minutes
@@ -152,17 +152,18 @@ def test_evaluate_matches_plain_pytorch(fashion_run, capsys, tmp_path):
 
 
 def test_augmentation_flags_build_the_training_chain(folders):
-    from greymatter import cli_train
+    from greymatter.cli import inputs
+    from greymatter.cli.parser import build_parser
 
-    args = cli._parser().parse_args(["train", "--data", str(folders[0]), "--image-size", "32", "--crop-scale", "0.8",
+    args = build_parser().parse_args(["train", "--data", str(folders[0]), "--image-size", "32", "--crop-scale", "0.8",
                                      "--flip", "--vflip", "--rotate", "10", "--color-jitter", "0.1"])
-    spec = cli_train.image_spec(args, "folder")
+    spec = inputs.image_spec(args, "folder")
     expected = gm.transforms.Compose([
         gm.transforms.RandomResizedCrop((32, 32), scale=(0.8, 1.0)), gm.transforms.RandomHorizontalFlip(),
         gm.transforms.RandomVerticalFlip(), gm.transforms.RandomRotation(10),
         gm.transforms.ColorJitter(brightness=0.1, contrast=0.1, saturation=0.1), gm.transforms.ToTensor(),
         gm.transforms.Normalize((0.5,) * 3, (0.5,) * 3)])
-    assert cli_train.train_transform(args, spec, "folder") == expected
+    assert inputs.train_transform(args, spec, "folder") == expected
 
 
 def test_image_folder_run_with_augmentation(folder_run, folders, capsys):

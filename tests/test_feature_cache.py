@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import greymatter as gm
-from greymatter import feature_cache
+from greymatter.train import feature_cache
 from greymatter import transforms as T
 from greymatter.sample_data import make_image_folder
 

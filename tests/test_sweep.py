@@ -1,6 +1,8 @@
 """gm.sweep on small Fashion-MNIST subsets: the table against plain Trainer runs, key routing and errors,
 results stores and resume (also after SIGKILL), failures, worker processes, Dask and Optuna, the CLI."""
 import csv
+import itertools
+import linecache
 import os
 import signal
 import subprocess
@@ -14,7 +16,9 @@ import torch
 import greymatter as gm
 from greymatter import cli
 from greymatter._threads import available_cores
-from greymatter.sweep_threads import single_threaded
+from greymatter.sweep._process import single_threaded
+from greymatter.sweep.store import COLUMNS
+
 
 class FashionPart:
     """Picklable data factory (worker processes and Dask workers build the subset themselves)."""
@@ -190,10 +194,17 @@ def test_rerun_skips_finished_configurations_and_new_settings_train_anew(data, t
 
 
 def notebook_function(source: str):
-    """`make` as a notebook cell defines it: same module and name whatever its body."""
+    """`make` as a notebook cell defines it: same module and name whatever its body, and its source text in
+    linecache under a name of the cell's own, as IPython keeps it."""
+    source = textwrap.dedent(source) + "\n"
+    filename = f"<ipython-input-{next(_CELLS)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = {"gm": gm, "__name__": "__main__", "built": []}
-    exec(textwrap.dedent(source), namespace)
+    exec(compile(source, filename, "exec"), namespace)
     return namespace["make"], namespace["built"]
+
+
+_CELLS = itertools.count()
 
 
 def test_editing_the_model_function_trains_anew(data, tmp_path):
@@ -369,7 +380,8 @@ def test_dask_local_cluster_gives_the_local_table(data, dask_client, tmp_path):
     on_dask = gm.sweep(dropout_model, grid=grid, train=TRAIN, val=VAL, epochs=2, executor=dask_client,
                        results=tmp_path / "dask.csv", progress=False)
     assert on_dask.drop(columns="seconds").equals(local.drop(columns="seconds"))
-    workers = {r[-1].rsplit(":", 1)[0] for r in _data_rows(tmp_path / "dask.csv")}
+    worker = COLUMNS.index("worker")
+    workers = {r[worker].rsplit(":", 1)[0] for r in _data_rows(tmp_path / "dask.csv")}
     assert len(workers) == 2  # both worker processes took configurations
 
 
@@ -391,7 +403,7 @@ def test_cli_sweep_on_a_dask_scheduler(dask_client, tmp_path, capsys):
 
 
 def test_dask_workers_malloc_setting_is_undone_in_that_process_only():
-    code = ("from greymatter.sweep_malloc import keep_freed_memory_for_training as k; "
+    code = ("from greymatter.sweep._process import keep_freed_memory_for_training as k; "
             "print(k(), k())")  # once per process
     env = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "65536"}
     assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,

@@ -11,10 +11,10 @@ import torch
 import torchvision
 
 import greymatter as gm
-from greymatter import feature_cache
+from greymatter.train import feature_cache
 from greymatter import transforms as T
 from greymatter.sample_data import make_image_folder
-from greymatter.sweep_threads import single_threaded
+from greymatter.sweep._process import single_threaded
 
 GRID = {"lr": [1e-4, 1e-3, 1e-2, 1e-1], "size_inner": [10, 100, 1000]}
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]  # the tutorial's ImageNet normalization
@@ -169,7 +169,7 @@ class _Stop(Exception):
 ])
 def test_automatic_n_jobs_keeps_a_shared_backbone_pass_in_one_process(photos, backbone_passes, monkeypatch,
                                                                       model_kwargs, trainer_kwargs, expected):
-    sweep_module = importlib.import_module("greymatter.sweep")  # the module; gm.sweep is the function
+    sweep_module = importlib.import_module("greymatter.sweep.driver")  # gm.sweep is the function
     chosen = []
 
     def spy(executor, n_jobs, plan, fallback=None):  # records the choice, runs nothing
@@ -192,9 +192,10 @@ def test_cli_sweeps_an_image_folder_as_the_python_api_does(photos, backbone, tmp
     # `greymatter sweep --data FOLDER --model transfer`: the folder split and read as `greymatter train` reads it
     # (stratified, Resize to 224, ImageNet normalization), the head swept over the grid like gm.sweep does.
     from greymatter import cli
-    from greymatter.cli_run import IMAGENET_MEAN, IMAGENET_STD, ImageSpec
-    from greymatter.cli_train import load_split
-    from greymatter.sweep_store import load_results
+    from greymatter.cli.run_folder import ImageSpec
+    from greymatter.models import IMAGENET_MEAN, IMAGENET_STD
+    from greymatter.cli.inputs import load_split
+    from greymatter.sweep.store import load_results
 
     argv = ["sweep", "--data", photos["train"], "--model", "transfer", "--weights", backbone, "--lr", "1e-3,1e-1",
             "--size-inner", "10", "--epochs", "2", "--val-fraction", "0.34", "--n-jobs", "1",

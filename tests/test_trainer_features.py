@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 import greymatter as gm
-from greymatter.trainer import resume_path
+from greymatter.train.trainer import resume_path
 
 from test_engine_math import TutorialMLP
 

@@ -12,13 +12,12 @@ from ._threads import configure_threads
 configure_threads()
 
 from ._core import ConfigError, DataError, TrainingError  # noqa: E402
-from . import datasets, models, plots, schedulers, transforms  # noqa: E402
+from ._version import __version__  # noqa: E402
+from . import datasets, models, plots, transforms  # noqa: E402
 from .datasets import Subset, random_split  # noqa: E402
 from .loader import DataLoader  # noqa: E402
-from .trainer import History, Trainer  # noqa: E402
+from .train import History, Trainer, schedulers  # noqa: E402
 from .sweep import sweep  # noqa: E402
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ConfigError",

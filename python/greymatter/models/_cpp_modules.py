@@ -15,6 +15,7 @@ from torch.nn.cpp import ModuleWrapper
 
 from .. import _core
 from .._core import ConfigError
+from .registry import from_config
 
 
 class IncompatibleKeys(NamedTuple):
@@ -253,7 +254,6 @@ class _CppModel(_CppModuleMixin):
 
 
 def _rebuild(config, state, training, requires_grad, extra):
-    from .registry import from_config  # imported here: the registry imports the model classes, which import this
     model = from_config(config)
     if state:
         model.to(next(iter(state.values())).device)

@@ -5,7 +5,6 @@ Each class is a C++ model (its layers are in cpp/src/models) with PyTorch's cons
 ``config`` dict of its arguments, from which checkpoints rebuild it. Not here: what makes them torch.nn.Modules
 (_cpp_modules.py), reading weights files (weights.py) or building a model by name (registry.py).
 """
-import contextvars
 import numbers
 import os
 import sys
@@ -15,20 +14,27 @@ from typing import Dict, Optional, Sequence
 from .. import _core
 from .._core import ConfigError
 from ._cpp_modules import _CppModel
-from .weights import _WEIGHT_FILES, _load_backbone, _read_weights, checkpoint_dir
+from .registry import REBUILDING, register_model
+from .weights import IMAGENET_MEAN, IMAGENET_STD, _WEIGHT_FILES, _load_backbone, _read_weights, checkpoint_dir
 
 
+@register_model("mnistnet", input_size=28, channels=1, idx=True)
 class MNISTNet(_CppModel, _core.MNISTNet):
     """The tutorials' MLP: flatten -> [Linear -> ReLU (-> Dropout)] per hidden size -> Linear.
-    Layers fc1, fc2, fc3 (for two hidden sizes)."""
+    Layers fc1, fc2, fc3 (for two hidden sizes). ``size_inner`` (the sweeps' name for an inner layer's
+    width) replaces ``hidden`` by one hidden layer of that size."""
 
     def __init__(self, hidden: Sequence[int] = (128, 64), num_classes: int = 10, dropout: float = 0.0,
-                 in_features: int = 784) -> None:
-        super().__init__(hidden=list(hidden), num_classes=num_classes, dropout=dropout, in_features=in_features)
-        self.config = {"name": "MNISTNet", "hidden": list(hidden), "num_classes": num_classes, "dropout": dropout,
+                 in_features: int = 784, size_inner: Optional[int] = None) -> None:
+        if size_inner is not None:
+            hidden = (_positive_int(size_inner, "MNISTNet: size_inner"),)
+        hidden = [int(h) for h in hidden]
+        super().__init__(hidden=hidden, num_classes=num_classes, dropout=dropout, in_features=in_features)
+        self.config = {"name": "MNISTNet", "hidden": hidden, "num_classes": num_classes, "dropout": dropout,
                        "in_features": in_features}
 
 
+@register_model("simplecnn", input_size=28, channels=1, idx=True)
 class SimpleCNN(_CppModel, _core.SimpleCNN):
     """The cheat sheet's CNN: conv1 (channels 3x3, padding 1) -> ReLU -> MaxPool(2) -> fc1.
     Input (B, in_channels, image_size, image_size)."""
@@ -39,6 +45,7 @@ class SimpleCNN(_CppModel, _core.SimpleCNN):
                        "image_size": image_size, "channels": channels}
 
 
+@register_model("mnistcnn", input_size=28, channels=1, idx=True)
 class MNISTCNN(_CppModel, _core.MNISTCNN):
     """The MNIST challenge's CNN: per entry of `channels`, conv{i} (3x3, padding 1) (-> bn{i}) -> ReLU ->
     MaxPool(2); then fc1 (hidden) -> ReLU (-> dropout) -> fc2."""
@@ -52,6 +59,7 @@ class MNISTCNN(_CppModel, _core.MNISTCNN):
                        "image_size": image_size}
 
 
+@register_model("exammodel", input_size=200, loss="bce", aliases=("examnet",))
 class ExamModel(_CppModel, _core.ExamModel):
     """The exam's binary CNN: conv1 (channels, 3x3, no padding) -> ReLU -> MaxPool(2) -> fc1 (hidden) -> ReLU ->
     fc2 (1) -> sigmoid. Returns probabilities (B, 1) for BCELoss; sigmoid=False returns the logit instead
@@ -65,6 +73,7 @@ class ExamModel(_CppModel, _core.ExamModel):
                        "channels": channels, "hidden": hidden, "sigmoid": sigmoid}
 
 
+@register_model("braintumorcnn", input_size=128)
 class BrainTumorCNN(_CppModel, _core.BrainTumorCNN):
     """The brain-tumour tutorial's CNN: five blocks conv{i} (3x3, padding 1) -> bn{i} -> ReLU -> MaxPool(2),
     then fc1 (flatten -> hidden) -> ReLU -> dropout -> fc2. image_size: any multiple of 32."""
@@ -86,6 +95,8 @@ class MobileNetV2(_CppModel, _core.MobileNetV2):
                        "dropout": dropout}
 
 
+@register_model("transfer", input_size=224, mean=IMAGENET_MEAN, std=IMAGENET_STD, weights="IMAGENET1K_V1",
+                aliases=("transferclassifier",))
 class TransferClassifier(_CppModel, _core.TransferClassifier):
     """The transfer-learning tutorials' model (ClothingClassifierMobileNet): base_model (MobileNetV2 without its
     classifier) -> pooled features (B, 1280) -> [inner Linear(1280, size_inner) -> relu] -> [dropout] ->
@@ -96,14 +107,12 @@ class TransferClassifier(_CppModel, _core.TransferClassifier):
     def __init__(self, backbone: str = "mobilenet_v2", num_classes: int = 10, size_inner: Optional[int] = None,
                  dropout: float = 0.0, freeze: bool = True, weights=None) -> None:
         if size_inner is not None:
-            if not isinstance(size_inner, numbers.Integral) or isinstance(size_inner, bool) or size_inner < 1:
-                raise ConfigError(f"TransferClassifier: size_inner must be a positive int or None, got {size_inner!r}")
-            size_inner = int(size_inner)  # numpy integers from a sweep grid
+            size_inner = _positive_int(size_inner, "TransferClassifier: size_inner")
         super().__init__(backbone=backbone, num_classes=num_classes, size_inner=size_inner or 0, dropout=dropout,
                          freeze=freeze)
         if weights is not None:
             _load_backbone(self.base_model, *_read_weights(weights))
-        elif freeze and not _REBUILDING.get():
+        elif freeze and not REBUILDING.get():
             file = _WEIGHT_FILES["IMAGENET1K_V1"].rsplit("/", 1)[-1]
             warnings.warn(_RANDOM_FROZEN_BACKBONE.format(file=file, folder=checkpoint_dir()), UserWarning,
                           stacklevel=_user_stacklevel())
@@ -139,10 +148,11 @@ _RANDOM_FROZEN_BACKBONE = (
     "weights='IMAGENET1K_V1' (torchvision's {file} in {folder}/; never downloaded), "
     "or freeze=False to train the whole network from scratch.")
 
-# Set while from_config rebuilds a saved model (checkpoint, deepcopy, pickle): its weights are loaded right
-# after, so a TransferClassifier built without weights= is not a mistake there. A ContextVar, not
-# warnings.catch_warnings, because sweeps build models on several threads at once.
-_REBUILDING = contextvars.ContextVar("greymatter_models_rebuilding", default=False)
+def _positive_int(value, what: str) -> int:
+    """`value` as an int (numpy integers from a sweep grid too), or a ConfigError naming `what`."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{what} must be a positive int or None, got {value!r}")
+    return int(value)
 
 
 def _user_stacklevel() -> int:
@@ -156,6 +166,8 @@ def _user_stacklevel() -> int:
     return level if frame is not None else 2
 
 
+@register_model("mobilenet_v2", input_size=224, mean=IMAGENET_MEAN, std=IMAGENET_STD, weights="IMAGENET1K_V1",
+                aliases=("mobilenetv2",))
 def mobilenet_v2(weights=None, num_classes: int = 1000, width_mult: float = 1.0, dropout: float = 0.2) -> MobileNetV2:
     """torchvision.models.mobilenet_v2 in C++. weights: None (torchvision's random init), "IMAGENET1K_V1",
     "IMAGENET1K_V2" / "DEFAULT" (read from torch hub's checkpoint folder, never downloaded), a torchvision weights

@@ -19,6 +19,9 @@ _WEIGHT_FILES = {
 }
 _WEIGHT_FILES["DEFAULT"] = _WEIGHT_FILES["IMAGENET1K_V2"]  # as torchvision's MobileNet_V2_Weights.DEFAULT
 
+# The normalization ImageNet weights were trained with (torchvision's transforms for them).
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
 
 def checkpoint_dir() -> Path:
     """Where torch hub keeps downloaded weights ($TORCH_HOME/hub/checkpoints); greymatter reads them there."""

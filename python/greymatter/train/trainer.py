@@ -15,14 +15,15 @@ from typing import Callable, Dict, Optional, Sequence
 
 import torch
 
-from . import _core, feature_cache, schedulers
-from . import transforms as T
-from ._core import ConfigError
-from ._progress import progress_bar
-from ._torch_loop import TorchLoop
+from .. import _core
+from .. import transforms as T
+from .._core import ConfigError
+from ..loader import DataLoader
+from . import feature_cache, schedulers
 from .checkpoint import atomic_save, save_checkpoint
 from .history import History
-from .loader import DataLoader
+from .progress import progress_bar
+from .torch_loop import TorchLoop
 
 __all__ = ["Trainer"]
 

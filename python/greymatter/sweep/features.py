@@ -1,17 +1,17 @@
-"""Whether a sweep's configurations train on cached backbone features (feature_cache.py: a frozen
+"""Whether a sweep's configurations train on cached backbone features (train/feature_cache.py: a frozen
 TransferClassifier, deterministic transforms, cache_features not False).
 
 Then the one expensive step, the backbone pass over the data, runs once per process and every configuration
 in that process reuses it; configurations spread over worker processes repeat it in each (measured in
-docs/sweep.md: two worker processes took 1.6-2.2x as long as one). sweep.py's automatic n_jobs asks this. This file
+docs/sweep.md: two worker processes took 1.6-2.2x as long as one). driver.py's automatic n_jobs asks this. This file
 decides only: it trains nothing and caches nothing.
 """
 from typing import Any, Dict
 
 import torch
 
-from . import feature_cache
-from .sweep_run import Plan, build_loaders, build_model, split_params, trainer_settings
+from ..train import feature_cache
+from .run import Plan, build_loaders, build_model, split_params, trainer_settings
 
 __all__ = ["trains_on_cached_features"]
 

@@ -19,16 +19,15 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import torch
 
-from . import models
-from ._core import ConfigError
-from .datasets import Dataset
-from .loader import DataLoader
-from .sweep_grid import Config
-from .sweep_malloc import keep_freed_memory_for_training
-from .sweep_threads import single_threaded
-from .trainer import Trainer
+from .. import models
+from .._core import ConfigError
+from ..datasets import Dataset
+from ..loader import DataLoader
+from ..train import Trainer
+from ._process import keep_freed_memory_for_training, single_threaded
+from .grid import Config
 
-__all__ = ["Plan", "run_config", "failed_row", "resolve_model", "ModelByName", "model_names"]
+__all__ = ["Plan", "run_config", "failed_row", "resolve_model", "ModelByName"]
 
 # torch.manual_seed + weight init must not interleave between configurations sharing a process (a Dask worker
 # with several threads); sweeps on this machine run one configuration per process.
@@ -56,12 +55,12 @@ class Plan:
     trainer_kwargs: Dict[str, Any] = field(default_factory=dict)
     loader_kwargs: Dict[str, Any] = field(default_factory=dict)
     token: str = ""  # stable hash of the fixed settings: part of every store key, names the data cache
-    single_threaded: bool = True  # one torch + one OpenBLAS thread per configuration (sweep_threads.py)
+    single_threaded: bool = True  # one torch + one OpenBLAS thread per configuration (_process.py)
 
 
 def run_config(plan: Plan, config: Config) -> Dict[str, Any]:
     """Trains one configuration; returns its results row ("ok", or "failed" with the error)."""
-    keep_freed_memory_for_training()  # in a Dask worker: see sweep_malloc.py
+    keep_freed_memory_for_training()  # in a Dask worker: see _process.py
     with single_threaded() if plan.single_threaded else contextlib.nullcontext():
         return _train(plan, config)
 
@@ -158,47 +157,23 @@ def as_dataset(given, part: str) -> Tuple[Dataset, Dict[str, Any]]:
                       f"returning one; got {type(given).__name__}")
 
 
-def _mnistnet(size_inner: Optional[int] = None, hidden=(128, 64), num_classes: int = 10, dropout: float = 0.0,
-              in_features: int = 784):
-    """MNISTNet; `size_inner` (the sweeps' name for the inner layer width) makes it one hidden layer."""
-    if size_inner is not None:
-        hidden = (int(size_inner),)
-    return models.MNISTNet(hidden=hidden, num_classes=num_classes, dropout=dropout, in_features=in_features)
-
-
-# Names that need an adapter to take `size_inner`; every other name is built by gm.models.get_model.
-_LOCAL_MODELS: Dict[str, Callable] = {"mnistnet": _mnistnet}
-
-
-def model_names() -> Tuple[str, ...]:
-    """The names `model=` takes: gm.models' registry (get_model), with the local adapters."""
-    return tuple(dict.fromkeys(list(getattr(models, "MODEL_NAMES", ())) + list(_LOCAL_MODELS)))
-
-
 class ModelByName:
     """A model factory named by string: picklable (workers look the name up again), and its signature is the
-    model's (the registry's class or function), so grid keys route to it by name and a misspelled key is a
-    ConfigError before anything runs. get_model itself takes **kwargs and would accept any key."""
+    registered model's, so grid keys route to it by name and a misspelled key is a ConfigError before anything
+    runs. get_model itself takes **kwargs and would accept any key."""
 
     def __init__(self, name: str) -> None:
-        self.name = name.lower()
-
-    def _builder(self) -> Callable:
-        if self.name in _LOCAL_MODELS:
-            return _LOCAL_MODELS[self.name]
-        registry = getattr(models, "_REGISTRY", {})
-        if self.name not in registry:
-            raise ConfigError(f"unknown model name {self.name!r}; known: {', '.join(model_names())} "
-                              f"(or pass a function that builds the model)")
-        return registry[self.name]
+        try:
+            self.name = models.model_entry(name).name  # unknown names fail here, before anything runs
+        except ConfigError:
+            raise ConfigError(f"unknown model name {name!r}; known: {', '.join(models.model_names())} (or pass a "
+                              f"function that builds the model)") from None
 
     @property
     def __signature__(self) -> inspect.Signature:
-        return inspect.signature(self._builder())
+        return inspect.signature(models.model_entry(self.name).build)
 
     def __call__(self, **kwargs):
-        if self.name in _LOCAL_MODELS:
-            return _LOCAL_MODELS[self.name](**kwargs)
         return models.get_model(self.name, **kwargs)  # its errors name the model
 
     def __repr__(self) -> str:
@@ -206,11 +181,9 @@ class ModelByName:
 
 
 def resolve_model(model) -> Callable:
-    """A model factory from a function/class or a model name."""
+    """A model factory from a function/class or a registered model name."""
     if isinstance(model, str):
-        factory = ModelByName(model)
-        factory._builder()  # unknown names fail here, before anything runs
-        return factory
+        return ModelByName(model)
     if callable(model):
         return model
     raise ConfigError(f"sweep's first argument is a function that builds a model, or a model name; "

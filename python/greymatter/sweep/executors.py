@@ -1,7 +1,7 @@
 """Where sweep configurations run: this thread, a pool of spawned processes, a concurrent.futures executor
 the user gives, or a Dask cluster through its Client.
 
-Every runner has the same small interface for the sweep loop in sweep.py: `capacity` (how many
+Every runner has the same small interface for the sweep loop in driver.py: `capacity` (how many
 configurations to keep in flight), `submit(config)`, `wait(handles)` (those done; blocks until one is),
 `row(handle, config)` (its results row; an exception, a dead worker included, becomes a "failed" row for that
 configuration only), `cancel(handles)` and `close()`. Runners neither plan nor store anything.
@@ -14,10 +14,10 @@ import warnings
 from concurrent.futures.process import BrokenProcessPool
 from typing import Dict, List, Optional
 
-from ._core import ConfigError
-from ._threads import available_cores
-from .sweep_grid import Config
-from .sweep_run import Plan, failed_row, run_config
+from .._core import ConfigError
+from .._threads import available_cores
+from .grid import Config
+from .run import Plan, failed_row, run_config
 
 __all__ = ["make_runner", "run_pickled"]
 
@@ -212,7 +212,7 @@ class FuturesRunner:
 
 class DaskRunner:
     """One Dask task per configuration. The plan is scattered once to every worker; data that the plan holds as
-    factories is built once per worker process (sweep_run's cache). A worker that dies mid-configuration makes
+    factories is built once per worker process (run.py's cache). A worker that dies mid-configuration makes
     Dask retry that task elsewhere, and after its retries it becomes that configuration's failed row."""
 
     def __init__(self, client, plan: Plan) -> None:

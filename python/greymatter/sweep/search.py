@@ -7,8 +7,8 @@ nor store configurations.
 import collections
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from ._core import ConfigError
-from .sweep_grid import Config
+from .._core import ConfigError
+from .grid import Config
 
 __all__ = ["GridSearch", "OptunaSearch"]
 

@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Sequence
 
-from ._core import ConfigError
-from .loader import DataLoader
-from .trainer import Trainer
+from .._core import ConfigError
+from ..loader import DataLoader
+from ..train import Trainer
 
 __all__ = ["Config", "expand", "route_keys", "stable_hash", "check_kwargs", "TRAINER_KEYS", "LOADER_KEYS",
            "RUN_KEYS"]

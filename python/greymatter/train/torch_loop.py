@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import torch
 
-from . import _core
-from ._core import ConfigError, TrainingError
+from .. import _core
+from .._core import ConfigError, TrainingError
 
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 

@@ -15,20 +15,22 @@ This module reads and writes those files; it trains nothing.
 """
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import torch
 
-from . import transforms as T
-from ._core import ConfigError, DataError
-from .checkpoint import metadata_path
+from .. import transforms as T
+from .._core import ConfigError, DataError
+from ..models import from_config, model_entry
+from ..train import Trainer
+from ..train.checkpoint import metadata_path
 
-__all__ = ["ImageSpec", "RUN_FILE", "LoadedRun", "eval_transform", "load_run", "write_run"]
+__all__ = ["ImageSpec", "RUN_FILE", "LoadedRun", "eval_transform", "load_run", "write_run", "per_channel"]
 
 RUN_FILE = "run.json"
 RUN_FORMAT = 1
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
 class ImageSpec:
@@ -68,11 +70,17 @@ class LoadedRun:
     def __init__(self, model, classes: List[str], spec: ImageSpec, loss: str, data: Dict, notes: List[str]) -> None:
         self.model, self.classes, self.spec, self.loss, self.data, self.notes = model, classes, spec, loss, data, notes
 
+    def trainer(self) -> Trainer:
+        """A quiet Trainer over the model, with the run's loss: for evaluate, predict and predict_topk."""
+        return Trainer(self.model, loss=self.loss, progress=False)
+
+    def print_notes(self) -> None:
+        for note in self.notes:
+            print(f"greymatter: note: {note}", file=sys.stderr)
+
 
 def load_run(checkpoint) -> LoadedRun:
     """Rebuilds the model from best.json's config, loads best.pth, and finds how to read its images."""
-    from . import models
-
     checkpoint = Path(checkpoint)
     if not checkpoint.is_file():
         raise ConfigError(f"no checkpoint at {checkpoint} (greymatter train --out DIR writes DIR/best.pth)")
@@ -86,7 +94,7 @@ def load_run(checkpoint) -> LoadedRun:
         raise DataError(f"{meta_file} is not valid JSON: {e}") from None
     if not isinstance(meta.get("model"), dict) or "name" not in meta["model"]:
         raise DataError(f"{meta_file} names no model config (a greymatter model's .config); cannot rebuild it")
-    model = models.from_config(meta["model"])
+    model = from_config(meta["model"])
     try:
         state = torch.load(checkpoint, map_location="cpu")
     except Exception as e:  # torch.load raises many types for a damaged file
@@ -118,7 +126,6 @@ def _guess_spec(meta: Dict) -> ImageSpec:
     """The input a model config implies, with size, channels and mean/std from best.json's transform_config
     where it says; older checkpoints: mean/std from the Normalize in its transform repr."""
     config = meta["model"]
-    name = config["name"].lower()
     steps = meta.get("transform_config")
     if isinstance(steps, list):
         seen_size, grey_channels, mean, std = _read_transform_config(steps)
@@ -127,15 +134,17 @@ def _guess_spec(meta: Dict) -> ImageSpec:
     else:
         seen_size, grey_channels = None, None
         mean, std = _normalize_from_repr(meta.get("transforms") or "")
-    if name in ("transferclassifier", "mobilenet_v2"):
-        channels, size = 3, seen_size or 224
-    elif name == "mnistnet":
-        channels, size = _mlp_input(config.get("in_features", 784), seen_size, grey_channels)
+    entry = model_entry(config["name"])
+    if entry.takes("in_features"):  # an MLP: its width tells the input's size
+        channels, size = _mlp_input(config.get("in_features", entry.default("in_features")), seen_size, grey_channels)
+    elif entry.takes("in_channels"):
+        channels = int(config.get("in_channels", entry.default("in_channels")))
+        size = seen_size or int(config.get("image_size", entry.input_size))
     else:
-        channels, size = int(config.get("in_channels", 3)), seen_size or int(config.get("image_size", 28))
+        channels, size = entry.channels, seen_size or entry.input_size
     if mean is None:
-        mean, std = (IMAGENET_MEAN, IMAGENET_STD) if channels == 3 and size == 224 else ((0.5,), (0.5,))
-    return ImageSpec(size, channels, _per_channel(mean, channels), _per_channel(std, channels))
+        mean, std = entry.mean, entry.std
+    return ImageSpec(size, channels, per_channel(mean, channels), per_channel(std, channels))
 
 
 def _read_transform_config(steps: List[Dict]):
@@ -182,6 +191,6 @@ def _normalize_from_repr(text: str):
     return tuple(mean), tuple(std)
 
 
-def _per_channel(values, channels: int):
+def per_channel(values, channels: int):
     values = tuple(values)
     return values * channels if len(values) == 1 else values

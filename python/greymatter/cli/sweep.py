@@ -4,16 +4,19 @@
     greymatter sweep --data data/clothing --model transfer --weights mobilenet_v2.pth \\
                      --lr 1e-4,1e-3,1e-2,1e-1 --size-inner 10,100,1000 --epochs 5
 
-The argument parser lives in cli.py. An image folder is split and read as `greymatter train` reads it
-(cli_train.load_split: stratified, Resize to the model's input size, the model's normalization), so a sweep's
-best configuration trains again with `greymatter train` on the same images.
+An image folder is split and read as `greymatter train` reads it (inputs.load_split: stratified, Resize to the
+model's input size, the model's normalization), so a sweep's best configuration trains again with
+`greymatter train` on the same images.
 """
 import sys
-from typing import Dict, List
+from typing import List
 
-from ._core import ConfigError
-from .cli_train import (MODELS, PRETRAINED, check_split_options, data_kind, image_spec, load_split,
-                        pretrained_weights)
+from .._core import ConfigError
+from ..datasets import FashionMNIST, MNIST, Subset, random_split
+from ..models import model_entry
+from ..sweep import sweep as run_sweep
+from ..sweep.run import ModelByName
+from .inputs import check_split_options, data_kind, image_spec, load_split, model_kwargs
 
 __all__ = ["SWEEP_GRID", "SweepData", "sweep"]
 
@@ -32,19 +35,14 @@ class SweepData:
         self.spec = spec  # an ImageSpec for image folders; None for IDX data (read as ToTensor gives it)
 
     def __call__(self):
-        import greymatter as gm
-
         if self.spec is not None:
             train, val, _ = load_split(self.data, self.spec, self.val_fraction, self.seed)
         else:
-            if self.data == "fashion-mnist":
-                full = gm.datasets.FashionMNIST(train=True)
-            else:
-                full = gm.datasets.MNIST(root=self.data, train=True)
-            train, val = gm.random_split(full, [1.0 - self.val_fraction, self.val_fraction], seed=self.seed)
+            full = FashionMNIST(train=True) if self.data == "fashion-mnist" else MNIST(root=self.data, train=True)
+            train, val = random_split(full, [1.0 - self.val_fraction, self.val_fraction], seed=self.seed)
         if self.part == "val":
             return val
-        return gm.Subset(train, range(min(self.train_size, len(train)))) if self.train_size else train
+        return Subset(train, range(min(self.train_size, len(train)))) if self.train_size else train
 
 
 def parse_list(flag: str, text: str, kind) -> list:
@@ -61,41 +59,27 @@ def parse_list(flag: str, text: str, kind) -> list:
     return values
 
 
-def folder_model_kwargs(args, spec, num_classes: int) -> Dict:
-    """The fixed model arguments for an image folder: its classes, the input size and channels, the weights."""
-    name = args.model
-    if name == "mnistnet":
-        return {"num_classes": num_classes, "in_features": spec.channels * spec.size * spec.size}
-    if name == "transfer":
-        return {"num_classes": num_classes, "weights": pretrained_weights(args), "freeze": not args.unfreeze}
-    if name == "mobilenet_v2":
-        return {"num_classes": num_classes, "weights": pretrained_weights(args)}
-    return {"num_classes": num_classes, "in_channels": spec.channels, "image_size": spec.size}
-
-
 def sweep(args) -> int:
-    import greymatter as gm
-
     grid = {key: parse_list(flag, getattr(args, flag), kind) for flag, (key, kind) in SWEEP_GRID.items()
             if getattr(args, flag) is not None}
     if not grid:
         raise ConfigError("give at least one list to sweep over: " +
                           ", ".join("--" + f.replace("_", "-") for f in SWEEP_GRID))
     check_split_options(args)
-    spec, model_kwargs = None, None
+    entry = model_entry(ModelByName(args.model).name)  # an unknown name: the sweep's own message
+    spec, fixed = None, None
     if data_kind(args.data) == "folder":
-        if args.model not in MODELS:
-            raise ConfigError(f"--model {args.model}: on an image folder use one of {', '.join(MODELS)}")
-        if args.model == "exammodel":
-            raise ConfigError("--model exammodel is a binary (sigmoid) classifier; sweep it from Python with "
-                              "trainer_kwargs={'loss': 'bce'}")
+        if entry.loss != "cross_entropy":
+            raise ConfigError(f"--model {entry.name} is a binary (sigmoid) classifier; sweep it from Python with "
+                              f"trainer_kwargs={{'loss': '{entry.loss}'}}")
         spec = image_spec(args, "folder")
         _, _, classes = load_split(args.data, spec, args.val_fraction, args.seed)  # errors now, not in workers
-        model_kwargs = folder_model_kwargs(args, spec, len(classes))
-        if args.model in PRETRAINED:  # a missing weights file: one error now, not one failed row per configuration
-            gm.models.get_model(args.model, **model_kwargs)
-    elif args.model in PRETRAINED:
-        raise ConfigError(f"--model {args.model} takes 3-channel images; give --data an image folder")
+        fixed = model_kwargs(entry, spec, len(classes), args)
+        if entry.weights is not None:  # a missing weights file: one error now, not one failed row per configuration
+            entry.build(**fixed)
+    elif not entry.idx:
+        raise ConfigError(f"--model {args.model} does not take 1x28x28 MNIST-format images; give --data an image "
+                          f"folder")
     data = [SweepData(args.data, part, args.val_fraction, args.seed, args.train_size, spec) for part in ("train", "val")]
     results = None if args.results.lower() == "none" else args.results
     client = None
@@ -104,10 +88,10 @@ def sweep(args) -> int:
 
         client = Client(args.dask)
     try:
-        df = gm.sweep(args.model, grid, train=data[0], val=data[1], epochs=args.epochs, seed=args.seed,
+        df = run_sweep(entry.name, grid, train=data[0], val=data[1], epochs=args.epochs, seed=args.seed,
                       results=results, n_jobs=args.n_jobs, executor=client, strategy=args.strategy,
                       n_trials=args.n_trials, storage=args.storage, retry_failed=args.retry_failed,
-                      model_kwargs=model_kwargs, progress=sys.stderr.isatty())
+                      model_kwargs=fixed, progress=sys.stderr.isatty())
     finally:
         if client is not None:
             client.close()

@@ -13,7 +13,7 @@ ReduceLROnPlateau reads the Trainer's monitored metric (``val_acc`` by default, 
 """
 from typing import Dict, Optional
 
-from ._core import ConfigError
+from .._core import ConfigError
 
 __all__ = ["ReduceLROnPlateau", "StepLR", "CosineAnnealingLR", "OneCycleLR", "resolve"]
 

@@ -5,28 +5,29 @@ table of the results, one row per configuration.
                   train=train_ds, val=val_ds, epochs=5, results="runs/sweep.csv")
 
 Everything is checked before the first configuration trains. Each finished configuration is written to the
-results store at once; running the same sweep again skips what the store already has. The pieces:
-sweep_grid (keys, configurations, store keys), sweep_run (one configuration), sweep_executors (where they
-run), sweep_features (whether they share a frozen backbone's features), sweep_search (grid or Optuna),
-sweep_store (CSV / SQLite), sweep_threads (thread limits).
+results store at once; running the same sweep again skips what the store already has. This module plans the
+sweep and runs its loop; the other modules of this package each do one part (see __init__.py).
 """
 import dataclasses
 import functools
+import inspect
 import os
+import textwrap
 from typing import Any, Callable, Dict, List, Optional, Union
 
-from . import transforms as T
-from ._core import ConfigError
-from ._threads import available_cores
-from .datasets import Dataset
-from .loader import DataLoader
-from .sweep_executors import best_dumps, check_picklable, make_runner
-from .sweep_features import trains_on_cached_features
-from .sweep_grid import (LOADER_KEYS, TRAINER_KEYS, Config, check_kwargs, expand, factory_parameters, route_keys,
+from .. import transforms as T
+from .._core import ConfigError
+from .._threads import available_cores
+from ..datasets import Dataset
+from ..loader import DataLoader
+from ..models.registry import entry_of
+from .executors import best_dumps, check_picklable, make_runner
+from .features import trains_on_cached_features
+from .grid import (LOADER_KEYS, TRAINER_KEYS, Config, check_kwargs, expand, factory_parameters, route_keys,
                          stable_hash)
-from .sweep_run import ModelByName, Plan, as_dataset, resolve_model
-from .sweep_search import GridSearch, OptunaSearch
-from .sweep_store import check_results_path, open_store
+from .run import ModelByName, Plan, as_dataset, resolve_model
+from .search import GridSearch, OptunaSearch
+from .store import check_results_path, open_store
 
 __all__ = ["sweep", "RESULT_COLUMNS"]
 
@@ -214,27 +215,36 @@ def _fingerprint(dataset_and_settings) -> Dict[str, Any]:
 
 
 def _model_id(make_model) -> Any:
-    """What identifies the model factory in the store key: its name and, for Python code, a hash of that
-    code, so editing make_model in a notebook trains anew instead of reusing rows of the old one."""
+    """What identifies the model factory in the store key: a registered model's name (the same whether given as
+    "transfer" or gm.models.TransferClassifier), else the qualified name and the source text of the user's
+    function or class, so editing make_model in a notebook trains anew instead of reusing rows of the old one."""
     if isinstance(make_model, ModelByName):
-        return f"name:{make_model.name}"
+        return f"model:{make_model.name}"
+    entry = entry_of(make_model)
+    if entry is not None:
+        return f"model:{entry.name}"
     if isinstance(make_model, functools.partial):
         return [_model_id(make_model.func), repr(make_model.args), repr(sorted(make_model.keywords.items()))]
     target = make_model if hasattr(make_model, "__qualname__") else type(make_model)
-    code = getattr(make_model, "__code__", None) or getattr(getattr(target, "__call__", None), "__code__", None)
-    module = getattr(target, "__module__", "?")
-    # greymatter.models was one module (models.py) before it became a package: its classes and functions keep
-    # the key they had then, so a sweep of gm.models.TransferClassifier still finds the rows it stored.
-    module = "greymatter.models" if str(module).startswith("greymatter.models.") else module
-    name = f"{module}.{target.__qualname__}"
-    return [name, _code_hash(code)] if code is not None and not isinstance(make_model, type) else name
+    return [f"{getattr(target, '__module__', '?')}.{target.__qualname__}", _source_hash(target)]
+
+
+def _source_hash(obj) -> str:
+    """A hash of the source text of a function or class. Code whose source Python does not keep (exec'd
+    strings, a bare interpreter prompt) is hashed by its compiled form instead, which changes with Python's
+    version: such rows train again after an upgrade rather than being mistaken for another function's."""
+    try:
+        return stable_hash(textwrap.dedent(inspect.getsource(obj)))
+    except (OSError, TypeError):
+        code = getattr(obj, "__code__", None) or getattr(getattr(obj, "__call__", None), "__code__", None)
+        return _code_hash(code) if code is not None else stable_hash(repr(obj))
 
 
 def _code_hash(code) -> str:
     parts = [code.co_code.hex(), list(code.co_names)]
     for c in code.co_consts:
         parts.append(_code_hash(c) if hasattr(c, "co_code") else repr(c))
-    return stable_hash(parts)
+    return stable_hash(["compiled", parts])
 
 
 def _n_jobs(n_jobs, executor, plan: Plan, here: Plan, first: Dict[str, Any], n_configs) -> int:

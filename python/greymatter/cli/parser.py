@@ -5,15 +5,15 @@
     greymatter predict --checkpoint runs/x/best.pth shoe.png bag.jpg
     greymatter sweep --lr 1e-4,1e-3,1e-2,1e-1 --size-inner 10,100,1000 --epochs 1 --results runs/sweep.csv
 
-This module holds the argument parser; cli_train.py, cli_predict.py and cli_sweep.py run the commands.
-A bad argument prints one line (`greymatter train: error: ...`) and exits with 2; so does a DataError or
-ConfigError raised while running.
+This module builds the argument parser; main.py dispatches to one module per command. A bad argument prints
+one line (`greymatter train: error: ...`) and exits with 2.
 """
 import argparse
-import sys
 
-from .cli_sweep import SWEEP_GRID
-from .cli_train import MODELS
+from ..models import model_entry, model_names
+from .sweep import SWEEP_GRID
+
+__all__ = ["build_parser"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,7 +23,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="greymatter", description="Train image classifiers fast, from the shell.")
     sub = p.add_subparsers(dest="command", required=True, metavar="{train,evaluate,predict,sweep}")
     _train_parser(sub)
@@ -43,7 +43,7 @@ def _train_parser(sub) -> None:
                    help="'fashion-mnist', a folder of MNIST IDX files, or an image folder (default: fashion-mnist)")
     t.add_argument("--test", default=None, metavar="DIR",
                    help="test image folder (IDX data uses its own test files)")
-    t.add_argument("--model", default="mnistnet", choices=list(MODELS), help="default: mnistnet")
+    t.add_argument("--model", default="mnistnet", choices=model_names(), help="default: mnistnet")
     t.add_argument("--epochs", type=int, default=5)
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--batch-size", type=int, default=64)
@@ -59,7 +59,7 @@ def _train_parser(sub) -> None:
     t.add_argument("--num-workers", type=int, default=2, help="loader threads")
     t.add_argument("--out", default="runs/train", help="run folder (default: runs/train)")
     m = t.add_argument_group("model options")
-    m.add_argument("--hidden", default="128,64", help="mnistnet's hidden layer sizes, comma-separated")
+    m.add_argument("--hidden", default=None, help="hidden layer sizes, comma-separated (default: the model's)")
     m.add_argument("--dropout", type=float, default=None, help="dropout probability (default: the model's)")
     m.add_argument("--size-inner", type=int, default=None, help="transfer: size of the inner layer (default: none)")
     m.add_argument("--weights", default="IMAGENET1K_V1",
@@ -67,8 +67,7 @@ def _train_parser(sub) -> None:
     m.add_argument("--unfreeze", action="store_true", help="transfer: train the backbone too")
     i = t.add_argument_group("image folders")
     i.add_argument("--image-size", type=int, default=None,
-                   help="side of the square input (default: 28 for mnistnet/mnistcnn/simplecnn, 128 braintumorcnn, "
-                        "200 exammodel, 224 transfer/mobilenet_v2)")
+                   help=f"side of the square input (default: the model's: {_input_sizes()})")
     i.add_argument("--grayscale", action="store_true", help="read images as one grey channel")
     i.add_argument("--crop-scale", type=float, default=None, metavar="MIN",
                    help="augment: RandomResizedCrop with scale (MIN, 1) instead of Resize")
@@ -127,28 +126,5 @@ def _sweep_parser(sub) -> None:
     i.add_argument("--unfreeze", action="store_true", help="transfer: train the backbone too")
 
 
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        args = _parser().parse_args(argv)
-    except SystemExit as e:  # --help (0) or a bad argument (2, its line already printed)
-        return e.code if isinstance(e.code, int) else 0
-    from . import cli_predict, cli_sweep, cli_train
-
-    commands = {"train": lambda a: cli_train.train(a, argv), "evaluate": cli_predict.evaluate,
-                "predict": cli_predict.predict, "sweep": cli_sweep.sweep}
-    try:
-        return commands[args.command](args)
-    except (ValueError, OSError) as e:  # DataError / ConfigError / an unwritable --out: one line, no traceback
-        print(f"greymatter {args.command}: error: {e}", file=sys.stderr)
-        return 2
-    except RuntimeError as e:  # TrainingError (a NaN loss, ...): not the arguments' fault
-        print(f"greymatter {args.command}: error: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"greymatter {args.command}: interrupted", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def _input_sizes() -> str:
+    return ", ".join(f"{name} {model_entry(name).input_size}" for name in model_names())

@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from typing import Optional
 
-from . import _core
+from .. import _core
 
 __all__ = ["applies", "clear", "deterministic", "feature_loader", "memory_bytes", "MAX_ENTRIES"]
 
