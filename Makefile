@@ -7,7 +7,7 @@ BUILD_DIR := build/cmake
 export GREYMATTER_BUILD_DIR := $(CURDIR)/$(BUILD_DIR)
 export GREYMATTER_BUILD_TESTS := ON
 
-.PHONY: setup packages venv install demo test test-cpp test-python bench clean
+.PHONY: setup packages venv install demo test lint format test-cpp test-python bench clean
 
 setup: packages venv install
 
@@ -37,7 +37,22 @@ install: $(PY)
 demo: setup
 	$(PY) -m greymatter.demo
 
-test: setup test-cpp test-python
+test: setup lint test-cpp test-python
+
+# Style, checked the way CI checks it: black and flake8 for Python, clang-format for C++ (configs in
+# pyproject.toml, .flake8 and .clang-format). `make format` rewrites the files instead.
+PY_SOURCES  := python tests bench
+CPP_SOURCES  = $(shell git ls-files 'cpp/*.cpp' 'cpp/*.h')
+
+lint:
+	@black --check --quiet $(PY_SOURCES) || { echo "black would reformat the files above: run make format"; exit 1; }
+	@flake8 $(PY_SOURCES)
+	@clang-format --dry-run --Werror $(CPP_SOURCES)
+	@echo "lint: black, flake8 and clang-format found nothing"
+
+format:
+	black --quiet $(PY_SOURCES)
+	clang-format -i $(CPP_SOURCES)
 
 test-cpp:
 	ctest --test-dir $(BUILD_DIR) --output-on-failure

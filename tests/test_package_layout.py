@@ -1,11 +1,11 @@
-"""The package as installed: every subpackage of the source tree shipped, typing files included, and no import
-cycle between greymatter's modules (a module that needs the package while the package needs it half-built)."""
+"""The package as installed: every subpackage of the source tree shipped, typing files included, and
+no import cycle between greymatter's modules (a module that needs the package while the package
+needs it half-built)."""
 import ast
 import importlib.metadata
 import importlib.util
 from pathlib import Path
 
-import pytest
 
 import greymatter
 
@@ -19,7 +19,9 @@ def _installed_files():
 
 
 def test_the_installed_distribution_ships_every_subpackage():
-    packages = sorted(p.parent.relative_to(SOURCE.parent).as_posix() for p in SOURCE.rglob("__init__.py"))
+    packages = sorted(
+        p.parent.relative_to(SOURCE.parent).as_posix() for p in SOURCE.rglob("__init__.py")
+    )
     assert len(packages) >= 6  # greymatter, cli, models, plots, sweep, train
     shipped = _installed_files()
     missing = [p for p in packages if f"{p}/__init__.py" not in shipped]
@@ -66,15 +68,15 @@ def _imports(path: Path):
 
 
 def _find_cycle(graph):
-    """The first import cycle found in `graph` (module -> modules it imports) as a list ending where it
-    started, or None."""
+    """The first import cycle found in `graph` (module -> modules it imports) as a list ending where
+    it started, or None."""
     state = {}  # module -> "visiting" | "done"
 
     def visit(module, trail):
         if state.get(module) == "done" or module not in graph:
             return None
         if state.get(module) == "visiting":
-            return trail[trail.index(module):] + [module]
+            return trail[trail.index(module) :] + [module]
         state[module] = "visiting"
         for dep in sorted(graph[module]):
             cycle = visit(dep, trail + [module])
@@ -93,13 +95,19 @@ def _find_cycle(graph):
 def test_greymatter_modules_import_each_other_without_a_cycle():
     graph = {_module_name(p): _imports(p) for p in INSTALLED.rglob("*.py")}
     # The walk sees real edges: relative imports of modules, of packages and of names.
-    assert {"greymatter._core", "greymatter.train.progress", "greymatter.loader"} <= graph["greymatter.train.trainer"]
+    assert {"greymatter._core", "greymatter.train.progress", "greymatter.loader"} <= graph[
+        "greymatter.train.trainer"
+    ]
     assert "greymatter.models" in graph["greymatter.cli.inputs"]
     cycle = _find_cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 
 def test_the_cycle_finder_reports_a_package_imported_back_by_its_module():
-    graph = {"greymatter": {"greymatter.a"}, "greymatter.a": {"greymatter.b"}, "greymatter.b": {"greymatter"}}
+    graph = {
+        "greymatter": {"greymatter.a"},
+        "greymatter.a": {"greymatter.b"},
+        "greymatter.b": {"greymatter"},
+    }
     assert _find_cycle(graph) == ["greymatter", "greymatter.a", "greymatter.b", "greymatter"]
     assert _find_cycle({"greymatter": {"greymatter.a"}, "greymatter.a": set()}) is None

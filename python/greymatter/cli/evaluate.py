@@ -3,9 +3,9 @@
     greymatter evaluate --checkpoint runs/x/best.pth                 # the run's own test data
     greymatter evaluate --checkpoint runs/x/best.pth --data data/Testing
 
-Images go through the C++ decoder and the same transform chain as the run's validation images (from the
-run folder's run.json; see run_folder.py). This module only loads and applies models; it never trains.
-"""
+Images go through the C++ decoder and the same transform chain as the run's validation images (from
+the run folder's run.json; see run_folder.py). This module only loads and applies models; it never
+trains. """
 from typing import List
 
 import torch
@@ -20,15 +20,20 @@ __all__ = ["evaluate"]
 
 
 def evaluate(args) -> int:
-    """Loss and accuracy (overall and per class) on --data's test set, or the run's own test data; when the
-    run had none, its validation split (re-made with the same seed)."""
+    """Loss and accuracy (overall and per class) on --data's test set, or the run's own test data;
+    when the run had none, its validation split (re-made with the same seed)."""
     run = load_run(args.checkpoint)
     run.print_notes()
     data = args.data or run.data.get("test")
     if data is not None:
-        dataset, what = load_test(data, run.spec), f"{data} ({'test split' if data_kind(data) == 'idx' else 'folder'})"
+        dataset, what = (
+            load_test(data, run.spec),
+            f"{data} ({'test split' if data_kind(data) == 'idx' else 'folder'})",
+        )
     elif run.data.get("data"):
-        _, dataset, _ = load_split(run.data["data"], run.spec, run.data["val_fraction"], run.data["seed"])
+        _, dataset, _ = load_split(
+            run.data["data"], run.spec, run.data["val_fraction"], run.data["seed"]
+        )
         what = f"the validation split of {run.data['data']} (the run had no test data)"
     else:
         raise ConfigError("give --data: the checkpoint has no run.json naming its data")

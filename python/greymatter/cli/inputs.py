@@ -1,8 +1,7 @@
-"""What a command line describes, as objects: the data (Fashion-MNIST, an IDX folder or an image folder), how
-its images are read (ImageSpec), the augmentation chain, and the model, built from the model table
-(greymatter.models.model_entry) with the arguments its constructor takes. `train`, `evaluate`, `predict`
-and `sweep` share these; this module runs nothing.
-"""
+"""What a command line describes, as objects: the data (Fashion-MNIST, an IDX folder or an image
+folder), how its images are read (ImageSpec), the augmentation chain, and the model, built from the
+model table (greymatter.models.model_entry) with the arguments its constructor takes. `train`,
+`evaluate`, `predict` and `sweep` share these; this module runs nothing. """
 from pathlib import Path
 from typing import Dict, Optional
 
@@ -12,9 +11,20 @@ from ..datasets import FashionMNIST, ImageFolder, MNIST, Subset, random_split
 from ..models import ModelEntry, model_entry, model_names
 from .run_folder import ImageSpec, eval_transform, per_channel
 
-__all__ = ["data_kind", "load_split", "load_test", "image_spec", "train_transform", "model_kwargs",
-           "build_model", "pretrained_weights", "check_split_options", "check_classes", "predicted_classes",
-           "positive_ints"]
+__all__ = [
+    "data_kind",
+    "load_split",
+    "load_test",
+    "image_spec",
+    "train_transform",
+    "model_kwargs",
+    "build_model",
+    "pretrained_weights",
+    "check_split_options",
+    "check_classes",
+    "predicted_classes",
+    "positive_ints",
+]
 
 IDX_SPEC = ImageSpec(28, 1, (0.5,), (0.5,))  # MNIST-format images, normalized as the tutorials do
 
@@ -30,7 +40,8 @@ def _idx_dataset(data: str, train: bool, transform):
 
 
 def data_kind(data: str) -> str:
-    """'idx' (fashion-mnist or an IDX folder) or 'folder'; a path that does not exist is an error."""
+    """'idx' (fashion-mnist or an IDX folder) or 'folder'; a path that does not exist is an
+    error."""
     if data == "fashion-mnist":
         return "idx"
     path = Path(data)
@@ -39,14 +50,23 @@ def data_kind(data: str) -> str:
     return "idx" if is_idx_folder(path) else "folder"
 
 
-def load_split(data: str, spec: ImageSpec, val_fraction: float, seed: int, train_transform=None,
-               train_size: Optional[int] = None):
-    """(train, val, classes) of --data's training images, split with the same seed in two views so that train
-    gets `train_transform` and val the evaluation transform (image folders: stratified); `train_size` keeps the
-    first N training images. A split that leaves either part empty is a ConfigError."""
+def load_split(
+    data: str,
+    spec: ImageSpec,
+    val_fraction: float,
+    seed: int,
+    train_transform=None,
+    train_size: Optional[int] = None,
+):
+    """(train, val, classes) of --data's training images, split with the same seed in two views so
+    that train gets `train_transform` and val the evaluation transform (image folders: stratified);
+    `train_size` keeps the first N training images. A split that leaves either part empty is a
+    ConfigError."""
     fractions = [1.0 - val_fraction, val_fraction]
     if data_kind(data) == "idx":
-        plain = _idx_dataset(data, True, T.Compose([T.ToTensor(), T.Normalize(spec.mean, spec.std)]))
+        plain = _idx_dataset(
+            data, True, T.Compose([T.ToTensor(), T.Normalize(spec.mean, spec.std)])
+        )
         seen = plain if train_transform is None else _idx_dataset(data, True, train_transform)
         train, _ = random_split(seen, fractions, seed=seed)
         _, val = random_split(plain, fractions, seed=seed)
@@ -54,11 +74,15 @@ def load_split(data: str, spec: ImageSpec, val_fraction: float, seed: int, train
     else:
         seen = ImageFolder(data, transform=train_transform or eval_transform(spec))
         train, _ = random_split(seen, fractions, seed=seed, stratify=True)
-        _, val = random_split(ImageFolder(data, transform=eval_transform(spec)), fractions, seed=seed, stratify=True)
+        _, val = random_split(
+            ImageFolder(data, transform=eval_transform(spec)), fractions, seed=seed, stratify=True
+        )
         classes = seen.classes
     if len(val) == 0 or len(train) == 0:
-        raise ConfigError(f"--val-fraction {val_fraction} of {len(train) + len(val)} images in {data} "
-                          f"leaves {len(train)} for training and {len(val)} for validation; both need some")
+        raise ConfigError(
+            f"--val-fraction {val_fraction} of {len(train) + len(val)} images in {data} "
+            f"leaves {len(train)} for training and {len(val)} for validation; both need some"
+        )
     if train_size is not None:
         train = Subset(train, range(min(train_size, len(train))))
     return train, val, classes
@@ -67,23 +91,31 @@ def load_split(data: str, spec: ImageSpec, val_fraction: float, seed: int, train
 def load_test(data: str, spec: ImageSpec):
     """The test set: IDX test files for IDX data, else the whole image folder `data`."""
     if data_kind(data) == "idx":
-        return _idx_dataset(data, False, T.Compose([T.ToTensor(), T.Normalize(spec.mean, spec.std)]))
+        return _idx_dataset(
+            data, False, T.Compose([T.ToTensor(), T.Normalize(spec.mean, spec.std)])
+        )
     return ImageFolder(data, transform=eval_transform(spec))
 
 
 def image_spec(args, kind: str) -> ImageSpec:
-    """Input size, channels and normalization from the arguments, the data and the model's table entry."""
+    """Input size, channels and normalization from the arguments, the data and the model's table
+    entry."""
     entry = model_entry(args.model)
     if args.image_size is not None and args.image_size < 1:
         raise ConfigError(f"--image-size must be a positive integer, got {args.image_size}")
     if kind == "idx":
         if args.image_size not in (None, 28):
-            raise ConfigError(f"--image-size {args.image_size}: MNIST-format images are 28x28; use an image folder "
-                              "to train at another size")
+            raise ConfigError(
+                f"--image-size {args.image_size}: MNIST-format images are 28x28; use an image "
+                "folder "
+                "to train at another size"
+            )
         if not entry.idx:
             idx_models = [n for n in model_names() if model_entry(n).idx]
-            raise ConfigError(f"--model {args.model} does not take 1x28x28 MNIST-format images; use one of "
-                              f"{', '.join(idx_models)}, or an image folder")
+            raise ConfigError(
+                f"--model {args.model} does not take 1x28x28 MNIST-format images; use one of "
+                f"{', '.join(idx_models)}, or an image folder"
+            )
         return IDX_SPEC
     size = args.image_size or entry.input_size
     channels = 1 if args.grayscale else 3
@@ -91,14 +123,21 @@ def image_spec(args, kind: str) -> ImageSpec:
         if channels != 3:
             raise ConfigError(f"--grayscale: {args.model} takes colour (3-channel) images")
         return ImageSpec(size, 3, entry.mean, entry.std)
-    return ImageSpec(size, channels, per_channel(entry.mean, channels), per_channel(entry.std, channels))
+    return ImageSpec(
+        size, channels, per_channel(entry.mean, channels), per_channel(entry.std, channels)
+    )
 
 
 def train_transform(args, spec: ImageSpec, kind: str):
-    """The training chain with the augmentation flags; None without any (then train = eval transform).
-    IDX images are 28x28 grey already, so they get no Resize or Grayscale."""
-    flags = {"--crop-scale": args.crop_scale, "--flip": args.flip or None, "--vflip": args.vflip or None,
-             "--rotate": args.rotate, "--color-jitter": args.color_jitter}
+    """The training chain with the augmentation flags; None without any (then train = eval
+    transform). IDX images are 28x28 grey already, so they get no Resize or Grayscale."""
+    flags = {
+        "--crop-scale": args.crop_scale,
+        "--flip": args.flip or None,
+        "--vflip": args.vflip or None,
+        "--rotate": args.rotate,
+        "--color-jitter": args.color_jitter,
+    }
     if all(value is None for value in flags.values()):
         return None
     if args.crop_scale is not None and not 0.0 < args.crop_scale <= 1.0:
@@ -123,14 +162,17 @@ def train_transform(args, spec: ImageSpec, kind: str):
 
 
 def model_kwargs(entry: ModelEntry, spec: ImageSpec, num_classes: int, args, **options) -> Dict:
-    """The keyword arguments of `entry`'s constructor for this input and these classes: the input's shape,
-    the weights (--weights, --unfreeze) for a pretrained model, and `options` (dropout=, hidden=, ...) that
-    are not None. An option the model does not take is a ConfigError naming it."""
+    """The keyword arguments of `entry`'s constructor for this input and these classes: the input's
+    shape, the weights (--weights, --unfreeze) for a pretrained model, and `options` (dropout=,
+    hidden=, ...) that are not None. An option the model does not take is a ConfigError naming
+    it."""
     kwargs: Dict = {}
     if entry.takes("num_classes"):
         kwargs["num_classes"] = num_classes
     elif num_classes != 2:
-        raise ConfigError(f"--model {entry.name} is a binary classifier; the data has {num_classes} classes")
+        raise ConfigError(
+            f"--model {entry.name} is a binary classifier; the data has {num_classes} classes"
+        )
     if entry.takes("in_features"):
         kwargs["in_features"] = spec.channels * spec.size * spec.size
     if entry.takes("in_channels"):
@@ -145,23 +187,36 @@ def model_kwargs(entry: ModelEntry, spec: ImageSpec, num_classes: int, args, **o
         if value is None:
             continue
         if not entry.takes(name):
-            raise ConfigError(f"--{name.replace('_', '-')}: {entry.name} has no {name} layer or setting")
+            raise ConfigError(
+                f"--{name.replace('_', '-')}: {entry.name} has no {name} layer or setting"
+            )
         kwargs[name] = value
     return kwargs
 
 
 def build_model(args, spec: ImageSpec, num_classes: int):
-    """The model --model names, for this input and these classes, with --dropout, --hidden, --size-inner."""
+    """The model --model names, for this input and these classes, with --dropout, --hidden,
+    --size-inner."""
     entry = model_entry(args.model)
     hidden = None
     if args.hidden is not None:
         hidden = positive_ints(args.hidden, "--hidden")
         if not isinstance(entry.default("hidden") if entry.takes("hidden") else (), (list, tuple)):
             if len(hidden) != 1:
-                raise ConfigError(f"--hidden: {entry.name} has one hidden layer; give one size, got '{args.hidden}'")
+                raise ConfigError(
+                    f"--hidden: {entry.name} has one hidden layer; give one size, got "
+                    f"'{args.hidden}'"
+                )
             hidden = hidden[0]
-    kwargs = model_kwargs(entry, spec, num_classes, args, dropout=args.dropout, hidden=hidden,
-                          size_inner=args.size_inner)
+    kwargs = model_kwargs(
+        entry,
+        spec,
+        num_classes,
+        args,
+        dropout=args.dropout,
+        hidden=hidden,
+        size_inner=args.size_inner,
+    )
     try:
         return entry.build(**kwargs)
     except ConfigError:
@@ -169,15 +224,19 @@ def build_model(args, spec: ImageSpec, num_classes: int):
     except ValueError as e:  # DataError: weights not found or unreadable
         if entry.weights is None:
             raise
-        raise type(e)(f"{e} (--weights none --unfreeze trains the whole network from random weights)") from None
+        raise type(e)(
+            f"{e} (--weights none --unfreeze trains the whole network from random weights)"
+        ) from None
 
 
 def pretrained_weights(args):
     """--weights as the models take it (None for 'none'); a frozen backbone needs real weights."""
     weights = None if args.weights.lower() == "none" else args.weights
     if weights is None and model_entry(args.model).takes("freeze") and not args.unfreeze:
-        raise ConfigError("--weights none: a frozen backbone with random weights outputs near-zero features that "
-                          "no head learns from; add --unfreeze to train the whole network")
+        raise ConfigError(
+            "--weights none: a frozen backbone with random weights outputs near-zero features that "
+            "no head learns from; add --unfreeze to train the whole network"
+        )
     return weights
 
 
@@ -200,10 +259,13 @@ def check_split_options(args) -> None:
 
 
 def predicted_classes(probs):
-    """Class indices from Trainer.predict's probabilities: argmax, or p > 0.5 for a binary (N, 1) output."""
+    """Class indices from Trainer.predict's probabilities: argmax, or p > 0.5 for a binary (N, 1)
+    output."""
     return probs.argmax(1) if probs.size(1) > 1 else (probs[:, 0] > 0.5).long()
 
 
 def check_classes(found, expected, source: str) -> None:
     if list(found) != list(expected):
-        raise ConfigError(f"{source} has classes {list(found)}, the model was trained on {list(expected)}")
+        raise ConfigError(
+            f"{source} has classes {list(found)}, the model was trained on {list(expected)}"
+        )

@@ -2,9 +2,9 @@
 
     greymatter predict --checkpoint runs/x/best.pth shoe.png bag.jpg --top-k 3
 
-Images go through the C++ decoder and the same transform chain as the run's validation images (from the
-run folder's run.json; see run_folder.py). This module only loads and applies models; it never trains.
-"""
+Images go through the C++ decoder and the same transform chain as the run's validation images (from
+the run folder's run.json; see run_folder.py). This module only loads and applies models; it never
+trains. """
 from pathlib import Path
 
 import torch
@@ -28,8 +28,10 @@ def predict(args) -> int:
     tf = eval_transform(run.spec)
     trainer = run.trainer()
     for start in range(0, len(args.images), BATCH):
-        paths = args.images[start:start + BATCH]
-        batch = torch.stack([tf(path) for path in paths])  # C++ decode + transforms; DataError names the file
+        paths = args.images[start : start + BATCH]
+        batch = torch.stack(
+            [tf(path) for path in paths]
+        )  # C++ decode + transforms; DataError names the file
         for path, top in zip(paths, trainer.predict_topk(batch, k=args.top_k, classes=run.classes)):
             print(f"{path}: " + ", ".join(f"{name} {p:.3f}" for name, p in top), flush=True)
     return 0

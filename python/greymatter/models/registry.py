@@ -1,6 +1,6 @@
-"""The model table: every model registers itself where it is defined (``@register_model``) with what its
-consumers need — the CLI (choices, input size, normalization, IDX data, weights, loss), sweeps (names and
-grid keys) and checkpoints (``from_config``). ``get_model`` builds a model by name.
+"""The model table: every model registers itself where it is defined (``@register_model``) with what
+its consumers need — the CLI (choices, input size, normalization, IDX data, weights, loss), sweeps
+(names and grid keys) and checkpoints (``from_config``). ``get_model`` builds a model by name.
 
 This module imports no model: the model modules import it, so the table fills as they are imported
 (``greymatter.models`` imports them all).
@@ -19,7 +19,8 @@ __all__ = ["ModelEntry", "register_model", "model_entry", "model_names", "get_mo
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """One model's facts. ``build`` is the class or function called with the model's keyword arguments."""
+    """One model's facts. ``build`` is the class or function called with the model's keyword
+    arguments."""
 
     name: str  # lower-case: --model, gm.sweep("name"), get_model("name")
     build: Callable[..., nn.Module]
@@ -44,20 +45,40 @@ class ModelEntry:
 _TABLE: Dict[str, ModelEntry] = {}  # name and aliases -> entry
 _NAMES = []  # registration order, names only
 
-# Set while from_config rebuilds a saved model (checkpoint, deepcopy, pickle): its weights are loaded right
-# after, so a TransferClassifier built without weights= is not a mistake there. A ContextVar, not
-# warnings.catch_warnings, because sweeps build models on several threads at once.
+# Set while from_config rebuilds a saved model (checkpoint, deepcopy, pickle): its weights are
+# loaded right after, so a TransferClassifier built without weights= is not a mistake there. A
+# ContextVar, not warnings.catch_warnings, because sweeps build models on several threads at once.
 REBUILDING = contextvars.ContextVar("greymatter_models_rebuilding", default=False)
 
 
-def register_model(name: str, *, input_size: int, channels: int = 3, mean: Sequence[float] = (0.5,),
-                   std: Sequence[float] = (0.5,), idx: bool = False, weights: Optional[str] = None,
-                   loss: str = "cross_entropy", aliases: Sequence[str] = ()):
-    """Decorator for a model class or factory function: adds it to the table under `name` and `aliases`."""
+def register_model(
+    name: str,
+    *,
+    input_size: int,
+    channels: int = 3,
+    mean: Sequence[float] = (0.5,),
+    std: Sequence[float] = (0.5,),
+    idx: bool = False,
+    weights: Optional[str] = None,
+    loss: str = "cross_entropy",
+    aliases: Sequence[str] = (),
+):
+    """Decorator for a model class or factory function: adds it to the table under `name` and
+    `aliases`."""
 
     def decorate(build):
-        entry = ModelEntry(name, build, input_size, channels, tuple(mean), tuple(std), idx, weights, loss,
-                           tuple(aliases))
+        entry = ModelEntry(
+            name,
+            build,
+            input_size,
+            channels,
+            tuple(mean),
+            tuple(std),
+            idx,
+            weights,
+            loss,
+            tuple(aliases),
+        )
         for key in (name, *aliases):
             if key in _TABLE:
                 raise ValueError(f"model name {key!r} is registered twice")
@@ -74,7 +95,8 @@ def model_names() -> Tuple[str, ...]:
 
 
 def model_entry(name: str) -> ModelEntry:
-    """The table's entry for a name or alias (any case); an unknown name is a ConfigError listing the names."""
+    """The table's entry for a name or alias (any case); an unknown name is a ConfigError listing
+    the names."""
     try:
         return _TABLE[str(name).lower()]
     except KeyError:
@@ -87,7 +109,8 @@ def entry_of(build) -> Optional[ModelEntry]:
 
 
 def get_model(name: str, **kwargs) -> nn.Module:
-    """A model by its name (see model_names()), built with kwargs: get_model("braintumorcnn", num_classes=4)."""
+    """A model by its name (see model_names()), built with kwargs: get_model("braintumorcnn",
+    num_classes=4)."""
     entry = model_entry(name)
     try:
         return entry.build(**kwargs)
@@ -96,7 +119,8 @@ def get_model(name: str, **kwargs) -> nn.Module:
 
 
 def from_config(config: Dict) -> nn.Module:
-    """Rebuilds a model from its `config` dict (as saved in checkpoint metadata); weights come separately."""
+    """Rebuilds a model from its `config` dict (as saved in checkpoint metadata); weights come
+    separately."""
     if not isinstance(config, dict) or "name" not in config:
         raise ConfigError(f"a model config is a dict with a 'name' key, got {config!r}")
     kwargs = {k: v for k, v in config.items() if k != "name"}

@@ -1,4 +1,5 @@
-"""Sweeps: one model per configuration of a grid (learning rate x inner layer size, ...), as a table.
+"""Sweeps: one model per configuration of a grid (learning rate x inner layer size, ...), as a
+table.
 
     df = gm.sweep(make_model, grid={"lr": [1e-4, 1e-3, 1e-2, 1e-1], "size_inner": [10, 100, 1000]},
                   train=train_ds, val=val_ds, epochs=5, results="runs/sweep.csv")
@@ -10,7 +11,7 @@
   search.py     which configuration next: the grid in order, or Optuna
   store.py      the results store (CSV / SQLite / memory), written as configurations finish
   features.py   whether configurations share a frozen backbone's cached features
-  _process.py   per-process settings: one thread per configuration, malloc thresholds in Dask workers
+  _process.py   per-process settings: one thread per configuration, malloc thresholds (Dask)
 """
 from .driver import RESULT_COLUMNS, sweep
 from .store import load_results

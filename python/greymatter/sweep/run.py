@@ -1,12 +1,12 @@
-"""One sweep configuration, start to finish: build its loaders, model and Trainer, train, and return its results
-row. `run_config` is what every executor calls (in this thread, a pool thread, a spawned process or a Dask
-worker), so it and the `Plan` it reads are picklable whenever the user's model factory and data are.
+"""One sweep configuration, start to finish: build its loaders, model and Trainer, train, and return
+its results row. `run_config` is what every executor calls (in this thread, a pool thread, a spawned
+process or a Dask worker), so it and the `Plan` it reads are picklable whenever the user's model
+factory and data are.
 
-Everything random in a configuration comes from its own seed (model init under a lock, loader order, dropout
-through the Trainer), never from the order configurations run in: local, Dask and resumed runs agree. An
-exception inside a configuration becomes a "failed" row; KeyboardInterrupt is not caught. This file does not
-schedule configurations or write the store.
-"""
+Everything random in a configuration comes from its own seed (model init under a lock, loader order,
+dropout through the Trainer), never from the order configurations run in: local, Dask and resumed
+runs agree. An exception inside a configuration becomes a "failed" row; KeyboardInterrupt is not
+caught. This file does not schedule configurations or write the store. """
 import contextlib
 import datetime
 import inspect
@@ -29,10 +29,11 @@ from .grid import Config
 
 __all__ = ["Plan", "run_config", "failed_row", "resolve_model", "ModelByName"]
 
-# torch.manual_seed + weight init must not interleave between configurations sharing a process (a Dask worker
-# with several threads); sweeps on this machine run one configuration per process.
+# torch.manual_seed + weight init must not interleave between configurations sharing a process (a
+# Dask worker with several threads); sweeps on this machine run one configuration per process.
 _INIT_LOCK = threading.Lock()
-# Data a factory returned, per worker process: configurations of one sweep load it once (key: plan.token).
+# Data a factory returned, per worker process: configurations of one sweep load it once (key:
+# plan.token).
 _DATA_CACHE: Dict[Tuple[str, str], Tuple[Dataset, Dict[str, Any]]] = {}
 _DATA_LOCK = threading.Lock()
 
@@ -42,8 +43,9 @@ VAL_BATCH_SIZE = 256
 
 @dataclass
 class Plan:
-    """What every configuration of a sweep shares. `train`/`val`: a Dataset, a DataLoader (its dataset and
-    settings; the seed is the configuration's) or a zero-argument factory returning either."""
+    """What every configuration of a sweep shares. `train`/`val`: a Dataset, a DataLoader (its
+    dataset and settings; the seed is the configuration's) or a zero-argument factory returning
+    either."""
 
     make_model: Callable
     train: Any
@@ -54,7 +56,9 @@ class Plan:
     model_kwargs: Dict[str, Any] = field(default_factory=dict)
     trainer_kwargs: Dict[str, Any] = field(default_factory=dict)
     loader_kwargs: Dict[str, Any] = field(default_factory=dict)
-    token: str = ""  # stable hash of the fixed settings: part of every store key, names the data cache
+    token: str = (
+        ""  # stable hash of the fixed settings: part of every store key, names the data cache
+    )
     single_threaded: bool = True  # one torch + one OpenBLAS thread per configuration (_process.py)
 
 
@@ -73,17 +77,33 @@ def _train(plan: Plan, config: Config) -> Dict[str, Any]:
     trainer = None
     try:
         train_loader, val_loader = build_loaders(plan, split, seed)
-        start = time.perf_counter()  # training time: building a worker's data once is not this configuration's
+        start = (
+            time.perf_counter()
+        )  # training time: building a worker's data once is not this configuration's
         model = build_model(plan, split, seed)
         trainer = Trainer(model, **trainer_settings(plan, split, seed))
         hist = trainer.fit(train_loader, val_loader, epochs=epochs)
-    except Exception as e:  # noqa: BLE001 - one configuration's failure is data for the table, not a crash
+    except (
+        Exception
+    ) as e:  # noqa: BLE001 - one configuration's failure is data for the table, not a crash
         done = len(trainer.history) if trainer is not None else 0
-        return failed_row(config, f"{type(e).__name__}: {e}", seconds=time.perf_counter() - start, epochs=done)
+        return failed_row(
+            config, f"{type(e).__name__}: {e}", seconds=time.perf_counter() - start, epochs=done
+        )
     best = hist.rows[hist.best_epoch - 1]
-    return _row(config, status="ok", error=None, val_acc=best["val_acc"], val_loss=best["val_loss"],
-                train_acc=best["train_acc"], train_loss=best["train_loss"], gap=best["gap"],
-                best_epoch=hist.best_epoch, epochs=len(hist), seconds=time.perf_counter() - start)
+    return _row(
+        config,
+        status="ok",
+        error=None,
+        val_acc=best["val_acc"],
+        val_loss=best["val_loss"],
+        train_acc=best["train_acc"],
+        train_loss=best["train_loss"],
+        gap=best["gap"],
+        best_epoch=hist.best_epoch,
+        epochs=len(hist),
+        seconds=time.perf_counter() - start,
+    )
 
 
 def split_params(plan: Plan, params: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
@@ -96,19 +116,26 @@ def split_params(plan: Plan, params: Dict[str, Any]) -> Dict[str, Dict[str, Any]
 
 def build_loaders(plan: Plan, split, seed: int) -> Tuple[DataLoader, Optional[DataLoader]]:
     train_ds, train_settings = _materialize(plan, "train")
-    loader_settings = {**TRAIN_LOADER_DEFAULTS, **train_settings, **plan.loader_kwargs, **split["loader"]}
+    loader_settings = {
+        **TRAIN_LOADER_DEFAULTS,
+        **train_settings,
+        **plan.loader_kwargs,
+        **split["loader"],
+    }
     train_loader = DataLoader(train_ds, seed=seed, **loader_settings)
     val_loader = None
     if plan.val is not None:
         val_ds, val_settings = _materialize(plan, "val")
-        val_loader = DataLoader(val_ds, batch_size=val_settings.get("batch_size", VAL_BATCH_SIZE), seed=seed)
+        val_loader = DataLoader(
+            val_ds, batch_size=val_settings.get("batch_size", VAL_BATCH_SIZE), seed=seed
+        )
     return train_loader, val_loader
 
 
 def build_model(plan: Plan, split, seed: int):
-    """The configuration's model, its init drawn from `seed` alone. With the same seed every configuration gets
-    the same backbone weights (TransferClassifier builds its backbone before the head), so they share the
-    feature cache."""
+    """The configuration's model, its init drawn from `seed` alone. With the same seed every
+    configuration gets the same backbone weights (TransferClassifier builds its backbone before the
+    head), so they share the feature cache."""
     with _INIT_LOCK:
         torch.manual_seed(seed)
         return plan.make_model(**plan.model_kwargs, **split["model"])
@@ -118,7 +145,9 @@ def trainer_settings(plan: Plan, split, seed: int) -> Dict[str, Any]:
     return {"seed": seed, **plan.trainer_kwargs, **split["trainer"], "progress": False}
 
 
-def failed_row(config: Config, error: str, seconds: Optional[float] = None, epochs: int = 0) -> Dict[str, Any]:
+def failed_row(
+    config: Config, error: str, seconds: Optional[float] = None, epochs: int = 0
+) -> Dict[str, Any]:
     return _row(config, status="failed", error=error, epochs=epochs, seconds=seconds)
 
 
@@ -130,7 +159,8 @@ def _row(config: Config, **values) -> Dict[str, Any]:
 
 
 def _materialize(plan: Plan, part: str) -> Tuple[Dataset, Dict[str, Any]]:
-    """(dataset, loader settings) for plan.train or plan.val; a factory is called once per process."""
+    """(dataset, loader settings) for plan.train or plan.val; a factory is called once per
+    process."""
     given = getattr(plan, part)
     if isinstance(given, (Dataset, DataLoader)):
         return as_dataset(given, part)
@@ -150,24 +180,35 @@ def as_dataset(given, part: str) -> Tuple[Dataset, Dict[str, Any]]:
     if isinstance(given, Dataset):
         return given, {}
     if isinstance(given, DataLoader):
-        settings = {"batch_size": given.batch_size, "shuffle": given.shuffle, "num_workers": given.num_workers,
-                    "drop_last": given.drop_last, "prefetch": given.prefetch}
+        settings = {
+            "batch_size": given.batch_size,
+            "shuffle": given.shuffle,
+            "num_workers": given.num_workers,
+            "drop_last": given.drop_last,
+            "prefetch": given.prefetch,
+        }
         return given.dataset, settings
-    raise ConfigError(f"sweep {part}= takes a greymatter Dataset, a DataLoader, or a zero-argument function "
-                      f"returning one; got {type(given).__name__}")
+    raise ConfigError(
+        f"sweep {part}= takes a greymatter Dataset, a DataLoader, or a zero-argument function "
+        f"returning one; got {type(given).__name__}"
+    )
 
 
 class ModelByName:
-    """A model factory named by string: picklable (workers look the name up again), and its signature is the
-    registered model's, so grid keys route to it by name and a misspelled key is a ConfigError before anything
-    runs. get_model itself takes **kwargs and would accept any key."""
+    """A model factory named by string: picklable (workers look the name up again), and its
+    signature is the registered model's, so grid keys route to it by name and a misspelled key is a
+    ConfigError before anything runs. get_model itself takes **kwargs and would accept any key."""
 
     def __init__(self, name: str) -> None:
         try:
-            self.name = models.model_entry(name).name  # unknown names fail here, before anything runs
+            self.name = models.model_entry(
+                name
+            ).name  # unknown names fail here, before anything runs
         except ConfigError:
-            raise ConfigError(f"unknown model name {name!r}; known: {', '.join(models.model_names())} (or pass a "
-                              f"function that builds the model)") from None
+            raise ConfigError(
+                f"unknown model name {name!r}; known: {', '.join(models.model_names())} (or pass a "
+                f"function that builds the model)"
+            ) from None
 
     @property
     def __signature__(self) -> inspect.Signature:
@@ -186,5 +227,7 @@ def resolve_model(model) -> Callable:
         return ModelByName(model)
     if callable(model):
         return model
-    raise ConfigError(f"sweep's first argument is a function that builds a model, or a model name; "
-                      f"got {type(model).__name__}")
+    raise ConfigError(
+        f"sweep's first argument is a function that builds a model, or a model name; "
+        f"got {type(model).__name__}"
+    )

@@ -1,7 +1,8 @@
 """Training: the Trainer and what it hands work to.
 
-  trainer.py        Trainer: per-epoch policy (history, schedule, best weights, early stopping, checkpoints)
-  torch_loop.py     the epoch loop for a plain torch.nn.Module (the C++ Engine runs greymatter models)
+  trainer.py        Trainer: per-epoch policy (history, schedule, best weights, early stopping,
+                    checkpoints)
+  torch_loop.py     the epoch loop for a plain torch.nn.Module (the C++ Engine runs greymatter's)
   schedulers.py     learning-rate schedules with torch.optim.lr_scheduler's names
   checkpoint.py     atomic writes of weights and their metadata JSON
   history.py        one row per epoch
