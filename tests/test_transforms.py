@@ -104,7 +104,10 @@ def test_reduced_jpeg_decode_stays_within_tolerance(large_jpeg_folder):
         transform=TV.Compose([TV.Resize(32), TV.CenterCrop(32), TV.ToTensor()]),
     )
     full = _core.ImageFileSource(
-        [p for p, _ in ds.samples], ds.targets, T.to_specs(tf), "raise", False
+        [p for p, _ in ds.samples],
+        ds.targets,
+        T.to_specs(tf),
+        _core.ImageFileOptions(reduced_decode=False),
     )
     reduced_somewhere = False
     for i in range(len(ds)):

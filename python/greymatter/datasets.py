@@ -15,6 +15,7 @@ import torch
 from . import _core
 from . import transforms as T
 from ._core import ConfigError, DataError
+from ._enums import enum_member
 
 __all__ = [
     "Dataset",
@@ -33,7 +34,12 @@ DEFAULT_FASHION_MNIST_ROOT = "/usr/share/datasets/fashion-mnist"
 
 
 class Dataset:
-    """A sized collection of (image tensor, label) backed by a C++ Source."""
+    """The base class: a sized collection of (image tensor, label) backed by a C++ Source.
+
+    ``ds[i]`` is ``(float tensor C x H x W, int label)``; ``len(ds)``, ``ds.classes`` and
+    ``ds.class_to_idx`` as in torchvision. Subclasses set ``.source`` (what the DataLoader reads
+    from its threads).
+    """
 
     classes: List[str] = []
     source: "_core.Source"
@@ -206,8 +212,9 @@ class ImageFolder(Dataset):
         on_error: str = "raise",
         draft: bool = False,
     ) -> None:
-        if on_error not in ("raise", "skip"):
-            raise ConfigError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+        on_error_policy = enum_member(
+            _core.OnError, on_error, "on_error must be 'raise' or 'skip', got {value!r}"
+        )
         self._remember(root, transform, extensions, on_error, draft)
         self.root = os.fspath(root)
         self.transform = transform
@@ -244,8 +251,10 @@ class ImageFolder(Dataset):
         self.imgs = self.samples
         self.targets = list(labels)
         self.draft = bool(draft)
-        draft_margin = {"reduce_margin": 2.0} if draft else {}  # else the C++ default (3)
-        self.source = _core.ImageFileSource(paths, labels, specs, on_error, **draft_margin)
+        options = _core.ImageFileOptions(on_error=on_error_policy)
+        if draft:  # PIL's Image.draft goes down to half the target size; the default keeps 3x
+            options.reduce_margin = 2.0
+        self.source = _core.ImageFileSource(paths, labels, specs, options)
 
     @property
     def skipped(self) -> List[Tuple[str, str]]:

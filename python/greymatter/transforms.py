@@ -52,19 +52,20 @@ class InterpolationMode(Enum):
     BICUBIC = "bicubic"
 
 
-_INTERPOLATION_CODES = {"nearest": 0, "bilinear": 1, "bicubic": 2}
-
-
 class Transform:
     """Base class: a description with torchvision's attributes, turned into a C++ step by
     ``_spec``."""
 
     def _spec(self):
-        return (type(self).__name__, {})
+        """The step's C++ options struct (``_core.ResizeOptions``, ...)."""
+        raise ConfigError(
+            f"unsupported transform '{type(self).__name__}'; greymatter runs "
+            f"{', '.join(name for name in _CLASSES if name not in _TENSOR_STEPS)}, "
+            f"{' and '.join(_TENSOR_STEPS)}"
+        )
 
     def __repr__(self) -> str:
-        # torchvision's form: the constructor's arguments; cached internals (e.g. Resize's _code)
-        # stay out.
+        # torchvision's form: the constructor's arguments; private attributes stay out.
         args = ", ".join(f"{k}={_show(v)}" for k, v in vars(self).items() if not k.startswith("_"))
         return f"{type(self).__name__}({args})"
 
@@ -103,7 +104,7 @@ class Normalize(Transform):
             raise ConfigError(f"Normalize std must be non-zero, got {self.std}")
 
     def _spec(self):
-        return ("Normalize", {"mean": list(self.mean), "std": list(self.std)})
+        return _core.NormalizeOptions(mean=list(self.mean), std=list(self.std))
 
 
 class Resize(Transform):
@@ -121,13 +122,9 @@ class Resize(Transform):
         antialias: Optional[bool] = None,
     ) -> None:
         self.size = _size(size, "Resize", allow_single=True)
-        code = _interpolation_code(interpolation, "Resize")
-        self.interpolation = _interpolation_mode(
-            code
-        )  # torchvision's enum or a string becomes greymatter's
+        self.interpolation = _interpolation_mode(interpolation, "Resize")
         self.max_size = max_size
         self.antialias = antialias
-        self._code = code
         if max_size is not None and len(self.size) != 1:
             raise ConfigError(
                 "Resize: max_size is only supported when size is an int (the shorter side)"
@@ -144,13 +141,10 @@ class Resize(Transform):
         )
 
     def _spec(self):
-        return (
-            "Resize",
-            {
-                "size": list(self.size),
-                "interpolation": [self._code],
-                "max_size": [] if self.max_size is None else [self.max_size],
-            },
+        return _core.ResizeOptions(
+            size=list(self.size),
+            interpolation=_core_interpolation(self.interpolation),
+            max_size=0 if self.max_size is None else self.max_size,
         )
 
 
@@ -161,7 +155,7 @@ class CenterCrop(Transform):
         self.size = _size(size, "CenterCrop")
 
     def _spec(self):
-        return ("CenterCrop", {"size": list(self.size)})
+        return _core.CenterCropOptions(size=list(self.size))
 
 
 class RandomResizedCrop(Transform):
@@ -184,22 +178,15 @@ class RandomResizedCrop(Transform):
             )
         if self.ratio[0] <= 0:
             raise ConfigError(f"RandomResizedCrop ratio must be positive, got {self.ratio}")
-        code = _interpolation_code(interpolation, "RandomResizedCrop")
-        self.interpolation = _interpolation_mode(
-            code
-        )  # torchvision's enum or a string becomes greymatter's
+        self.interpolation = _interpolation_mode(interpolation, "RandomResizedCrop")
         self.antialias = antialias
-        self._code = code
 
     def _spec(self):
-        return (
-            "RandomResizedCrop",
-            {
-                "size": list(self.size),
-                "scale": list(self.scale),
-                "ratio": list(self.ratio),
-                "interpolation": [self._code],
-            },
+        return _core.RandomResizedCropOptions(
+            size=list(self.size),
+            scale=self.scale,
+            ratio=self.ratio,
+            interpolation=_core_interpolation(self.interpolation),
         )
 
 
@@ -210,7 +197,7 @@ class _RandomFlip(Transform):
         self.p = float(p)
 
     def _spec(self):
-        return (type(self).__name__, {"p": [self.p]})
+        return self._options(p=self.p)
 
 
 class RandomHorizontalFlip(_RandomFlip):
@@ -247,11 +234,7 @@ class RandomRotation(Transform):
             self.degrees = [-float(degrees), float(degrees)]
         else:
             self.degrees = [float(d) for d in _range(degrees, "RandomRotation degrees")]
-        code = _interpolation_code(interpolation, "RandomRotation")
-        self.interpolation = _interpolation_mode(
-            code
-        )  # torchvision's enum or a string becomes greymatter's
-        self._code = code
+        self.interpolation = _interpolation_mode(interpolation, "RandomRotation")
         self.expand = bool(expand)
         if center is not None and (not isinstance(center, Sequence) or len(center) != 2):
             raise ConfigError(f"RandomRotation center must be a sequence (x, y), got {center!r}")
@@ -270,15 +253,12 @@ class RandomRotation(Transform):
             if isinstance(self.fill, numbers.Number)
             else [float(f) for f in self.fill]
         )
-        return (
-            "RandomRotation",
-            {
-                "degrees": list(self.degrees),
-                "interpolation": [self._code],
-                "expand": [float(self.expand)],
-                "center": self.center or [],
-                "fill": fill,
-            },
+        return _core.RandomRotationOptions(
+            degrees=tuple(self.degrees),
+            interpolation=_core_interpolation(self.interpolation),
+            expand=self.expand,
+            center=None if self.center is None else tuple(self.center),
+            fill=fill,
         )
 
 
@@ -293,17 +273,11 @@ class ColorJitter(Transform):
         self.hue = _jitter_range(hue, "hue", center=0, bound=(-0.5, 0.5), clip_first_on_zero=False)
 
     def _spec(self):
-        return (
-            "ColorJitter",
-            {
-                k: list(v) if v is not None else []
-                for k, v in (
-                    ("brightness", self.brightness),
-                    ("contrast", self.contrast),
-                    ("saturation", self.saturation),
-                    ("hue", self.hue),
-                )
-            },
+        return _core.ColorJitterOptions(
+            brightness=self.brightness,
+            contrast=self.contrast,
+            saturation=self.saturation,
+            hue=self.hue,
         )
 
 
@@ -319,7 +293,7 @@ class Grayscale(Transform):
         self.num_output_channels = int(num_output_channels)
 
     def _spec(self):
-        return ("Grayscale", {"num_output_channels": [self.num_output_channels]})
+        return _core.GrayscaleOptions(num_output_channels=self.num_output_channels)
 
 
 class Compose(Transform):
@@ -351,7 +325,8 @@ def flatten(transform) -> list:
 
 
 def to_specs(transform) -> list:
-    """The chain as the C++ pipeline takes it: [(name, {arg: [numbers]})]."""
+    """The chain as the C++ pipeline takes it: one options struct per step
+    (``_core.ResizeOptions``, ...)."""
     return [t._spec() for t in flatten(transform)]
 
 
@@ -432,6 +407,7 @@ _CLASSES = {
         Grayscale,
     )
 }
+_TENSOR_STEPS = ("ToTensor", "Normalize")  # the steps after the uint8 ones
 
 
 # ---- argument helpers ---------------------------------------------------------------------------
@@ -451,22 +427,22 @@ def _show(v):
     return v.value if isinstance(v, Enum) else repr(v)
 
 
-def _interpolation_mode(code: int) -> InterpolationMode:
-    """greymatter's InterpolationMode for a code; torchvision's enum or a string passed in becomes
-    it."""
-    return next(m for m in InterpolationMode if _INTERPOLATION_CODES[m.value] == code)
-
-
-def _interpolation_code(mode, owner: str) -> int:
-    value = getattr(
-        mode, "value", mode
-    )  # greymatter's or torchvision's InterpolationMode, or a string
-    if isinstance(value, str) and value.lower() in _INTERPOLATION_CODES:
-        return _INTERPOLATION_CODES[value.lower()]
+def _interpolation_mode(mode, owner: str) -> InterpolationMode:
+    """greymatter's InterpolationMode for greymatter's or torchvision's enum, or its string."""
+    value = getattr(mode, "value", mode)
+    if isinstance(value, str):
+        for member in InterpolationMode:
+            if member.value == value.lower():
+                return member
     raise ConfigError(
         f"{owner}: interpolation must be InterpolationMode.NEAREST, BILINEAR or BICUBIC, got "
         f"{mode!r}"
     )
+
+
+def _core_interpolation(mode: InterpolationMode):
+    """The C++ enum value of an InterpolationMode (the members share their names)."""
+    return _core.Interpolation.__members__[mode.name]
 
 
 def _size(size, owner: str, allow_single: bool = False):
