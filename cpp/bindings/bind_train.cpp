@@ -79,55 +79,85 @@ auto tensors_pass(Pass pass) {
   };
 }
 
-// Fills a SchedulerConfig from Python keyword values; an unknown key is a ConfigError naming it.
-SchedulerConfig scheduler_config(const std::string& name, const py::dict& options) {
-  SchedulerConfig c;
-  c.name = name;
-  for (auto item : options) {
-    const auto key = item.first.cast<std::string>();
-    const py::handle v = item.second;
-    if (key == "mode")
-      c.mode = v.cast<std::string>();
-    else if (key == "factor")
-      c.factor = v.cast<double>();
-    else if (key == "patience")
-      c.patience = v.cast<int64_t>();
-    else if (key == "threshold")
-      c.threshold = v.cast<double>();
-    else if (key == "threshold_mode")
-      c.threshold_mode = v.cast<std::string>();
-    else if (key == "cooldown")
-      c.cooldown = v.cast<int64_t>();
-    else if (key == "min_lr")
-      c.min_lr = v.cast<double>();
-    else if (key == "eps")
-      c.eps = v.cast<double>();
-    else if (key == "step_size")
-      c.step_size = v.cast<int64_t>();
-    else if (key == "gamma")
-      c.gamma = v.cast<double>();
-    else if (key == "T_max" || key == "t_max")
-      c.t_max = v.cast<int64_t>();
-    else if (key == "eta_min")
-      c.eta_min = v.cast<double>();
-    else if (key == "max_lr")
-      c.max_lr = v.cast<double>();
-    else if (key == "total_steps")
-      c.total_steps = v.cast<int64_t>();
-    else if (key == "pct_start")
-      c.pct_start = v.cast<double>();
-    else if (key == "anneal_strategy")
-      c.anneal_strategy = v.cast<std::string>();
-    else if (key == "div_factor")
-      c.div_factor = v.cast<double>();
-    else if (key == "final_div_factor")
-      c.final_div_factor = v.cast<double>();
-    else if (key == "three_phase")
-      c.three_phase = v.cast<bool>();
-    else
-      throw ConfigError("scheduler '" + name + "' has no option '" + key + "'");
-  }
-  return c;
+// The enums and option structs of losses, optimizers, schedules and the Engine. Python builds them
+// (greymatter/train/core_options.py) from the names users write.
+void bind_train_options(py::module_& m) {
+  py::enum_<LossKind>(m, "LossKind",
+                      "The losses: cross-entropy, BCE on probabilities or logits, MSE")
+      .value("CROSS_ENTROPY", LossKind::kCrossEntropy)
+      .value("BCE", LossKind::kBCE)
+      .value("BCE_WITH_LOGITS", LossKind::kBCEWithLogits)
+      .value("MSE", LossKind::kMSE);
+  bind_options<LossConfig>(m, "LossConfig", "A loss and its cross-entropy options")
+      .def_readwrite("kind", &LossConfig::kind)
+      .def_readwrite("class_weights", &LossConfig::class_weights)
+      .def_readwrite("label_smoothing", &LossConfig::label_smoothing);
+
+  py::enum_<OptimizerKind>(m, "OptimizerKind", "The optimizers, with torch.optim's update rules")
+      .value("ADAM", OptimizerKind::kAdam)
+      .value("ADAMW", OptimizerKind::kAdamW)
+      .value("SGD", OptimizerKind::kSGD);
+  // `capturable` is left out: the Engine sets it from EngineOptions.capturable and the device.
+  bind_options<OptimizerConfig>(m, "OptimizerConfig", "An optimizer and its hyper-parameters")
+      .def_readwrite("kind", &OptimizerConfig::kind)
+      .def_readwrite("lr", &OptimizerConfig::lr)
+      .def_readwrite("weight_decay", &OptimizerConfig::weight_decay)
+      .def_readwrite("momentum", &OptimizerConfig::momentum)
+      .def_readwrite("dampening", &OptimizerConfig::dampening)
+      .def_readwrite("nesterov", &OptimizerConfig::nesterov)
+      .def_readwrite("beta1", &OptimizerConfig::beta1)
+      .def_readwrite("beta2", &OptimizerConfig::beta2)
+      .def_readwrite("eps", &OptimizerConfig::eps);
+
+  py::enum_<SchedulerKind>(m, "SchedulerKind", "The learning-rate schedules (NONE: constant)")
+      .value("NONE", SchedulerKind::kNone)
+      .value("PLATEAU", SchedulerKind::kPlateau)
+      .value("STEP", SchedulerKind::kStep)
+      .value("COSINE", SchedulerKind::kCosine)
+      .value("ONECYCLE", SchedulerKind::kOneCycle);
+  py::enum_<PlateauMode>(m, "PlateauMode", "ReduceLROnPlateau: should the metric fall or rise")
+      .value("MIN", PlateauMode::kMin)
+      .value("MAX", PlateauMode::kMax);
+  py::enum_<ThresholdMode>(m, "ThresholdMode", "ReduceLROnPlateau: relative or absolute threshold")
+      .value("REL", ThresholdMode::kRel)
+      .value("ABS", ThresholdMode::kAbs);
+  py::enum_<AnnealStrategy>(m, "AnnealStrategy", "OneCycleLR's curve: cosine or linear")
+      .value("COS", AnnealStrategy::kCos)
+      .value("LINEAR", AnnealStrategy::kLinear);
+  bind_options<SchedulerConfig>(m, "SchedulerConfig",
+                                "A schedule and its options, torch.optim.lr_scheduler's names")
+      .def_readwrite("kind", &SchedulerConfig::kind)
+      .def_readwrite("mode", &SchedulerConfig::mode)
+      .def_readwrite("factor", &SchedulerConfig::factor)
+      .def_readwrite("patience", &SchedulerConfig::patience)
+      .def_readwrite("threshold", &SchedulerConfig::threshold)
+      .def_readwrite("threshold_mode", &SchedulerConfig::threshold_mode)
+      .def_readwrite("cooldown", &SchedulerConfig::cooldown)
+      .def_readwrite("min_lr", &SchedulerConfig::min_lr)
+      .def_readwrite("eps", &SchedulerConfig::eps)
+      .def_readwrite("step_size", &SchedulerConfig::step_size)
+      .def_readwrite("gamma", &SchedulerConfig::gamma)
+      .def_readwrite("t_max", &SchedulerConfig::t_max)
+      .def_readwrite("eta_min", &SchedulerConfig::eta_min)
+      .def_readwrite("max_lr", &SchedulerConfig::max_lr)
+      .def_readwrite("total_steps", &SchedulerConfig::total_steps)
+      .def_readwrite("pct_start", &SchedulerConfig::pct_start)
+      .def_readwrite("anneal_strategy", &SchedulerConfig::anneal_strategy)
+      .def_readwrite("div_factor", &SchedulerConfig::div_factor)
+      .def_readwrite("final_div_factor", &SchedulerConfig::final_div_factor)
+      .def_readwrite("three_phase", &SchedulerConfig::three_phase);
+
+  py::enum_<NonFinite>(m, "NonFinite", "What a batch with a NaN/inf loss does: raise, or skip it")
+      .value("RAISE", NonFinite::kRaise)
+      .value("SKIP", NonFinite::kSkip);
+  bind_options<EngineOptions>(m, "EngineOptions",
+                              "The Engine's optimizer, loss, accumulation and NaN policy")
+      .def_readwrite("optimizer", &EngineOptions::optimizer)
+      .def_readwrite("loss", &EngineOptions::loss)
+      .def_readwrite("accumulate", &EngineOptions::accumulate)
+      .def_readwrite("non_finite", &EngineOptions::non_finite)
+      .def_readwrite("amp", &EngineOptions::amp)
+      .def_readwrite("capturable", &EngineOptions::capturable);
 }
 
 }  // namespace
@@ -147,31 +177,25 @@ void bind_train(py::module_& m) {
                ")";
       });
 
+  bind_train_options(m);
+
   // Loss and Scheduler are bound for the Trainer's Python-loop fallback (plain torch.nn.Modules),
   // so both paths share one definition of targets, accuracy and learning-rate curves.
   py::class_<Loss>(m, "Loss")
-      .def(
-          py::init([](std::string name, std::vector<double> class_weights, double label_smoothing) {
-            return Loss(LossConfig{std::move(name), std::move(class_weights), label_smoothing});
-          }),
-          py::arg("name") = "cross_entropy", py::arg("class_weights") = std::vector<double>{},
-          py::arg("label_smoothing") = 0.0)
+      .def(py::init<LossConfig>(), py::arg("config"))
       .def("__call__", &Loss::operator(), py::arg("output"), py::arg("labels"))
       .def("check", &Loss::check, py::arg("output"), py::arg("labels"))
       .def("correct", &Loss::correct, py::arg("output"), py::arg("labels"))
       .def("probabilities", &Loss::probabilities, py::arg("output"));
 
   py::class_<Scheduler>(m, "Scheduler")
-      .def(py::init([](const std::string& name, const py::dict& options, double base_lr) {
-             return Scheduler(scheduler_config(name, options), base_lr);
-           }),
-           py::arg("name"), py::arg("options"), py::arg("base_lr"))
+      .def(py::init<SchedulerConfig, double>(), py::arg("config"), py::arg("base_lr"))
       .def("initial_lr", &Scheduler::initial_lr)
       .def("after_step", &Scheduler::after_step)
       .def("after_epoch", &Scheduler::after_epoch, py::arg("metric"), py::arg("current_lr"))
       .def_property_readonly("per_step", &Scheduler::per_step)
       .def("state", &Scheduler::state)
-      .def("load_state", &Scheduler::load_state);
+      .def("load_state", &Scheduler::load_state, py::arg("state"));
 
   py::class_<data::FeatureSource, data::Source, std::shared_ptr<data::FeatureSource>>(
       m, "FeatureSource")
@@ -181,35 +205,11 @@ void bind_train(py::module_& m) {
       .def("__len__", &data::FeatureSource::size);
 
   py::class_<Engine>(m, "Engine")
-      .def(py::init([](const py::object& model, std::string optimizer, double lr,
-                       double weight_decay, double momentum, bool nesterov,
-                       std::pair<double, double> betas, double eps, std::string loss,
-                       std::vector<double> class_weights, double label_smoothing,
-                       int64_t accumulate, std::string non_finite, bool amp,
-                       const std::string& device, std::optional<bool> capturable) {
-             EngineOptions o;
-             o.optimizer.name = std::move(optimizer);
-             o.optimizer.lr = lr;
-             o.optimizer.weight_decay = weight_decay;
-             o.optimizer.momentum = momentum;
-             o.optimizer.nesterov = nesterov;
-             o.optimizer.beta1 = betas.first;
-             o.optimizer.beta2 = betas.second;
-             o.optimizer.eps = eps;
-             o.loss = LossConfig{std::move(loss), std::move(class_weights), label_smoothing};
-             o.accumulate = accumulate;
-             o.non_finite = std::move(non_finite);
-             o.amp = amp;
-             o.capturable = capturable;
-             return std::make_unique<Engine>(as_model(model), std::move(o), torch::Device(device));
+      .def(py::init([](const py::object& model, EngineOptions options, const std::string& device) {
+             return std::make_unique<Engine>(as_model(model), std::move(options),
+                                             torch::Device(device));
            }),
-           py::arg("model"), py::arg("optimizer") = "adam", py::arg("lr") = 1e-3,
-           py::arg("weight_decay") = 0.0, py::arg("momentum") = 0.0, py::arg("nesterov") = false,
-           py::arg("betas") = std::pair<double, double>{0.9, 0.999}, py::arg("eps") = 1e-8,
-           py::arg("loss") = "cross_entropy", py::arg("class_weights") = std::vector<double>{},
-           py::arg("label_smoothing") = 0.0, py::arg("accumulate") = 1,
-           py::arg("non_finite") = "raise", py::arg("amp") = true, py::arg("device") = "cpu",
-           py::arg("capturable") = py::none())
+           py::arg("model"), py::arg("options") = EngineOptions{}, py::arg("device") = "cpu")
       .def(
           "train_epoch",
           [](Engine& e, const Loader& loader, int64_t epoch, const py::object& progress,
@@ -239,28 +239,28 @@ void bind_train(py::module_& m) {
       .def_property_readonly("optimizer_steps", [](Engine& e) { return e.optimizer().steps(); })
       .def_property_readonly("capturable",
                              [](Engine& e) { return e.optimizer().config().capturable; })
-      .def(
-          "set_scheduler",
-          [](Engine& e, const std::string& name, const py::dict& options) {
-            e.set_scheduler(scheduler_config(name, options));
-          },
-          py::arg("name"), py::arg("options") = py::dict())
+      .def("set_scheduler", &Engine::set_scheduler, py::arg("config"))
       .def_property_readonly("has_scheduler", [](Engine& e) { return e.scheduler() != nullptr; })
       .def("scheduler_epoch_end", &Engine::scheduler_epoch_end, py::arg("metric") = py::none())
       .def("scheduler_state",
            [](Engine& e) {
              return e.scheduler() ? e.scheduler()->state() : std::map<std::string, double>{};
            })
-      .def("load_scheduler_state",
-           [](Engine& e, const std::map<std::string, double>& s) {
-             if (!e.scheduler())
-               throw ConfigError("this Engine has no scheduler to load a state into");
-             e.scheduler()->load_state(s);
-           })
+      .def(
+          "load_scheduler_state",
+          [](Engine& e, const std::map<std::string, double>& s) {
+            if (!e.scheduler())
+              throw ConfigError("this Engine has no scheduler to load a state into");
+            e.scheduler()->load_state(s);
+          },
+          py::arg("state"))
       .def("optimizer_state", [](Engine& e) { return e.optimizer().state(); })
-      .def("load_optimizer_state", [](Engine& e, const std::map<std::string, torch::Tensor>& s) {
-        e.optimizer().load_state(s);
-      });
+      .def(
+          "load_optimizer_state",
+          [](Engine& e, const std::map<std::string, torch::Tensor>& s) {
+            e.optimizer().load_state(s);
+          },
+          py::arg("state"));
 }
 
 }  // namespace greymatter::bindings

@@ -104,8 +104,6 @@ Engine::Engine(std::shared_ptr<models::ModelImpl> model, EngineOptions options,
   if (!model_) throw ConfigError("Engine needs a model");
   if (options_.accumulate < 1)
     throw ConfigError("accumulate must be >= 1, got " + std::to_string(options_.accumulate));
-  if (options_.non_finite != "raise" && options_.non_finite != "skip")
-    throw ConfigError("non_finite must be 'raise' or 'skip', got '" + options_.non_finite + "'");
   model_->to(device_);
   options_.optimizer.capturable = options_.capturable.value_or(device_.is_cuda());
   // All parameters: the optimizer updates those with a gradient, so freeze()/unfreeze() between
@@ -114,7 +112,7 @@ Engine::Engine(std::shared_ptr<models::ModelImpl> model, EngineOptions options,
 }
 
 void Engine::set_scheduler(const SchedulerConfig& config) {
-  if (config.name == "none") {
+  if (config.kind == SchedulerKind::kNone) {
     scheduler_.reset();
     return;
   }
@@ -219,7 +217,7 @@ EpochStats Engine::train_epoch(const data::Loader& loader, int64_t epoch,
     }
     const float value = loss.item<float>();
     if (!std::isfinite(value)) {
-      if (options_.non_finite == "raise")
+      if (options_.non_finite == NonFinite::kRaise)
         throw TrainingError("loss became " + std::to_string(value) + " at epoch " +
                             std::to_string(epoch + 1) + ", batch " + std::to_string(meter.batches) +
                             "; lower the learning rate or check the inputs for NaN");

@@ -11,17 +11,29 @@ namespace greymatter::train {
 
 namespace F = torch::nn::functional;
 
+const char* loss_name(LossKind kind) {
+  switch (kind) {
+    case LossKind::kBCE:
+      return "bce";
+    case LossKind::kBCEWithLogits:
+      return "bce_with_logits";
+    case LossKind::kMSE:
+      return "mse";
+    default:
+      return "cross_entropy";
+  }
+}
+
 Loss::Loss(LossConfig config) : config_(std::move(config)) {
-  const auto& n = config_.name;
-  if (n != "cross_entropy" && n != "bce" && n != "bce_with_logits" && n != "mse")
-    throw ConfigError("unknown loss '" + n +
-                      "'; choose one of: cross_entropy, bce, bce_with_logits, mse");
+  const LossKind n = config_.kind;
   if (!(config_.label_smoothing >= 0.0 && config_.label_smoothing <= 1.0))
     throw ConfigError("label_smoothing must be in [0, 1], got " +
                       c10::str(config_.label_smoothing));
-  if (n != "cross_entropy" && (config_.label_smoothing != 0.0 || !config_.class_weights.empty()))
+  if (n != LossKind::kCrossEntropy &&
+      (config_.label_smoothing != 0.0 || !config_.class_weights.empty()))
     throw ConfigError(
-        "class_weights and label_smoothing apply to loss='cross_entropy' only, not '" + n + "'");
+        "class_weights and label_smoothing apply to loss='cross_entropy' only, not '" +
+        std::string(loss_name(n)) + "'");
   for (double w : config_.class_weights)
     if (!(w >= 0.0) || !std::isfinite(w))
       throw ConfigError("class_weights must be >= 0, got " + c10::str(w));
@@ -30,11 +42,11 @@ Loss::Loss(LossConfig config) : config_(std::move(config)) {
 }
 
 void Loss::check(const torch::Tensor& output, const torch::Tensor& labels) const {
-  const auto& n = config_.name;
+  const LossKind n = config_.kind;
   if (output.dim() < 1 || output.size(0) != labels.size(0))
     throw ConfigError("the model returned " + c10::str(output.sizes()) + " for a batch of " +
                       std::to_string(labels.size(0)) + " samples");
-  if (n == "cross_entropy") {
+  if (n == LossKind::kCrossEntropy) {
     if (output.dim() != 2 || output.size(1) < 2)
       throw ConfigError(
           "loss='cross_entropy' needs (B, num_classes) logits with num_classes >= 2, got " +
@@ -48,30 +60,31 @@ void Loss::check(const torch::Tensor& output, const torch::Tensor& labels) const
     return;
   }
   if (binary() && output.numel() != labels.size(0))
-    throw ConfigError("loss='" + n + "' needs one output per sample, (B, 1) or (B,), got " +
+    throw ConfigError("loss='" + std::string(loss_name(n)) +
+                      "' needs one output per sample, (B, 1) or (B,), got " +
                       c10::str(output.sizes()) +
                       "; for (B, num_classes) logits use loss='cross_entropy'");
   if (binary()) check_labels(labels, 1);
-  if (n == "bce") {
+  if (n == LossKind::kBCE) {
     const auto lo = output.min().item<double>(), hi = output.max().item<double>();
     if (lo < 0.0 || hi > 1.0)
       throw ConfigError(
           "loss='bce' needs probabilities in [0, 1] (a sigmoid output), got values in [" +
           c10::str(lo) + ", " + c10::str(hi) + "]; for raw logits use loss='bce_with_logits'");
   }
-  if (n == "mse" && output.dim() != 2)
+  if (n == LossKind::kMSE && output.dim() != 2)
     throw ConfigError(
         "loss='mse' needs (B, num_classes) outputs (one-hot targets) or (B, 1), got " +
         c10::str(output.sizes()));
 }
 
 void Loss::check_labels(const torch::Tensor& labels, int64_t outputs) const {
-  if (labels.numel() == 0 || config_.name == "mse") return;
+  if (labels.numel() == 0 || config_.kind == LossKind::kMSE) return;
   const auto hi = labels.max().item<int64_t>(), lo = labels.min().item<int64_t>();
   if (binary()) {
     if (lo < 0 || hi > 1)
-      throw ConfigError("loss='" + config_.name + "' needs labels 0 or 1, got " +
-                        std::to_string(lo < 0 ? lo : hi));
+      throw ConfigError("loss='" + std::string(loss_name(config_.kind)) +
+                        "' needs labels 0 or 1, got " + std::to_string(lo < 0 ? lo : hi));
   } else if (lo < 0 || hi >= outputs) {
     throw ConfigError("label " + std::to_string(lo < 0 ? lo : hi) +
                       " is out of range for a model with " + std::to_string(outputs) +
@@ -80,14 +93,14 @@ void Loss::check_labels(const torch::Tensor& labels, int64_t outputs) const {
 }
 
 torch::Tensor Loss::float_target(const torch::Tensor& output, const torch::Tensor& labels) const {
-  if (config_.name == "mse" && output.size(1) > 1)
+  if (config_.kind == LossKind::kMSE && output.size(1) > 1)
     return F::one_hot(labels, output.size(1)).to(output.scalar_type());  // (B, C)
   return labels.to(output.scalar_type()).view(output.sizes());
 }
 
 torch::Tensor Loss::operator()(const torch::Tensor& output, const torch::Tensor& labels) const {
-  const auto& n = config_.name;
-  if (n == "cross_entropy") {
+  const LossKind n = config_.kind;
+  if (n == LossKind::kCrossEntropy) {
     auto options = F::CrossEntropyFuncOptions().label_smoothing(config_.label_smoothing);
     if (weight_.defined()) {
       if (weight_.device() != output.device() || weight_.scalar_type() != output.scalar_type())
@@ -96,18 +109,18 @@ torch::Tensor Loss::operator()(const torch::Tensor& output, const torch::Tensor&
     }
     return F::cross_entropy(output, labels, options);
   }
-  if (n == "bce") return F::binary_cross_entropy(output, float_target(output, labels));
-  if (n == "bce_with_logits")
+  if (n == LossKind::kBCE) return F::binary_cross_entropy(output, float_target(output, labels));
+  if (n == LossKind::kBCEWithLogits)
     return F::binary_cross_entropy_with_logits(output, float_target(output, labels));
   return F::mse_loss(output, float_target(output, labels));
 }
 
 torch::Tensor Loss::correct(const torch::Tensor& output, const torch::Tensor& labels) const {
-  const auto& n = config_.name;
+  const LossKind n = config_.kind;
   torch::Tensor predicted;
-  if (n == "bce")
+  if (n == LossKind::kBCE)
     predicted = output.reshape({-1}).gt(0.5);
-  else if (n == "bce_with_logits")
+  else if (n == LossKind::kBCEWithLogits)
     predicted = output.reshape({-1}).gt(0.0);
   else if (output.dim() == 2 && output.size(1) == 1)  // mse on one output: nearest integer
     predicted = output.reshape({-1}).round();
@@ -117,10 +130,10 @@ torch::Tensor Loss::correct(const torch::Tensor& output, const torch::Tensor& la
 }
 
 torch::Tensor Loss::probabilities(const torch::Tensor& output) const {
-  const auto& n = config_.name;
-  if (n == "bce") return output.reshape({-1, 1});
-  if (n == "bce_with_logits") return output.reshape({-1, 1}).sigmoid();
-  if (n == "mse") return output;
+  const LossKind n = config_.kind;
+  if (n == LossKind::kBCE) return output.reshape({-1, 1});
+  if (n == LossKind::kBCEWithLogits) return output.reshape({-1, 1}).sigmoid();
+  if (n == LossKind::kMSE) return output;
   return output.softmax(1);
 }
 

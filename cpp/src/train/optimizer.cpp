@@ -43,8 +43,6 @@ void check_range(const std::string& name, double v, double lo, double hi, bool h
 }  // namespace
 
 void validate(const OptimizerConfig& c) {
-  if (c.name != "adam" && c.name != "adamw" && c.name != "sgd")
-    throw ConfigError("unknown optimizer '" + c.name + "'; choose one of: adam, adamw, sgd");
   if (!(c.lr > 0.0) || !std::isfinite(c.lr))
     throw ConfigError("lr must be a positive number, got " + c10::str(c.lr));
   check_range("weight_decay", c.weight_decay, 0.0, 1e6, false);
@@ -96,7 +94,7 @@ void Optimizer::step() {
   if (slots.empty()) return;
   ++steps_;
   count_step(slots);
-  if (config_.name == "sgd")
+  if (config_.kind == OptimizerKind::kSGD)
     sgd_step(slots);
   else
     adam_step(slots);
@@ -120,7 +118,7 @@ void Optimizer::adam_step(const std::vector<size_t>& slots) {
   for (auto& p : params) grads.push_back(p.grad());
 
   if (c.weight_decay != 0.0) {
-    if (c.name != "adamw")
+    if (c.kind != OptimizerKind::kAdamW)
       grads = at::_foreach_add(grads, params, c.weight_decay);
     else if (c.capturable)
       at::_foreach_mul_(params, repeat(device_lr_.mul(-c.weight_decay).add_(1.0), params.size()));

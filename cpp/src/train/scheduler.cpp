@@ -13,8 +13,8 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-double anneal(const std::string& strategy, double start, double end, double pct) {
-  if (strategy == "linear") return (end - start) * pct + start;
+double anneal(AnnealStrategy strategy, double start, double end, double pct) {
+  if (strategy == AnnealStrategy::kLinear) return (end - start) * pct + start;
   return end + (start - end) / 2.0 * (std::cos(kPi * pct) + 1.0);
 }
 
@@ -27,38 +27,25 @@ void require(bool ok, const std::string& message) {
 Scheduler::Scheduler(SchedulerConfig config, double base_lr)
     : config_(std::move(config)), base_lr_(base_lr) {
   const auto& c = config_;
-  if (c.name == "plateau") {
-    require(c.mode == "min" || c.mode == "max",
-            "ReduceLROnPlateau mode must be 'min' or 'max', got '" + c.mode + "'");
-    require(
-        c.threshold_mode == "rel" || c.threshold_mode == "abs",
-        "ReduceLROnPlateau threshold_mode must be 'rel' or 'abs', got '" + c.threshold_mode + "'");
+  if (c.kind == SchedulerKind::kPlateau) {
     require(c.factor > 0.0 && c.factor < 1.0,
             "ReduceLROnPlateau factor must be in (0, 1), got " + c10::str(c.factor));
     require(c.patience >= 0 && c.cooldown >= 0,
             "ReduceLROnPlateau patience and cooldown must be >= 0");
-  } else if (c.name == "step") {
+  } else if (c.kind == SchedulerKind::kStep) {
     require(c.step_size >= 1, "StepLR step_size must be >= 1, got " + std::to_string(c.step_size));
     require(c.gamma > 0.0, "StepLR gamma must be > 0, got " + c10::str(c.gamma));
-  } else if (c.name == "cosine") {
+  } else if (c.kind == SchedulerKind::kCosine) {
     require(c.t_max >= 1, "CosineAnnealingLR T_max must be >= 1, got " + std::to_string(c.t_max));
-  } else if (c.name == "onecycle") {
+  } else if (c.kind == SchedulerKind::kOneCycle) {
     require(c.max_lr > 0.0, "OneCycleLR max_lr must be > 0, got " + c10::str(c.max_lr));
     require(c.total_steps >= 2, "OneCycleLR needs total_steps >= 2 (epochs x batches), got " +
                                     std::to_string(c.total_steps));
     require(c.pct_start > 0.0 && c.pct_start < 1.0, "OneCycleLR pct_start must be in (0, 1)");
-    require(
-        c.anneal_strategy == "cos" || c.anneal_strategy == "linear",
-        "OneCycleLR anneal_strategy must be 'cos' or 'linear', got '" + c.anneal_strategy + "'");
-  } else {
-    require(c.name == "none",
-            "unknown scheduler '" + c.name + "'; choose one of: plateau, step, cosine, onecycle");
   }
 }
 
-double Scheduler::initial_lr() const {
-  return config_.name == "onecycle" ? onecycle_lr(0) : base_lr_;
-}
+double Scheduler::initial_lr() const { return per_step() ? onecycle_lr(0) : base_lr_; }
 
 // torch.optim.lr_scheduler.OneCycleLR.get_lr for optimizer step `step` (0-based).
 double Scheduler::onecycle_lr(int64_t step) const {
@@ -89,7 +76,7 @@ double Scheduler::onecycle_lr(int64_t step) const {
 }
 
 std::optional<double> Scheduler::after_step() {
-  if (config_.name != "onecycle") return std::nullopt;
+  if (!per_step()) return std::nullopt;
   ++steps_;
   // Like torch, stepping past total_steps is an error rather than a silent extrapolation.
   if (steps_ > config_.total_steps)
@@ -101,23 +88,25 @@ std::optional<double> Scheduler::after_step() {
 std::optional<double> Scheduler::after_epoch(std::optional<double> metric, double current_lr) {
   const auto& c = config_;
   ++epochs_;
-  if (c.name == "step") return base_lr_ * std::pow(c.gamma, double(epochs_ / c.step_size));
-  if (c.name == "cosine")  // the closed form; torch's recursive form equals it up to rounding
+  if (c.kind == SchedulerKind::kStep)
+    return base_lr_ * std::pow(c.gamma, double(epochs_ / c.step_size));
+  if (c.kind ==
+      SchedulerKind::kCosine)  // the closed form; torch's recursive form equals it up to rounding
     return c.eta_min +
            (base_lr_ - c.eta_min) * (1.0 + std::cos(kPi * double(epochs_) / double(c.t_max))) / 2.0;
-  if (c.name != "plateau") return std::nullopt;
+  if (c.kind != SchedulerKind::kPlateau) return std::nullopt;
   if (!metric || !std::isfinite(*metric))
     throw ConfigError("ReduceLROnPlateau needs a finite metric at the end of every epoch");
   const double m = *metric;
   bool better;
   if (!best_) {
     better = true;
-  } else if (c.mode == "min") {
-    better =
-        c.threshold_mode == "rel" ? m < *best_ * (1.0 - c.threshold) : m < *best_ - c.threshold;
+  } else if (c.mode == PlateauMode::kMin) {
+    better = c.threshold_mode == ThresholdMode::kRel ? m < *best_ * (1.0 - c.threshold)
+                                                     : m < *best_ - c.threshold;
   } else {
-    better =
-        c.threshold_mode == "rel" ? m > *best_ * (1.0 + c.threshold) : m > *best_ + c.threshold;
+    better = c.threshold_mode == ThresholdMode::kRel ? m > *best_ * (1.0 + c.threshold)
+                                                     : m > *best_ + c.threshold;
   }
   if (better) {
     best_ = m;

@@ -4,6 +4,7 @@
                     checkpoints)
   torch_loop.py     the epoch loop for a plain torch.nn.Module (the C++ Engine runs greymatter's)
   schedulers.py     learning-rate schedules with torch.optim.lr_scheduler's names
+  core_options.py   the C++ engine's typed options (EngineOptions, LossConfig, SchedulerConfig)
   checkpoint.py     atomic writes of weights and their metadata JSON
   history.py        one row per epoch
   progress.py       progress bars in a terminal and in Jupyter

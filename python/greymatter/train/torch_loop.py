@@ -10,54 +10,50 @@ import torch
 from .. import _core
 from .._core import ConfigError, TrainingError
 
-_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+_OPTIMIZERS = {
+    _core.OptimizerKind.ADAM: torch.optim.Adam,
+    _core.OptimizerKind.ADAMW: torch.optim.AdamW,
+    _core.OptimizerKind.SGD: torch.optim.SGD,
+}
 
 
 class TorchLoop:
-    def __init__(
-        self,
-        model: torch.nn.Module,
-        optimizer="adam",
-        lr=1e-3,
-        weight_decay=0.0,
-        momentum=0.0,
-        nesterov=False,
-        betas=(0.9, 0.999),
-        eps=1e-8,
-        loss="cross_entropy",
-        class_weights=(),
-        label_smoothing=0.0,
-        accumulate=1,
-        non_finite="raise",
-        amp=True,
-        device="cpu",
-    ) -> None:
-        if optimizer not in _OPTIMIZERS:
-            raise ConfigError(f"unknown optimizer '{optimizer}'; choose one of: adam, adamw, sgd")
-        if not lr > 0:
-            raise ConfigError(f"lr must be a positive number, got {lr}")
-        if accumulate < 1:
-            raise ConfigError(f"accumulate must be >= 1, got {accumulate}")
-        if non_finite not in ("raise", "skip"):
-            raise ConfigError(f"non_finite must be 'raise' or 'skip', got '{non_finite}'")
+    """The Engine's loops for a torch.nn.Module, built like the Engine: (model, options, device)
+    with the same ``_core.EngineOptions`` (``core_options.engine_options``)."""
+
+    def __init__(self, model: torch.nn.Module, options, device: str = "cpu") -> None:
+        opt = options.optimizer
+        if not opt.lr > 0:
+            raise ConfigError(f"lr must be a positive number, got {opt.lr}")
+        if options.accumulate < 1:
+            raise ConfigError(f"accumulate must be >= 1, got {options.accumulate}")
         self.model = model.to(device)
         self.device = torch.device(device)
-        self.loss = _core.Loss(loss, list(class_weights), label_smoothing)
+        self.loss = _core.Loss(options.loss)
         params = list(model.parameters())
         try:
-            if optimizer == "sgd":
+            if opt.kind == _core.OptimizerKind.SGD:
                 self.opt = torch.optim.SGD(
-                    params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
+                    params,
+                    lr=opt.lr,
+                    momentum=opt.momentum,
+                    nesterov=opt.nesterov,
+                    weight_decay=opt.weight_decay,
                 )
             else:
-                self.opt = _OPTIMIZERS[optimizer](
-                    params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay
+                self.opt = _OPTIMIZERS[opt.kind](
+                    params,
+                    lr=opt.lr,
+                    betas=(opt.beta1, opt.beta2),
+                    eps=opt.eps,
+                    weight_decay=opt.weight_decay,
                 )
         except ValueError as e:
             raise ConfigError(str(e)) from None
-        self.accumulate = int(accumulate)
-        self.amp = bool(amp) and self.device.type == "cuda"  # bf16 autocast, as the C++ engine does
-        self.non_finite = non_finite
+        self.accumulate = int(options.accumulate)
+        # bf16 autocast, as the C++ engine does
+        self.amp = bool(options.amp) and self.device.type == "cuda"
+        self.raise_non_finite = options.non_finite == _core.NonFinite.RAISE
         self.scheduler = None
         self.optimizer_steps = 0
 
@@ -75,8 +71,8 @@ class TorchLoop:
     def has_scheduler(self) -> bool:
         return self.scheduler is not None
 
-    def set_scheduler(self, name, options=None) -> None:
-        self.scheduler = _core.Scheduler(name, dict(options or {}), self.lr)
+    def set_scheduler(self, config) -> None:
+        self.scheduler = _core.Scheduler(config, self.lr)
         self.lr = self.scheduler.initial_lr()
 
     def scheduler_epoch_end(self, metric=None) -> float:
@@ -129,7 +125,7 @@ class TorchLoop:
                 loss = self.loss(out, y)
             value = loss.item()
             if not torch.isfinite(loss):
-                if self.non_finite == "raise":
+                if self.raise_non_finite:
                     raise TrainingError(
                         f"loss became {value} at epoch {epoch + 1}, batch {m.batches}; lower the "
                         f"learning rate or check the inputs for NaN"

@@ -19,6 +19,7 @@ from .. import transforms as T
 from .._core import ConfigError
 from ..loader import DataLoader
 from . import feature_cache, schedulers
+from .core_options import engine_options, loss_config, scheduler_config
 from .checkpoint import atomic_save, save_checkpoint
 from .history import History
 from .progress import progress_bar
@@ -26,8 +27,6 @@ from .torch_loop import TorchLoop
 
 __all__ = ["Trainer"]
 
-LOSSES = ("cross_entropy", "bce", "bce_with_logits", "mse")
-OPTIMIZERS = ("adam", "adamw", "sgd")
 MONITORS = ("val_acc", "val_loss", "train_acc", "train_loss")
 RESUME_FORMAT = 1
 
@@ -128,12 +127,22 @@ class Trainer:
         cache_features="auto",
         amp: bool = True,
     ) -> None:
-        if loss not in LOSSES:
-            raise ConfigError(f"unknown loss {loss!r}; choose one of: {', '.join(LOSSES)}")
-        if optimizer not in OPTIMIZERS:
-            raise ConfigError(
-                f"unknown optimizer {optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}"
-            )
+        self.config = {
+            "loss": loss,
+            "optimizer": optimizer,
+            "lr": float(lr),
+            "weight_decay": float(weight_decay),
+            "momentum": float(momentum),
+            "nesterov": bool(nesterov),
+            "betas": tuple(map(float, betas)),
+            "eps": float(eps),
+            "class_weights": [float(w) for w in class_weights or ()],
+            "label_smoothing": float(label_smoothing),
+            "accumulate": int(accumulate),
+            "non_finite": non_finite,
+            "amp": bool(amp),
+        }
+        options = engine_options(**self.config)  # names checked here: loss, optimizer, non_finite
         if monitor not in MONITORS:
             raise ConfigError(f"unknown monitor {monitor!r}; choose one of: {', '.join(MONITORS)}")
         if early_stopping is not None and (
@@ -161,25 +170,10 @@ class Trainer:
         self.progress = progress
         self.progress_every = int(progress_every)
         self.cache_features = cache_features
-        self.config = {
-            "loss": loss,
-            "optimizer": optimizer,
-            "lr": float(lr),
-            "weight_decay": float(weight_decay),
-            "momentum": float(momentum),
-            "nesterov": bool(nesterov),
-            "betas": tuple(map(float, betas)),
-            "eps": float(eps),
-            "class_weights": [float(w) for w in class_weights or ()],
-            "label_smoothing": float(label_smoothing),
-            "accumulate": int(accumulate),
-            "non_finite": non_finite,
-            "amp": bool(amp),
-        }
         # greymatter models train in the C++ engine; anything else in the Python loop (same
         # features).
         backend = _core.Engine if hasattr(model, "cpp_module") else TorchLoop
-        self.engine = backend(model, device=self.device, **self.config)
+        self.engine = backend(model, options, self.device)
         self.fused = backend is _core.Engine
         self.history = History(monitor=monitor)
         self.classes: Sequence[str] = ()
@@ -253,7 +247,7 @@ class Trainer:
             self.schedule_options = self.schedule.engine_options(
                 epochs, steps_per_epoch, self.config["lr"]
             )
-            self.engine.set_scheduler(self.schedule.name, self.schedule_options)
+            self.engine.set_scheduler(scheduler_config(self.schedule.name, self.schedule_options))
         hist = self.history
         self._continue_from_latest()
         train_core, val_core = self._epoch_loaders(train, val)
@@ -393,7 +387,7 @@ class Trainer:
             out = self.model((x.unsqueeze(0) if single else x).to(device))
         finally:
             self.model.train(was_training)
-        probs = _core.Loss(self.loss).probabilities(out).float().cpu()
+        probs = _core.Loss(loss_config(self.loss)).probabilities(out).float().cpu()
         if probs.size(1) == 1:  # binary: the probability of class 1 and its complement
             probs = torch.cat([1 - probs, probs], dim=1)
         names = list(classes if classes is not None else self.classes) or [
@@ -505,7 +499,7 @@ class Trainer:
                     f"{path} was trained with scheduler '{sched['name']}'; pass the same scheduler"
                 )
             self.schedule_options = sched["options"]
-            self.engine.set_scheduler(sched["name"], sched["options"])
+            self.engine.set_scheduler(scheduler_config(sched["name"], sched["options"]))
             self.engine.load_scheduler_state(sched["state"])
         self.engine.lr = state["lr"]
         self.epoch = state["epoch"]

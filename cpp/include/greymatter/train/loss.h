@@ -11,10 +11,16 @@
 
 namespace greymatter::train {
 
+// BCE takes sigmoid probabilities, BCE-with-logits raw logits; MSE compares with one-hot targets.
+enum class LossKind { kCrossEntropy, kBCE, kBCEWithLogits, kMSE };
+
+// The name users write for a loss ("cross_entropy", "bce", ...), for messages.
+const char* loss_name(LossKind kind);
+
 struct LossConfig {
-  std::string name = "cross_entropy";  // "cross_entropy" | "bce" | "bce_with_logits" | "mse"
-  std::vector<double> class_weights;   // cross_entropy only; empty = unweighted
-  double label_smoothing = 0.0;        // cross_entropy only
+  LossKind kind = LossKind::kCrossEntropy;
+  std::vector<double> class_weights;  // cross_entropy only; empty = unweighted
+  double label_smoothing = 0.0;       // cross_entropy only
 };
 
 class Loss {
@@ -36,7 +42,9 @@ class Loss {
   const LossConfig& config() const { return config_; }
 
  private:
-  bool binary() const { return config_.name == "bce" || config_.name == "bce_with_logits"; }
+  bool binary() const {
+    return config_.kind == LossKind::kBCE || config_.kind == LossKind::kBCEWithLogits;
+  }
   torch::Tensor float_target(const torch::Tensor& output, const torch::Tensor& labels) const;
 
   LossConfig config_;

@@ -18,8 +18,10 @@
 
 namespace greymatter::train {
 
+enum class OptimizerKind { kAdam, kAdamW, kSGD };
+
 struct OptimizerConfig {
-  std::string name = "adam";  // "adam" | "adamw" | "sgd"
+  OptimizerKind kind = OptimizerKind::kAdam;
   double lr = 1e-3;
   double weight_decay = 0.0;  // adam/sgd: L2 added to the gradient; adamw: decoupled
   double momentum = 0.0;      // sgd
@@ -29,7 +31,7 @@ struct OptimizerConfig {
   bool capturable = false;  // step counts and lr as device tensors (see above)
 };
 
-// Throws ConfigError naming the argument when a value is out of range or the name is unknown.
+// Throws ConfigError naming the argument when a value is out of range.
 void validate(const OptimizerConfig& config);
 
 class Optimizer {

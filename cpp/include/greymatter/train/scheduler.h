@@ -4,20 +4,26 @@
 // with the monitored metric. State is a few numbers so a resumed run continues the same curve.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 
 namespace greymatter::train {
 
+enum class SchedulerKind { kNone, kPlateau, kStep, kCosine, kOneCycle };
+enum class PlateauMode { kMin, kMax };        // whether the monitored metric should fall or rise
+enum class ThresholdMode { kRel, kAbs };      // an improvement is relative to the best, or absolute
+enum class AnnealStrategy { kCos, kLinear };  // OneCycleLR's curve between phases
+
 struct SchedulerConfig {
-  std::string name = "none";  // "none" | "plateau" | "step" | "cosine" | "onecycle"
+  SchedulerKind kind = SchedulerKind::kNone;
   // plateau
-  std::string mode = "min";  // "min" | "max"
+  PlateauMode mode = PlateauMode::kMin;
   double factor = 0.1;
   int64_t patience = 10;
   double threshold = 1e-4;
-  std::string threshold_mode = "rel";  // "rel" | "abs"
+  ThresholdMode threshold_mode = ThresholdMode::kRel;
   int64_t cooldown = 0;
   double min_lr = 0.0;
   double eps = 1e-8;
@@ -31,7 +37,7 @@ struct SchedulerConfig {
   double max_lr = 0.0;
   int64_t total_steps = 0;
   double pct_start = 0.3;
-  std::string anneal_strategy = "cos";  // "cos" | "linear"
+  AnnealStrategy anneal_strategy = AnnealStrategy::kCos;
   double div_factor = 25.0;
   double final_div_factor = 1e4;
   bool three_phase = false;
@@ -40,13 +46,13 @@ struct SchedulerConfig {
 class Scheduler {
  public:
   // `base_lr` is the optimizer's lr when training starts (ignored by onecycle, which starts at
-  // max_lr / div_factor). Throws ConfigError for unknown names or out-of-range values.
+  // max_lr / div_factor). Throws ConfigError for out-of-range values.
   Scheduler(SchedulerConfig config, double base_lr);
 
   double initial_lr() const;           // the lr for the first step
   std::optional<double> after_step();  // a new lr, or nothing to change
   std::optional<double> after_epoch(std::optional<double> metric, double current_lr);
-  bool per_step() const { return config_.name == "onecycle"; }
+  bool per_step() const { return config_.kind == SchedulerKind::kOneCycle; }
   const SchedulerConfig& config() const { return config_; }
 
   std::map<std::string, double> state() const;

@@ -1,0 +1,156 @@
+"""The C++ training core's typed options, built from the values users write.
+
+``Trainer(loss="bce", optimizer="sgd", non_finite="skip", ...)`` and the schedules' keyword
+arguments become ``_core.EngineOptions``, ``_core.LossConfig`` and ``_core.SchedulerConfig``:
+structs with enums where the user wrote a name. A name the bound enum lacks, an option a schedule
+does not have, or a value of the wrong type is a ConfigError naming it, raised here before anything
+trains; the ranges of the numbers are the core's to check (Engine, Loss, Scheduler constructors).
+"""
+from typing import Dict, Optional, Sequence
+
+from .. import _core
+from .._core import ConfigError
+from .._enums import enum_member, enum_names
+
+__all__ = ["engine_options", "loss_config", "scheduler_config"]
+
+
+def loss_config(
+    loss: str = "cross_entropy",
+    class_weights: Optional[Sequence[float]] = (),
+    label_smoothing: float = 0.0,
+):
+    """A ``_core.LossConfig``.
+
+    Args:
+        loss: ``"cross_entropy"``, ``"bce"``, ``"bce_with_logits"`` or ``"mse"``.
+        class_weights: one weight per class (cross-entropy only); empty or None: unweighted.
+        label_smoothing: cross-entropy's label smoothing in [0, 1].
+
+    Returns:
+        The config the C++ ``Loss`` takes.
+
+    Raises:
+        ConfigError: an unknown loss name.
+    """
+    return _core.LossConfig(
+        kind=enum_member(_core.LossKind, loss, "unknown loss {value!r}; choose one of: {choices}"),
+        class_weights=[float(w) for w in class_weights or ()],
+        label_smoothing=float(label_smoothing),
+    )
+
+
+def engine_options(
+    optimizer: str = "adam",
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    momentum: float = 0.0,
+    nesterov: bool = False,
+    betas: Sequence[float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    loss: str = "cross_entropy",
+    class_weights: Optional[Sequence[float]] = (),
+    label_smoothing: float = 0.0,
+    accumulate: int = 1,
+    non_finite: str = "raise",
+    amp: bool = True,
+    capturable: Optional[bool] = None,
+):
+    """A ``_core.EngineOptions`` (what the Trainer gives ``_core.Engine`` and its Python loop).
+
+    Args:
+        optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"``.
+        lr: the learning rate.
+        weight_decay: L2 penalty (decoupled for AdamW).
+        momentum: SGD's momentum.
+        nesterov: SGD's Nesterov momentum.
+        betas: Adam(W)'s (beta1, beta2).
+        eps: Adam(W)'s epsilon.
+        loss: see ``loss_config``.
+        class_weights: see ``loss_config``.
+        label_smoothing: see ``loss_config``.
+        accumulate: optimizer step every this many batches.
+        non_finite: ``"raise"`` a TrainingError on a NaN/inf loss, or ``"skip"`` the batch.
+        amp: on CUDA, bf16 autocast and channels_last inputs.
+        capturable: optimizer state as device tensors; None: on CUDA only.
+
+    Returns:
+        The options struct.
+
+    Raises:
+        ConfigError: an unknown optimizer, loss or non_finite name.
+    """
+    kind = enum_member(
+        _core.OptimizerKind, optimizer, "unknown optimizer {value!r}; choose one of: {choices}"
+    )
+    beta1, beta2 = (float(b) for b in betas)
+    return _core.EngineOptions(
+        optimizer=_core.OptimizerConfig(
+            kind=kind,
+            lr=float(lr),
+            weight_decay=float(weight_decay),
+            momentum=float(momentum),
+            nesterov=bool(nesterov),
+            beta1=beta1,
+            beta2=beta2,
+            eps=float(eps),
+        ),
+        loss=loss_config(loss, class_weights, label_smoothing),
+        accumulate=int(accumulate),
+        non_finite=enum_member(
+            _core.NonFinite, non_finite, "non_finite must be 'raise' or 'skip', got {value!r}"
+        ),
+        amp=bool(amp),
+        capturable=capturable,
+    )
+
+
+# The schedules' option values that are names, with their messages.
+_NAMED_OPTIONS = {
+    "mode": (_core.PlateauMode, "ReduceLROnPlateau mode must be 'min' or 'max', got {value!r}"),
+    "threshold_mode": (
+        _core.ThresholdMode,
+        "ReduceLROnPlateau threshold_mode must be 'rel' or 'abs', got {value!r}",
+    ),
+    "anneal_strategy": (
+        _core.AnnealStrategy,
+        "OneCycleLR anneal_strategy must be 'cos' or 'linear', got {value!r}",
+    ),
+}
+_FIELD_OF = {"T_max": "t_max"}  # torch's argument name -> the struct's field
+_KIND_OF_VALUE = {bool: "True or False", int: "an integer", float: "a number"}
+
+
+def scheduler_config(name: str, options: Dict):
+    """A ``_core.SchedulerConfig`` from a schedule's name and torch's keyword arguments.
+
+    Args:
+        name: ``"plateau"``, ``"step"``, ``"cosine"`` or ``"onecycle"`` (``_Schedule.name``).
+        options: torch.optim.lr_scheduler's arguments, e.g. ``{"mode": "max", "patience": 3}``
+            (``T_max`` or ``t_max``).
+
+    Returns:
+        The config the C++ ``Scheduler`` and ``Engine.set_scheduler`` take.
+
+    Raises:
+        ConfigError: an unknown schedule, an option it does not have, or a bad value's type.
+    """
+    kinds = {n: k for n, k in enum_names(_core.SchedulerKind).items() if n != "none"}
+    if name not in kinds:
+        raise ConfigError(f"unknown scheduler {name!r}; choose one of: {', '.join(kinds)}")
+    config = _core.SchedulerConfig(kind=kinds[name])
+    for key, value in options.items():
+        field = _FIELD_OF.get(key, key)
+        if field == "kind" or not hasattr(config, field):
+            raise ConfigError(f"scheduler '{name}' has no option '{key}'")
+        if field in _NAMED_OPTIONS:
+            enum_type, message = _NAMED_OPTIONS[field]
+            value = enum_member(enum_type, value, message)
+        try:
+            setattr(config, field, value)
+        except TypeError:
+            wanted = _KIND_OF_VALUE.get(type(getattr(config, field)), "another type")
+            raise ConfigError(
+                f"scheduler '{name}': {key} must be {wanted}, got {value!r}"
+            ) from None
+    return config
