@@ -5,7 +5,11 @@ TransferClassifier.
 Each class is a C++ model (its layers are in cpp/src/models) with PyTorch's constructor signature
 and a ``config`` dict of its arguments, from which checkpoints rebuild it. Not here: what makes them
 torch.nn.Modules (_cpp_modules.py), reading weights files (weights.py) or building a model by name
-(registry.py). """
+(registry.py).
+
+Defaults are written once, in the C++ options structs (cpp/include/greymatter/models/): each class
+takes its signature's defaults from a default-constructed ``_core.<Model>Options`` and always passes
+every field to the C++ constructor. """
 import numbers
 import os
 import sys
@@ -14,6 +18,7 @@ from typing import Dict, Optional, Sequence
 
 from .. import _core
 from .._core import ConfigError
+from .._enums import enum_member
 from ._cpp_modules import _CppModel
 from .registry import REBUILDING, register_model
 from .weights import (
@@ -26,6 +31,16 @@ from .weights import (
 )
 
 
+# The C++ defaults, read once for the signatures below.
+_MNISTNET = _core.MNISTNetOptions()
+_SIMPLECNN = _core.SimpleCNNOptions()
+_MNISTCNN = _core.MNISTCNNOptions()
+_EXAMMODEL = _core.ExamModelOptions()
+_BRAINTUMORCNN = _core.BrainTumorCNNOptions()
+_MOBILENETV2 = _core.MobileNetV2Options()
+_TRANSFER = _core.TransferClassifierOptions()
+
+
 @register_model("mnistnet", input_size=28, channels=1, idx=True)
 class MNISTNet(_CppModel, _core.MNISTNet):
     """The tutorials' MLP: flatten -> [Linear -> ReLU (-> Dropout)] per hidden size -> Linear.
@@ -34,17 +49,19 @@ class MNISTNet(_CppModel, _core.MNISTNet):
 
     def __init__(
         self,
-        hidden: Sequence[int] = (128, 64),
-        num_classes: int = 10,
-        dropout: float = 0.0,
-        in_features: int = 784,
+        hidden: Sequence[int] = tuple(_MNISTNET.hidden),
+        num_classes: int = _MNISTNET.num_classes,
+        dropout: float = _MNISTNET.dropout,
+        in_features: int = _MNISTNET.in_features,
         size_inner: Optional[int] = None,
     ) -> None:
         if size_inner is not None:
             hidden = (_positive_int(size_inner, "MNISTNet: size_inner"),)
         hidden = [int(h) for h in hidden]
         super().__init__(
-            hidden=hidden, num_classes=num_classes, dropout=dropout, in_features=in_features
+            _core.MNISTNetOptions(
+                hidden=hidden, num_classes=num_classes, dropout=dropout, in_features=in_features
+            )
         )
         self.config = {
             "name": "MNISTNet",
@@ -85,22 +102,24 @@ class MNISTCNN(_CppModel, _core.MNISTCNN):
 
     def __init__(
         self,
-        in_channels: int = 1,
-        num_classes: int = 10,
-        channels: Sequence[int] = (32, 64),
-        batch_norm: bool = False,
-        hidden: int = 128,
-        dropout: float = 0.0,
-        image_size: int = 28,
+        in_channels: int = _MNISTCNN.in_channels,
+        num_classes: int = _MNISTCNN.num_classes,
+        channels: Sequence[int] = tuple(_MNISTCNN.channels),
+        batch_norm: bool = _MNISTCNN.batch_norm,
+        hidden: int = _MNISTCNN.hidden,
+        dropout: float = _MNISTCNN.dropout,
+        image_size: int = _MNISTCNN.image_size,
     ) -> None:
         super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            channels=list(channels),
-            batch_norm=batch_norm,
-            hidden=hidden,
-            dropout=dropout,
-            image_size=image_size,
+            _core.MNISTCNNOptions(
+                in_channels=in_channels,
+                num_classes=num_classes,
+                channels=list(channels),
+                batch_norm=batch_norm,
+                hidden=hidden,
+                dropout=dropout,
+                image_size=image_size,
+            )
         )
         self.config = {
             "name": "MNISTCNN",
@@ -122,18 +141,20 @@ class ExamModel(_CppModel, _core.ExamModel):
 
     def __init__(
         self,
-        in_channels: int = 3,
-        image_size: int = 200,
-        channels: int = 32,
-        hidden: int = 64,
-        sigmoid: bool = True,
+        in_channels: int = _EXAMMODEL.in_channels,
+        image_size: int = _EXAMMODEL.image_size,
+        channels: int = _EXAMMODEL.channels,
+        hidden: int = _EXAMMODEL.hidden,
+        sigmoid: bool = _EXAMMODEL.sigmoid,
     ) -> None:
         super().__init__(
-            in_channels=in_channels,
-            image_size=image_size,
-            channels=channels,
-            hidden=hidden,
-            sigmoid=sigmoid,
+            _core.ExamModelOptions(
+                in_channels=in_channels,
+                image_size=image_size,
+                channels=channels,
+                hidden=hidden,
+                sigmoid=sigmoid,
+            )
         )
         self.config = {
             "name": "ExamModel",
@@ -153,20 +174,22 @@ class BrainTumorCNN(_CppModel, _core.BrainTumorCNN):
 
     def __init__(
         self,
-        in_channels: int = 3,
-        num_classes: int = 4,
-        image_size: int = 128,
-        channels: Sequence[int] = (32, 64, 128, 256, 512),
-        dropout: float = 0.5,
-        hidden: int = 256,
+        in_channels: int = _BRAINTUMORCNN.in_channels,
+        num_classes: int = _BRAINTUMORCNN.num_classes,
+        image_size: int = _BRAINTUMORCNN.image_size,
+        channels: Sequence[int] = tuple(_BRAINTUMORCNN.channels),
+        dropout: float = _BRAINTUMORCNN.dropout,
+        hidden: int = _BRAINTUMORCNN.hidden,
     ) -> None:
         super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            image_size=image_size,
-            channels=list(channels),
-            hidden=hidden,
-            dropout=dropout,
+            _core.BrainTumorCNNOptions(
+                in_channels=in_channels,
+                num_classes=num_classes,
+                image_size=image_size,
+                channels=list(channels),
+                hidden=hidden,
+                dropout=dropout,
+            )
         )
         self.config = {
             "name": "BrainTumorCNN",
@@ -213,21 +236,28 @@ class TransferClassifier(_CppModel, _core.TransferClassifier):
 
     def __init__(
         self,
-        backbone: str = "mobilenet_v2",
-        num_classes: int = 10,
+        backbone: str = _TRANSFER.backbone.name.lower(),
+        num_classes: int = _TRANSFER.num_classes,
         size_inner: Optional[int] = None,
-        dropout: float = 0.0,
-        freeze: bool = True,
+        dropout: float = _TRANSFER.dropout,
+        freeze: bool = _TRANSFER.freeze,
         weights=None,
     ) -> None:
         if size_inner is not None:
             size_inner = _positive_int(size_inner, "TransferClassifier: size_inner")
+        network = enum_member(
+            _core.Backbone,
+            backbone,
+            "TransferClassifier: unknown backbone {value!r}; available: {choices}",
+        )
         super().__init__(
-            backbone=backbone,
-            num_classes=num_classes,
-            size_inner=size_inner or 0,
-            dropout=dropout,
-            freeze=freeze,
+            _core.TransferClassifierOptions(
+                backbone=network,
+                num_classes=num_classes,
+                size_inner=size_inner or 0,
+                dropout=dropout,
+                freeze=freeze,
+            )
         )
         if weights is not None:
             _load_backbone(self.base_model, *_read_weights(weights))
@@ -272,13 +302,11 @@ class TransferClassifier(_CppModel, _core.TransferClassifier):
 
 _RANDOM_FROZEN_BACKBONE = (
     "TransferClassifier(weights=None, freeze=True): the frozen MobileNetV2 backbone keeps its "
-    "random initial "
-    "weights, so only the head trains, on features that barely depend on the image: it learns "
-    "almost nothing. "
-    "Pass pretrained weights: weights='path/to/mobilenet_v2.pth' (a MobileNetV2 state_dict on "
-    "disk) or "
-    "weights='IMAGENET1K_V1' (torchvision's {file} in {folder}/; never downloaded), "
-    "or freeze=False to train the whole network from scratch."
+    "random initial weights, so only the head trains, on features that barely depend on the "
+    "image: it learns almost nothing. Pass pretrained weights: "
+    "weights='path/to/mobilenet_v2.pth' (a MobileNetV2 state_dict on disk) or "
+    "weights='IMAGENET1K_V1' (torchvision's {file} in {folder}/; never downloaded), or "
+    "freeze=False to train the whole network from scratch."
 )
 
 
@@ -291,9 +319,8 @@ def _positive_int(value, what: str) -> int:
 
 def _user_stacklevel() -> int:
     """warnings.warn's stacklevel, called from the function that warns, pointing at the first frame
-    outside
-    greymatter: the user's TransferClassifier(...) line, also when it went through get_model or
-    gm.sweep."""
+    outside greymatter: the user's TransferClassifier(...) line, also when it went through get_model
+    or gm.sweep."""
     # The greymatter folder, this one's parent: frames of gm.sweep, the CLI or get_model are
     # greymatter's too.
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
