@@ -142,6 +142,21 @@ class _IdxDataset(Dataset):
 
 
 class MNIST(_IdxDataset):
+    """MNIST from its four IDX files (raw or ``.gz``), as torchvision's ``MNIST``.
+
+    Args:
+        root: the folder holding the files, or its ``MNIST/raw`` subfolder (torchvision's layout).
+        train: the 60,000 training images (``train-*``), else the 10,000 test images (``t10k-*``).
+        transform: a ``greymatter.transforms`` chain; None gives ToTensor's output. ToTensor +
+            Normalize alone take a faster path than other chains.
+        download: accepted for torchvision's signature; greymatter never downloads, so a missing
+            file is a DataError either way (which says so when this is True).
+
+    Raises:
+        DataError: a file is missing, truncated or inconsistent (named in the message).
+        ConfigError: ``root`` is None or the transform chain is not supported.
+    """
+
     classes = [
         "0 - zero",
         "1 - one",
@@ -158,7 +173,19 @@ class MNIST(_IdxDataset):
 
 
 class FashionMNIST(_IdxDataset):
-    """Fashion-MNIST; ``root=None`` reads Debian's copy in /usr/share/datasets/fashion-mnist."""
+    """Fashion-MNIST from its four IDX files, as torchvision's ``FashionMNIST``.
+
+    Args:
+        root: the folder holding the files (or its ``FashionMNIST/raw`` subfolder); None reads
+            Debian's copy in ``DEFAULT_FASHION_MNIST_ROOT`` (``$GREYMATTER_FASHION_MNIST`` if set).
+        train: the 60,000 training images, else the 10,000 test images.
+        transform: a ``greymatter.transforms`` chain; None gives ToTensor's output.
+        download: accepted for torchvision's signature; greymatter never downloads.
+
+    Raises:
+        DataError: a file is missing, truncated or inconsistent (named in the message).
+        ConfigError: the transform chain is not supported.
+    """
 
     classes = [
         "T-shirt/top",
@@ -202,7 +229,19 @@ class ImageFolder(Dataset):
     is loaded. ``on_error="skip"``: every file's header and structure are checked now (truncated
     JPEG/PNG, empty, not an image, unreadable) and bad ones are left out with a warning; a file that
     still fails to decode later is left out of its batch. Either way ``.skipped`` lists (path,
-    reason)."""
+    reason).
+
+    Args:
+        root: the folder with one subfolder per class.
+        transform: a ``greymatter.transforms`` chain, checked now; None gives ToTensor's output.
+        extensions: the file extensions taken as images (case-insensitive).
+        on_error: ``"raise"`` or ``"skip"`` (see above).
+        draft: allow the reduced JPEG decode from half the target size on (see above).
+
+    Raises:
+        DataError: the folder is missing or has no class folder or no readable image.
+        ConfigError: a bad ``on_error`` or an unsupported transform chain.
+    """
 
     def __init__(
         self,
@@ -271,7 +310,15 @@ class ImageFolder(Dataset):
 
 
 class Subset(Dataset):
-    """The samples of ``dataset`` at ``indices``; shares its source (no copy)."""
+    """The samples of ``dataset`` at ``indices``; shares its source (no copy).
+
+    Args:
+        dataset: any greymatter dataset (a Subset too).
+        indices: positions in ``dataset`` (negative ones count from the end).
+
+    Raises:
+        IndexError: an index out of range.
+    """
 
     def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
         self._remember(dataset, list(indices))
@@ -304,6 +351,18 @@ def random_split(
     ``stratify=False`` gives exactly torch's split for the same seed. ``stratify=True`` splits each
     class separately with the same fractions (counts are turned into fractions of the whole), so
     every part keeps the class proportions; each part's order is then shuffled.
+
+    Args:
+        dataset: the dataset to split.
+        lengths: sample counts adding up to ``len(dataset)``, or fractions adding up to 1.
+        seed: seeds the permutation (torch.Generator), so the same seed gives the same split.
+        stratify: keep every class's proportion in every part (needs the dataset's ``targets``).
+
+    Returns:
+        One ``Subset`` per entry of ``lengths``.
+
+    Raises:
+        ConfigError: lengths that add up to neither, or ``stratify=True`` without targets.
     """
     n = len(dataset)
     fractions = _fractions(lengths, n)

@@ -88,9 +88,21 @@ class Transform:
 class ToTensor(Transform):
     """uint8 HxWxC image -> float CxHxW in [0, 1]."""
 
+    def _spec(self):
+        return _core.ToTensorOptions()
+
 
 class Normalize(Transform):
-    """(x - mean) / std per channel, after ToTensor."""
+    """(x - mean) / std per channel, after ToTensor.
+
+    Args:
+        mean: one value, or one per channel.
+        std: as many values as ``mean``, none of them 0.
+        inplace: accepted for torchvision's signature (the pipeline writes its own output).
+
+    Raises:
+        ConfigError: mean and std of different lengths, or a zero std.
+    """
 
     def __init__(self, mean: Sequence[float], std: Sequence[float], inplace: bool = False) -> None:
         self.mean = tuple(float(m) for m in _as_sequence(mean, "Normalize mean"))
@@ -112,7 +124,19 @@ class Resize(Transform):
     rule).
 
     Pillow's antialiased resampling, as torchvision uses on PIL images (``antialias`` is accepted
-    for compatibility; like torchvision on PIL images, antialiasing is always on)."""
+    for compatibility; like torchvision on PIL images, antialiasing is always on).
+
+    Args:
+        size: an int (the shorter side; the aspect ratio is kept) or (h, w).
+        interpolation: ``InterpolationMode.BILINEAR``, ``NEAREST`` or ``BICUBIC`` (torchvision's
+            enum or its string works too).
+        max_size: with an int ``size``, the longest the longer side may become.
+        antialias: accepted for compatibility (always on).
+
+    Raises:
+        ConfigError: a size that is not positive, an unsupported interpolation, or ``max_size``
+            with an (h, w) size.
+    """
 
     def __init__(
         self,
@@ -149,7 +173,14 @@ class Resize(Transform):
 
 
 class CenterCrop(Transform):
-    """Crop the centre (h, w); zero padding when the image is smaller, as torchvision."""
+    """Crop the centre (h, w); zero padding when the image is smaller, as torchvision.
+
+    Args:
+        size: an int (a square) or (h, w).
+
+    Raises:
+        ConfigError: a size that is not positive.
+    """
 
     def __init__(self, size) -> None:
         self.size = _size(size, "CenterCrop")
@@ -159,7 +190,18 @@ class CenterCrop(Transform):
 
 
 class RandomResizedCrop(Transform):
-    """A crop of random area (``scale``) and aspect ratio (``ratio``), resized to ``size``."""
+    """A crop of random area (``scale``) and aspect ratio (``ratio``), resized to ``size``.
+
+    Args:
+        size: an int (a square) or (h, w) of the output.
+        scale: (min, max) of the crop's area as a fraction of the image's.
+        ratio: (min, max) of the crop's aspect ratio (width / height), drawn log-uniformly.
+        interpolation: as for ``Resize``.
+        antialias: accepted for compatibility (always on).
+
+    Raises:
+        ConfigError: a bad size, range or interpolation.
+    """
 
     def __init__(
         self,
@@ -201,12 +243,24 @@ class _RandomFlip(Transform):
 
 
 class RandomHorizontalFlip(_RandomFlip):
-    """Mirrored left to right with probability ``p``."""
+    """Mirrored left to right with probability ``p``.
+
+    Args:
+        p: the probability of a flip, in [0, 1].
+    """
+
+    _options = _core.RandomHorizontalFlipOptions
 
 
 class RandomVerticalFlip(_RandomFlip):
     """Upside down with probability ``p`` (MRI slices, leaves and other images without a natural
-    "up")."""
+    "up").
+
+    Args:
+        p: the probability of a flip, in [0, 1].
+    """
+
+    _options = _core.RandomVerticalFlipOptions
 
 
 class RandomRotation(Transform):
@@ -215,6 +269,16 @@ class RandomRotation(Transform):
 
     Nearest-neighbour only (torchvision's default); ``expand=True`` is refused because it would make
     the output size differ per sample.
+
+    Args:
+        degrees: a number d (the range (-d, d)) or (min, max), in degrees counter-clockwise.
+        interpolation: ``InterpolationMode.NEAREST`` (others are refused when the chain is built).
+        expand: must stay False.
+        center: (x, y) to rotate about; None: the image's centre.
+        fill: the value of pixels rotated in from outside, one number or one per channel.
+
+    Raises:
+        ConfigError: a negative single ``degrees``, a bad range, ``center`` or ``fill``.
     """
 
     def __init__(
@@ -264,7 +328,17 @@ class RandomRotation(Transform):
 
 class ColorJitter(Transform):
     """Random brightness, contrast, saturation and hue, applied in a random order
-    (torchvision's)."""
+    (torchvision's).
+
+    Args:
+        brightness: v (factors in [max(0, 1 - v), 1 + v]) or (min, max); 0 leaves it off.
+        contrast: the same for contrast.
+        saturation: the same for saturation.
+        hue: v (shifts in [-v, v], v <= 0.5) or (min, max) within [-0.5, 0.5]; 0 leaves it off.
+
+    Raises:
+        ConfigError: a negative value or a range outside those bounds.
+    """
 
     def __init__(self, brightness=0, contrast=0, saturation=0, hue=0) -> None:
         self.brightness = _jitter_range(brightness, "brightness")
@@ -282,7 +356,14 @@ class ColorJitter(Transform):
 
 
 class Grayscale(Transform):
-    """PIL's convert("L") (ITU-R 601-2 luma); ``num_output_channels=3`` repeats it."""
+    """PIL's convert("L") (ITU-R 601-2 luma); ``num_output_channels=3`` repeats it.
+
+    Args:
+        num_output_channels: 1 or 3.
+
+    Raises:
+        ConfigError: any other number of channels.
+    """
 
     def __init__(self, num_output_channels: int = 1) -> None:
         if num_output_channels not in (1, 3):
@@ -297,6 +378,16 @@ class Grayscale(Transform):
 
 
 class Compose(Transform):
+    """A chain of transforms, run in order (as one fused C++ pipeline).
+
+    Args:
+        transforms: ``greymatter.transforms`` objects (Composes nest and are flattened).
+
+    Raises:
+        ConfigError: an object that is not a greymatter transform (a torchvision one is named with
+            its greymatter equivalent).
+    """
+
     def __init__(self, transforms: Sequence[Transform]) -> None:
         self.transforms = list(transforms)
         for t in self.transforms:
@@ -335,7 +426,17 @@ def to_config(transform) -> list:
     "bilinear", ...}]``, one dict per step with its torchvision-named constructor arguments (tuples
     become lists, InterpolationMode its value; arguments that are None are left out). Nested
     Composes are flattened, as the pipeline runs them. ``from_config`` rebuilds the chain:
-    ``from_config(to_config(t)) == t`` for a Compose of transforms."""
+    ``from_config(to_config(t)) == t`` for a Compose of transforms.
+
+    Args:
+        transform: a transform, a Compose, or None (an empty list).
+
+    Returns:
+        A list of dicts, one per step.
+
+    Raises:
+        ConfigError: a step that is not one of this module's classes.
+    """
     config = []
     for step in flatten(transform):
         if _CLASSES.get(type(step).__name__) is not type(
@@ -356,7 +457,17 @@ def to_config(transform) -> list:
 
 
 def from_config(config) -> "Compose":
-    """The Compose a ``to_config`` list describes (e.g. best.json's ``"transform_config"``)."""
+    """The Compose a ``to_config`` list describes (e.g. best.json's ``"transform_config"``).
+
+    Args:
+        config: a list of ``{"name": ..., argument: value, ...}`` dicts.
+
+    Returns:
+        The chain as a Compose.
+
+    Raises:
+        ConfigError: a malformed entry, an unknown transform name or an argument it does not take.
+    """
     if not isinstance(config, (list, tuple)):
         raise ConfigError(
             f"from_config takes a list of {{'name': ..., arguments}} dicts, got {config!r}"

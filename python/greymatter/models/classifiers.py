@@ -44,8 +44,19 @@ _TRANSFER = _core.TransferClassifierOptions()
 @register_model("mnistnet", input_size=28, channels=1, idx=True)
 class MNISTNet(_CppModel, _core.MNISTNet):
     """The tutorials' MLP: flatten -> [Linear -> ReLU (-> Dropout)] per hidden size -> Linear.
-    Layers fc1, fc2, fc3 (for two hidden sizes). ``size_inner`` (the sweeps' name for an inner
-    layer's width) replaces ``hidden`` by one hidden layer of that size."""
+    Layers fc1, fc2, fc3 (for two hidden sizes).
+
+    Args:
+        hidden: the width of each hidden layer.
+        num_classes: outputs (logits).
+        dropout: dropout after each hidden layer's ReLU; 0: none.
+        in_features: values per input sample (784 for 28x28 images).
+        size_inner: the sweeps' name for one inner layer's width: replaces ``hidden`` by
+            ``(size_inner,)``.
+
+    Raises:
+        ConfigError: a size that is not a positive int.
+    """
 
     def __init__(
         self,
@@ -75,16 +86,28 @@ class MNISTNet(_CppModel, _core.MNISTNet):
 @register_model("simplecnn", input_size=28, channels=1, idx=True)
 class SimpleCNN(_CppModel, _core.SimpleCNN):
     """The cheat sheet's CNN: conv1 (channels 3x3, padding 1) -> ReLU -> MaxPool(2) -> fc1.
-    Input (B, in_channels, image_size, image_size)."""
+
+    Args:
+        in_channels: channels of the input (B, in_channels, image_size, image_size).
+        num_classes: outputs (logits).
+        image_size: the side of the square input images.
+        channels: conv1's output channels.
+    """
 
     def __init__(
-        self, in_channels: int = 1, num_classes: int = 10, image_size: int = 28, channels: int = 8
+        self,
+        in_channels: int = _SIMPLECNN.in_channels,
+        num_classes: int = _SIMPLECNN.num_classes,
+        image_size: int = _SIMPLECNN.image_size,
+        channels: int = _SIMPLECNN.channels,
     ) -> None:
         super().__init__(
-            in_channels=in_channels,
-            num_classes=num_classes,
-            image_size=image_size,
-            channels=channels,
+            _core.SimpleCNNOptions(
+                in_channels=in_channels,
+                num_classes=num_classes,
+                image_size=image_size,
+                channels=channels,
+            )
         )
         self.config = {
             "name": "SimpleCNN",
@@ -98,7 +121,17 @@ class SimpleCNN(_CppModel, _core.SimpleCNN):
 @register_model("mnistcnn", input_size=28, channels=1, idx=True)
 class MNISTCNN(_CppModel, _core.MNISTCNN):
     """The MNIST challenge's CNN: per entry of `channels`, conv{i} (3x3, padding 1) (-> bn{i}) ->
-    ReLU -> MaxPool(2); then fc1 (hidden) -> ReLU (-> dropout) -> fc2."""
+    ReLU -> MaxPool(2); then fc1 (hidden) -> ReLU (-> dropout) -> fc2.
+
+    Args:
+        in_channels: channels of the input.
+        num_classes: outputs (logits).
+        channels: output channels of each conv block.
+        batch_norm: a BatchNorm2d after each conv.
+        hidden: fc1's width.
+        dropout: dropout after fc1's ReLU; 0: none.
+        image_size: the side of the square input images.
+    """
 
     def __init__(
         self,
@@ -136,8 +169,16 @@ class MNISTCNN(_CppModel, _core.MNISTCNN):
 @register_model("exammodel", input_size=200, loss="bce", aliases=("examnet",))
 class ExamModel(_CppModel, _core.ExamModel):
     """The exam's binary CNN: conv1 (channels, 3x3, no padding) -> ReLU -> MaxPool(2) -> fc1
-    (hidden) -> ReLU -> fc2 (1) -> sigmoid. Returns probabilities (B, 1) for BCELoss; sigmoid=False
-    returns the logit instead (for BCEWithLogitsLoss)."""
+    (hidden) -> ReLU -> fc2 (1) -> sigmoid.
+
+    Args:
+        in_channels: channels of the input.
+        image_size: the side of the square input images.
+        channels: conv1's output channels.
+        hidden: fc1's width.
+        sigmoid: return probabilities (B, 1) for ``loss="bce"``; False returns the logit instead
+            (for ``"bce_with_logits"``).
+    """
 
     def __init__(
         self,
@@ -169,8 +210,16 @@ class ExamModel(_CppModel, _core.ExamModel):
 @register_model("braintumorcnn", input_size=128)
 class BrainTumorCNN(_CppModel, _core.BrainTumorCNN):
     """The brain-tumour tutorial's CNN: five blocks conv{i} (3x3, padding 1) -> bn{i} -> ReLU ->
-    MaxPool(2), then fc1 (flatten -> hidden) -> ReLU -> dropout -> fc2. image_size: any multiple of
-    32."""
+    MaxPool(2), then fc1 (flatten -> hidden) -> ReLU -> dropout -> fc2.
+
+    Args:
+        in_channels: channels of the input.
+        num_classes: outputs (logits).
+        image_size: the side of the square input images, a multiple of 32.
+        channels: output channels of the five blocks.
+        dropout: dropout before fc2.
+        hidden: fc1's width.
+    """
 
     def __init__(
         self,
@@ -204,12 +253,25 @@ class BrainTumorCNN(_CppModel, _core.BrainTumorCNN):
 
 class MobileNetV2(_CppModel, _core.MobileNetV2):
     """torchvision's MobileNetV2: same layers, key names, printout and init. Use mobilenet_v2() to
-    load weights."""
+    load weights.
+
+    Args:
+        num_classes: outputs of the classifier.
+        width_mult: torchvision's width multiplier of every layer.
+        dropout: dropout before the classifier.
+    """
 
     def __init__(
-        self, num_classes: int = 1000, width_mult: float = 1.0, dropout: float = 0.2
+        self,
+        num_classes: int = _MOBILENETV2.num_classes,
+        width_mult: float = _MOBILENETV2.width_mult,
+        dropout: float = _MOBILENETV2.dropout,
     ) -> None:
-        super().__init__(num_classes=num_classes, width_mult=width_mult, dropout=dropout)
+        super().__init__(
+            _core.MobileNetV2Options(
+                num_classes=num_classes, width_mult=width_mult, dropout=dropout
+            )
+        )
         self.config = {
             "name": "mobilenet_v2",
             "num_classes": num_classes,
@@ -231,8 +293,22 @@ class TransferClassifier(_CppModel, _core.TransferClassifier):
     without its classifier) -> pooled features (B, 1280) -> [inner Linear(1280, size_inner) -> relu]
     -> [dropout] -> output_layer. With freeze=True the backbone does not train: its parameters do
     not require grad and it stays in eval mode (pretrained BatchNorm statistics) even in
-    model.train(). weights: None, "IMAGENET1K_V1", "IMAGENET1K_V2"/"DEFAULT" or a .pth path, loaded
-    into base_model (see mobilenet_v2)."""
+    model.train().
+
+    Args:
+        backbone: ``"mobilenet_v2"`` (the only one).
+        num_classes: outputs of output_layer (logits).
+        size_inner: the inner layer's width; None: no inner layer.
+        dropout: dropout before output_layer; 0: none.
+        freeze: the backbone does not train (see above).
+        weights: None, ``"IMAGENET1K_V1"``, ``"IMAGENET1K_V2"``/``"DEFAULT"`` or a .pth path,
+            loaded into base_model (see mobilenet_v2). None with ``freeze=True`` warns: a frozen
+            random backbone gives features no head learns from.
+
+    Raises:
+        ConfigError: an unknown backbone or a bad size.
+        DataError: a weights file that is missing or does not fit.
+    """
 
     def __init__(
         self,
@@ -339,14 +415,32 @@ def _user_stacklevel() -> int:
     aliases=("mobilenetv2",),
 )
 def mobilenet_v2(
-    weights=None, num_classes: int = 1000, width_mult: float = 1.0, dropout: float = 0.2
+    weights=None,
+    num_classes: int = _MOBILENETV2.num_classes,
+    width_mult: float = _MOBILENETV2.width_mult,
+    dropout: float = _MOBILENETV2.dropout,
 ) -> MobileNetV2:
-    """torchvision.models.mobilenet_v2 in C++. weights: None (torchvision's random init),
-    "IMAGENET1K_V1", "IMAGENET1K_V2" / "DEFAULT" (read from torch hub's checkpoint folder, never
-    downloaded), a torchvision weights enum, or the path of a .pth state_dict. The classifier is
-    loaded too when its shape fits num_classes; otherwise (e.g. num_classes=10 with ImageNet
-    weights) only the features are loaded and the classifier starts fresh, as in the usual
-    fine-tuning recipe."""
+    """torchvision.models.mobilenet_v2 in C++.
+
+    The classifier is loaded too when its shape fits num_classes; otherwise (e.g. num_classes=10
+    with ImageNet weights) only the features are loaded and the classifier starts fresh, as in the
+    usual fine-tuning recipe.
+
+    Args:
+        weights: None (torchvision's random init), "IMAGENET1K_V1", "IMAGENET1K_V2" / "DEFAULT"
+            (read from torch hub's checkpoint folder, never downloaded), a torchvision weights
+            enum, or the path of a .pth state_dict.
+        num_classes: outputs of the classifier.
+        width_mult: torchvision's width multiplier.
+        dropout: dropout before the classifier.
+
+    Returns:
+        The MobileNetV2.
+
+    Raises:
+        DataError: a weights file that is missing (the message says where to put it) or does not
+            fit.
+    """
     model = MobileNetV2(num_classes=num_classes, width_mult=width_mult, dropout=dropout)
     if weights is not None:
         state, source = _read_weights(weights)

@@ -86,20 +86,47 @@ def _origin(dataset) -> str:
 
 
 class Trainer:
-    """``Trainer(model, loss, optimizer, lr, ...)``; ``fit(train, val, epochs)`` -> History.
+    """The tutorials' training loop in one call: ``Trainer(model, ...)``, then ``fit(train, val,
+    epochs)`` -> History; also ``evaluate``, ``predict``, ``predict_topk``, ``resume``.
 
-    loss: 'cross_entropy' (class_weights, label_smoothing), 'bce' (sigmoid outputs),
-        'bce_with_logits', 'mse'.
-    optimizer: 'adam', 'adamw', 'sgd' (momentum, nesterov); weight_decay; betas/eps for Adam(W).
-    scheduler: None, 'plateau', 'cosine', 'onecycle' or a ``greymatter.schedulers`` object.
-    early_stopping: patience in epochs on `monitor` ('val_acc' by default; 'train_loss' without
-        val).
-    accumulate: gradient accumulation over N batches. non_finite: 'raise' (default) or 'skip'
-        NaN/inf batches.
-    amp: on CUDA, bf16 autocast and channels_last inputs (ignored on CPU).
-    cache_features: 'auto' computes a frozen backbone's features once and trains only the head on
-    them when the transforms are deterministic (same results, far faster); True insists, False
-    never."""
+    A greymatter model trains in the C++ engine; any other ``torch.nn.Module`` in an equivalent
+    Python loop (same losses, schedules and results, slower).
+
+    Args:
+        model: a greymatter model or any ``torch.nn.Module``.
+        loss: ``"cross_entropy"``, ``"bce"`` (sigmoid outputs), ``"bce_with_logits"`` or ``"mse"``.
+        optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"``, with torch.optim's update rules.
+        lr: the learning rate (a schedule's starting point).
+        weight_decay: L2 penalty (decoupled for AdamW).
+        momentum: SGD's momentum.
+        nesterov: SGD's Nesterov momentum (needs ``momentum > 0``).
+        betas: Adam(W)'s (beta1, beta2).
+        eps: Adam(W)'s epsilon.
+        class_weights: cross-entropy's per-class weights; None: unweighted.
+        label_smoothing: cross-entropy's label smoothing in [0, 1].
+        device: ``"auto"`` (CUDA when torch sees one), ``"cpu"`` or ``"cuda"``.
+        scheduler: None, ``"plateau"``, ``"cosine"``, ``"onecycle"`` or a
+            ``greymatter.schedulers`` object.
+        early_stopping: stop after this many epochs without improvement of ``monitor``; None never.
+        monitor: ``"val_acc"``, ``"val_loss"``, ``"train_acc"`` or ``"train_loss"``: what "best"
+            means for the kept weights, the checkpoint, early stopping and ReduceLROnPlateau
+            (``fit`` without ``val`` monitors ``"train_loss"``).
+        checkpoint: a path such as ``"runs/best.pth"``: the best weights and ``best.json`` metadata
+            when ``monitor`` improves, the whole state to ``best.resume.pth`` every epoch.
+        seed: seeds torch's generator at every epoch (dropout), so a resumed run draws the same.
+        progress: show a progress bar per epoch.
+        progress_every: batches between progress updates (and Ctrl-C checks).
+        accumulate: one optimizer step every this many batches (gradient accumulation).
+        non_finite: ``"raise"`` a TrainingError on a NaN/inf loss, or ``"skip"`` the batch.
+        cache_features: ``"auto"`` computes a frozen backbone's features once and trains only the
+            head on them when the transforms are deterministic (same results, far faster); True
+            insists, False never.
+        amp: on CUDA, bf16 autocast and channels_last inputs (ignored on CPU).
+
+    Raises:
+        ConfigError: an unknown name (loss, optimizer, monitor, non_finite, device, scheduler) or a
+            value out of range, before anything trains.
+    """
 
     def __init__(
         self,
