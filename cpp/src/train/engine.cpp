@@ -63,8 +63,8 @@ class ThreadBudget {
 };
 
 // bf16 autocast for the forward pass and the loss on CUDA (bf16 keeps fp32's range, so no loss
-// scaling); restores the previous state on exit. A no-op on CPU. NOTE: not yet run on a GPU (no
-// device was lent to the sessions that wrote it).
+// scaling); restores the previous state on exit. A no-op on CPU, so the CPU test suite never
+// enters it: tests/test_cuda.py covers it, and is skipped where torch sees no GPU.
 class Autocast {
  public:
   Autocast(bool on, torch::Device device) : active_(on && device.is_cuda()) {
