@@ -253,6 +253,8 @@ def test_engine_options_name_their_bad_values():
         engine_options(optimizer="rmsprop")
     with pytest.raises(gm.ConfigError, match="non_finite must be 'raise' or 'skip', got 'ignore'"):
         engine_options(non_finite="ignore")
+    with pytest.raises(gm.ConfigError, match=r"betas must be two numbers .* got \(0.9,\)"):
+        engine_options(betas=(0.9,))
     options = engine_options(optimizer="sgd", lr=0.5, betas=(0.8, 0.9), non_finite="skip")
     assert options.optimizer.kind == _core.OptimizerKind.SGD and options.optimizer.lr == 0.5
     assert (options.optimizer.beta1, options.optimizer.beta2) == (0.8, 0.9)

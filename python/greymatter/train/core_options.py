@@ -78,11 +78,13 @@ def engine_options(
         The options struct.
 
     Raises:
-        ConfigError: an unknown optimizer, loss or non_finite name.
+        ConfigError: an unknown optimizer, loss or non_finite name, or betas not a pair.
     """
     kind = enum_member(
         _core.OptimizerKind, optimizer, "unknown optimizer {value!r}; choose one of: {choices}"
     )
+    if len(betas) != 2:
+        raise ConfigError(f"betas must be two numbers (beta1, beta2), got {tuple(betas)!r}")
     beta1, beta2 = (float(b) for b in betas)
     return _core.EngineOptions(
         optimizer=_core.OptimizerConfig(
