@@ -100,6 +100,16 @@ def test_mobilenet_v2_transfer_classifier_on_photos(tmp_path):
     assert meta["model"]["name"] == "TransferClassifier"
 
 
+def test_untrained_batchnorms_fold_into_equal_biases_that_stay_separate_weights(tmp_path):
+    """Default BatchNorm statistics fold into many equal conv biases, which torch stores once behind
+    Identity nodes that OpenCV cannot run: export writes them as separate weights."""
+    x, _ = photos(tmp_path, 64, IMAGENET_MEAN, IMAGENET_STD, n=3)
+    torch.manual_seed(4)
+    check_export(gm.models.mobilenet_v2(num_classes=3), tmp_path / "mobilenet.onnx", x)
+    graph = onnx.load(str(tmp_path / "mobilenet.onnx")).graph
+    assert "Identity" not in {n.op_type for n in graph.node}
+
+
 def test_a_plain_module_and_a_binary_sigmoid_model(tmp_path):
     torch.manual_seed(3)
     plain = nn.Sequential(

@@ -102,7 +102,7 @@ def export(
                 )
     finally:
         model.train(was_training)
-    data = buffer.getvalue()
+    data = _unshare_initializers(buffer.getvalue())
     if check:
         _check_format(data, path)
         _check_outputs(data, example, expected, path)
@@ -122,6 +122,30 @@ def _input_shape(input_shape) -> tuple:
     if len(shape) != 3 or min(shape) < 1:
         raise ConfigError(f"input_shape must be (C, H, W) or (1, C, H, W), got {input_shape!r}")
     return shape
+
+
+def _unshare_initializers(data: bytes) -> bytes:
+    """torch.onnx.export stores equal weight tensors once and reads the copies through Identity
+    nodes (for example the zero biases that folding untrained BatchNorms into convolutions leaves);
+    OpenCV's DNN module cannot run an Identity on a weight, so each copy becomes a weight of its own
+    again. Without the onnx package the file is left as it is."""
+    try:
+        import onnx
+    except ImportError:
+        return data
+    model = onnx.load_model_from_string(data)
+    graph = model.graph
+    weights = {w.name: w for w in graph.initializer}
+    shared = [n for n in graph.node if n.op_type == "Identity" and n.input[0] in weights]
+    if not shared:
+        return data
+    for node in shared:
+        copy = onnx.TensorProto()
+        copy.CopyFrom(weights[node.input[0]])
+        copy.name = node.output[0]
+        graph.initializer.append(copy)
+        graph.node.remove(node)
+    return model.SerializeToString()
 
 
 def _check_format(data: bytes, path: Path) -> None:
