@@ -4,6 +4,7 @@
 #include <torch/nn/functional/loss.h>
 
 #include <cmath>
+#include <limits>
 
 #include "greymatter/errors.h"
 
@@ -135,6 +136,14 @@ torch::Tensor Loss::probabilities(const torch::Tensor& output) const {
   if (n == LossKind::kBCEWithLogits) return output.reshape({-1, 1}).sigmoid();
   if (n == LossKind::kMSE) return output;
   return output.softmax(1);
+}
+
+torch::Tensor Loss::output_for(const torch::Tensor& probabilities) const {
+  const LossKind n = config_.kind;
+  if (n == LossKind::kBCE || n == LossKind::kMSE) return probabilities;
+  // float32 resolves 1 - 1e-7, so both ends of the logit are finite; a log needs only p > 0.
+  if (n == LossKind::kBCEWithLogits) return probabilities.logit(1e-7);
+  return probabilities.clamp_min(std::numeric_limits<float>::min()).log();
 }
 
 }  // namespace greymatter::train
