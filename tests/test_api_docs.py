@@ -16,6 +16,7 @@ API_MD = (Path(__file__).resolve().parent.parent / "docs" / "api.md").read_text(
 MODULES = [
     "greymatter",
     "greymatter.datasets",
+    "greymatter.metrics",
     "greymatter.transforms",
     "greymatter.models",
     "greymatter.plots",
@@ -59,15 +60,26 @@ def _section(doc: str, title: str):
     return None
 
 
-def _parameters(obj):
-    """The parameters a user passes: the signature less self (classes: their __init__)."""
-    if inspect.isclass(obj) and (issubclass(obj, (BaseException, enum.Enum))):
-        return []  # exceptions take a message; an Enum's members are its documentation
+def _signature_parameters(obj):
     try:
-        signature = inspect.signature(obj)
+        return [p for p in inspect.signature(obj).parameters.values() if p.name != "self"]
     except (TypeError, ValueError):
         return []
-    return [p for p in signature.parameters.values() if p.name != "self"]
+
+
+def _parameters(obj):
+    """The parameters a user passes: the signature less self (classes: their __init__), unless a
+    class keeps the constructor of the library class it extends (a pandas DataFrame, ...)."""
+    if inspect.isclass(obj) and (issubclass(obj, (BaseException, enum.Enum))):
+        return []  # exceptions take a message; an Enum's members are its documentation
+    params = _signature_parameters(obj)
+    if inspect.isclass(obj):
+        library = next(c for c in obj.__mro__ if not c.__module__.startswith("greymatter"))
+        if library is not object and [p.name for p in params] == [
+            p.name for p in _signature_parameters(library)
+        ]:
+            return []
+    return params
 
 
 def test_every_public_name_is_in_api_md():
