@@ -66,7 +66,7 @@ TEST(Capture, UnknownNamesListTheLayers) {
 }
 
 TEST(Capture, NestedModelsReportTheirPathAndFrozenTapsGetGradients) {
-  TransferClassifier model(TransferClassifierOptions{"mobilenet_v2", 3, 8, 0.0, true});
+  TransferClassifier model(TransferClassifierOptions{Backbone::kMobileNetV2, 3, 8, 0.0, true});
   model->eval();
   auto x = torch::randn({1, 3, 32, 32});
   auto c = capture(*model, x, {"base_model.features.18", "output_layer"});
