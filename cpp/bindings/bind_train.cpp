@@ -4,6 +4,8 @@
 #include <pybind11/functional.h>
 #include <pybind11/stl.h>
 
+#include <optional>
+
 #include "bindings.h"
 #include "greymatter/data/feature_source.h"
 #include "greymatter/errors.h"
@@ -190,9 +192,19 @@ void bind_train(py::module_& m) {
       .def("probabilities", &Loss::probabilities, py::arg("output"))
       .def("output_for", &Loss::output_for, py::arg("probabilities"));
 
+  py::enum_<TtaAugmentation>(m, "TtaAugmentation", "The views test-time augmentation can add")
+      .value("HFLIP", TtaAugmentation::kHFlip)
+      .value("VFLIP", TtaAugmentation::kVFlip)
+      .value("CROPS", TtaAugmentation::kCrops);
   py::class_<TestTimeAugmentation>(m, "TestTimeAugmentation")
-      .def(py::init<std::vector<std::string>, double>(),
-           py::arg("augmentations") = std::vector<std::string>{}, py::arg("crop_scale") = 0.875)
+      // crop_scale None: the C++ default (7/8 of the side).
+      .def(py::init(
+               [](std::vector<TtaAugmentation> augmentations, std::optional<double> crop_scale) {
+                 return crop_scale ? TestTimeAugmentation(std::move(augmentations), *crop_scale)
+                                   : TestTimeAugmentation(std::move(augmentations));
+               }),
+           py::arg("augmentations") = std::vector<TtaAugmentation>{},
+           py::arg("crop_scale") = py::none())
       .def_property_readonly("augmentations", &TestTimeAugmentation::augmentations)
       .def_property_readonly("crop_scale", &TestTimeAugmentation::crop_scale)
       .def_property_readonly("num_views", &TestTimeAugmentation::num_views)
@@ -201,7 +213,8 @@ void bind_train(py::module_& m) {
            py::arg("loss"), py::arg("images"))
       .def("__repr__", [](const TestTimeAugmentation& t) {
         std::string names;
-        for (const auto& a : t.augmentations()) names += (names.empty() ? "'" : ", '") + a + "'";
+        for (auto a : t.augmentations())
+          names += (names.empty() ? "'" : ", '") + std::string(tta_augmentation_name(a)) + "'";
         return "TestTimeAugmentation([" + names +
                "], crop_scale=" + models::python_float(t.crop_scale()) + ")";
       });

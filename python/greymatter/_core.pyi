@@ -308,6 +308,11 @@ def _state_tensors(module: torch.nn.Module) -> List[Tuple[str, torch.Tensor]]:
 def _forward_module(module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     """Runs a sub-module with a one-tensor forward."""
 
+def _capture(
+    model: torch.nn.Module, x: torch.Tensor, layers: Sequence[str]
+) -> Tuple[torch.Tensor, List[Tuple[str, torch.Tensor]], List[str]]:
+    """(output, [(layer, activation)], every layer name) of one forward pass; layers=[]: all."""
+
 cpp: ModuleType  # the raw classes torch::python::bind_module wraps, one per model
 
 class _BoundModel(torch.nn.Module):
@@ -653,6 +658,50 @@ class Loss:
         """The number of correct predictions, 0-dim."""
     def probabilities(self, output: torch.Tensor) -> torch.Tensor:
         """Class probabilities of the model's output."""
+    def output_for(self, probabilities: torch.Tensor) -> torch.Tensor:
+        """An output whose probabilities() are these (for scoring averaged probabilities)."""
+
+class TtaAugmentation:
+    """The views test-time augmentation can add."""
+
+    HFLIP: ClassVar[TtaAugmentation]
+    VFLIP: ClassVar[TtaAugmentation]
+    CROPS: ClassVar[TtaAugmentation]
+    __members__: ClassVar[Dict[str, TtaAugmentation]]
+    def __init__(self, value: int) -> None: ...
+    @property
+    def name(self) -> str:
+        """The member's name."""
+    @property
+    def value(self) -> int:
+        """The member's number."""
+
+class TestTimeAugmentation:
+    """A prediction averaged over fixed views of each image batch (the image, flips, crops)."""
+
+    def __init__(
+        self,
+        augmentations: Sequence[TtaAugmentation] = ...,
+        crop_scale: Optional[float] = ...,
+    ) -> None: ...
+    @property
+    def augmentations(self) -> List[TtaAugmentation]:
+        """The augmentations asked for."""
+    @property
+    def crop_scale(self) -> float:
+        """The crops' side as a fraction of the image's."""
+    @property
+    def num_views(self) -> int:
+        """Views averaged, the image itself included (0: no TTA)."""
+    def view(self, images: torch.Tensor, i: int) -> torch.Tensor:
+        """View i of a (B, C, H, W) batch; view 0 is the batch itself."""
+    def probabilities(
+        self,
+        forward: Callable[[torch.Tensor], torch.Tensor],
+        loss: Loss,
+        images: torch.Tensor,
+    ) -> torch.Tensor:
+        """Mean over the views of loss.probabilities(forward(view))."""
 
 class Scheduler:
     """A learning-rate schedule with torch.optim.lr_scheduler's formulas."""
@@ -706,6 +755,7 @@ class Engine:
     ) -> Tuple[torch.Tensor, torch.Tensor]:
         """(features (N, D) float32, labels (N) int64) of a frozen backbone, in the loader's order."""
     head_only: bool
+    tta: TestTimeAugmentation
     lr: float
     @property
     def optimizer_steps(self) -> int:

@@ -18,6 +18,7 @@ import torch
 from .. import _core
 from .. import transforms as T
 from .._core import ConfigError
+from .._enums import enum_member
 from ..loader import DataLoader
 from ..metrics import classification_report
 from . import feature_cache, schedulers
@@ -95,7 +96,10 @@ def _test_time_augmentation(tta) -> "_core.TestTimeAugmentation":
     names = [tta] if isinstance(tta, str) else tta
     if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
         raise ConfigError(f"tta takes 'hflip', 'vflip', 'crops' or a list of them, got {tta!r}")
-    return _core.TestTimeAugmentation(list(names))
+    message = "unknown TTA augmentation {value!r}; choose from {choices}"
+    return _core.TestTimeAugmentation(
+        [enum_member(_core.TtaAugmentation, name, message) for name in names]
+    )
 
 
 class Trainer:
