@@ -7,7 +7,7 @@ BUILD_DIR := build/cmake
 export GREYMATTER_BUILD_DIR := $(CURDIR)/$(BUILD_DIR)
 export GREYMATTER_BUILD_TESTS := ON
 
-.PHONY: setup packages venv install demo test test-cpp test-python bench clean
+.PHONY: setup packages venv install demo test lint format test-cpp test-python bench clean
 
 setup: packages venv install
 
@@ -22,21 +22,37 @@ packages:
 	  fi; \
 	fi
 
-# The venv sees Debian's torch (system site packages); its pip.conf builds without isolation and
-# never reaches for an index, so a plain `pip install .` works offline.
+# The venv sees Debian's torch (system site packages). Its pip.conf never reaches for an index and builds
+# against that torch, so a plain `.venv/bin/pip install .` works offline. pip reads "no-" keys inverted:
+# `no-build-isolation = false` there means the same as the flag --no-build-isolation.
 $(PY):
 	/usr/bin/python3 -m venv --system-site-packages $(VENV)
-	printf '[global]\nno-index = true\nno-build-isolation = false\n' > $(VENV)/pip.conf
+	printf '[global]\nno-index = true\n# = --no-build-isolation (pip inverts "no-" keys)\nno-build-isolation = false\n' > $(VENV)/pip.conf
 
 venv: $(PY)
 
 install: $(PY)
-	$(PY) -m pip install --no-deps -q .
+	$(PY) -m pip install --no-deps --no-build-isolation --no-index -q .
 
 demo: setup
 	$(PY) -m greymatter.demo
 
-test: setup test-cpp test-python
+test: setup lint test-cpp test-python
+
+# Style, checked the way CI checks it: black and flake8 for Python, clang-format for C++ (configs in
+# pyproject.toml, .flake8 and .clang-format). `make format` rewrites the files instead.
+PY_SOURCES  := python tests bench
+CPP_SOURCES  = $(shell git ls-files 'cpp/*.cpp' 'cpp/*.h')
+
+lint:
+	@black --check --quiet $(PY_SOURCES) || { echo "black would reformat the files above: run make format"; exit 1; }
+	@flake8 $(PY_SOURCES)
+	@clang-format --dry-run --Werror $(CPP_SOURCES)
+	@echo "lint: black, flake8 and clang-format found nothing"
+
+format:
+	black --quiet $(PY_SOURCES)
+	clang-format -i $(CPP_SOURCES)
 
 test-cpp:
 	ctest --test-dir $(BUILD_DIR) --output-on-failure

@@ -1,15 +1,18 @@
-"""Forward + backward time per batch: greymatter's C++ models against the PyTorch reference models, in one run.
+"""Forward + backward time per batch: greymatter's C++ models against the PyTorch reference models,
+in one run.
 
     BrainTumorCNN, batch 32, 3x128x128, vs the tutorial's nn.Module (same layers, same weights)
     MobileNetV2,   batch 32, 3x224x224, vs torchvision.models.mobilenet_v2 (same weights)
 
-Each step is what a learner's loop does per batch: zero_grad, forward, cross-entropy, backward, both models
-called from Python with the same input. Steps alternate between the two models (order flipped every round)
-so machine noise hits both alike. Per model: wall-clock seconds per step (median and min over rounds) and
-the ratios greymatter / reference of the median, the min and the median process CPU time (below 1:
-greymatter is faster). On a shared machine the min and CPU-time ratios are the steadier ones.
+Each step is what a learner's loop does per batch: zero_grad, forward, cross-entropy, backward, both
+models called from Python with the same input. Steps alternate between the two models (order flipped
+every round) so machine noise hits both alike. Per model: wall-clock seconds per step (median and
+min over rounds) and the ratios greymatter / reference of the median, the min and the median process
+CPU time (below 1: greymatter is faster). On a shared machine the min and CPU-time ratios are the
+steadier ones.
 
-    .venv/bin/python bench/models.py [--rounds 7] [--device cpu|cuda] [--only braintumorcnn|mobilenet_v2]
+    .venv/bin/python bench/models.py [--rounds 7] [--device cpu|cuda] \\
+                                     [--only braintumorcnn|mobilenet_v2]
                                      [--threads N] [--verbose]
 """
 import argparse
@@ -89,7 +92,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--only", choices=["braintumorcnn", "mobilenet_v2"])
     parser.add_argument("--verbose", action="store_true", help="print every step time")
-    parser.add_argument("--threads", type=int, help="torch.set_num_threads (default: greymatter's, all cores)")
+    parser.add_argument(
+        "--threads", type=int, help="torch.set_num_threads (default: greymatter's, all cores)"
+    )
     args = parser.parse_args()
     device = args.device
     if args.threads:
@@ -97,21 +102,49 @@ def main() -> None:
     global VERBOSE
     VERBOSE = args.verbose
     what = device if device == "cpu" else torch.cuda.get_device_name(0)
-    print(f"torch {torch.__version__}, {what}, {torch.get_num_threads()} threads, {args.rounds} rounds, "
-          "step = zero_grad + forward + cross-entropy + backward")
+    print(
+        f"torch {torch.__version__}, {what}, {torch.get_num_threads()} threads, {args.rounds} "
+        "rounds, "
+        "step = zero_grad + forward + cross-entropy + backward"
+    )
     torch.manual_seed(0)
     rows = []
     if args.only in (None, "braintumorcnn"):
-        rows.append(compare("BrainTumorCNN", gm.models.BrainTumorCNN(), TutorialBrainTumorCNN(), (32, 3, 128, 128), 4,
-                            args.rounds, device))
+        rows.append(
+            compare(
+                "BrainTumorCNN",
+                gm.models.BrainTumorCNN(),
+                TutorialBrainTumorCNN(),
+                (32, 3, 128, 128),
+                4,
+                args.rounds,
+                device,
+            )
+        )
     if args.only in (None, "mobilenet_v2"):
-        rows.append(compare("MobileNetV2", gm.models.mobilenet_v2(), torchvision.models.mobilenet_v2(),
-                            (32, 3, 224, 224), 1000, args.rounds, device))
-    print(f"{'model':<14} {'input':<14} {'reference s (min)':>18} {'greymatter s (min)':>19} {'ratio':>6} "
-          f"{'min':>6} {'cpu':>6}")
+        rows.append(
+            compare(
+                "MobileNetV2",
+                gm.models.mobilenet_v2(),
+                torchvision.models.mobilenet_v2(),
+                (32, 3, 224, 224),
+                1000,
+                args.rounds,
+                device,
+            )
+        )
+    print(
+        f"{'model':<14} {'input':<14} {'reference s (min)':>18} {'greymatter s (min)':>19} "
+        f"{'ratio':>6} "
+        f"{'min':>6} {'cpu':>6}"
+    )
     for r in rows:
-        print(f"{r['model']:<14} {r['batch']:<14} {r['ref']:>9.3f} ({r['ref_min']:.3f}) {r['ours']:>10.3f} "
-              f"({r['ours_min']:.3f}) {r['ratio']:>6.3f} {r['ratio_min']:>6.3f} {r['ratio_cpu']:>6.3f}")
+        print(
+            f"{r['model']:<14} {r['batch']:<14} {r['ref']:>9.3f} ({r['ref_min']:.3f}) "
+            f"{r['ours']:>10.3f} "
+            f"({r['ours_min']:.3f}) {r['ratio']:>6.3f} {r['ratio_min']:>6.3f} "
+            f"{r['ratio_cpu']:>6.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -12,14 +12,17 @@ FASHION = Path(gm.datasets.DEFAULT_FASHION_MNIST_ROOT)
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:
-    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + b"".join(struct.pack(">I", d) for d in array.shape)
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + b"".join(
+        struct.pack(">I", d) for d in array.shape
+    )
     data = header + array.astype(np.uint8).tobytes()
     path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)
 
 
 @pytest.fixture
 def tiny_mnist(tmp_path):
-    """An MNIST-format folder of 200 train / 50 test random images; returns (root, train images, labels)."""
+    """An MNIST-format folder of 200 train / 50 test random images; returns (root, train images,
+    labels)."""
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(200, 28, 28), dtype=np.uint8)
     labels = rng.integers(0, 10, size=200, dtype=np.uint8)
@@ -42,20 +45,34 @@ MIXED_SIZES = [(64, 80), (100, 60), (37, 37), (90, 120)]
 
 @pytest.fixture(scope="session")
 def photo_folder(tmp_path_factory):
-    """3 classes x 8 real-photo images in every (format, mode) variant and several sizes (read-only)."""
+    """3 classes x 8 real-photo images in every (format, mode) variant and several sizes
+    (read-only)."""
     from greymatter.sample_data import ALL_VARIANTS, make_image_folder
 
-    return make_image_folder(tmp_path_factory.mktemp("photos"), classes=3, per_class=8, size=MIXED_SIZES,
-                             variants=ALL_VARIANTS, seed=0)
+    return make_image_folder(
+        tmp_path_factory.mktemp("photos"),
+        classes=3,
+        per_class=8,
+        size=MIXED_SIZES,
+        variants=ALL_VARIANTS,
+        seed=0,
+    )
 
 
 @pytest.fixture(scope="session")
 def large_jpeg_folder(tmp_path_factory):
-    """2 classes x 4 JPEGs of 384x384 / 400x520 (colour and grey): big enough for reduced decoding."""
+    """2 classes x 4 JPEGs of 384x384 / 400x520 (colour and grey): big enough for reduced
+    decoding."""
     from greymatter.sample_data import make_image_folder
 
-    return make_image_folder(tmp_path_factory.mktemp("large"), classes=2, per_class=4, size=[384, (400, 520)],
-                             variants=[("jpg", "RGB"), ("jpg", "L")], seed=1)
+    return make_image_folder(
+        tmp_path_factory.mktemp("large"),
+        classes=2,
+        per_class=4,
+        size=[384, (400, 520)],
+        variants=[("jpg", "RGB"), ("jpg", "L")],
+        seed=1,
+    )
 
 
 def max_and_mean_levels(ours, ref, std=None):

@@ -1,7 +1,8 @@
-"""Bad-input scenarios for ImageFolder / DataLoader, run in a child process by test_image_errors.py so a
-crash or a hang fails the test instead of killing or blocking pytest.
+"""Bad-input scenarios for ImageFolder / DataLoader, run in a child process by test_image_errors.py
+so a crash or a hang fails the test instead of killing or blocking pytest.
 
-    python image_error_cases.py WORKDIR [CASE ...]   -> prints one JSON line {case: "ok" | traceback}
+    python image_error_cases.py WORKDIR [CASE ...]
+    # prints one JSON line {case: "ok" | traceback}
 
 Each case builds its own folder under WORKDIR: a class of good photos plus the bad input.
 """
@@ -35,7 +36,8 @@ def expect_data_error(fn, *needles):
 
 
 def check_raise_and_skip(root: Path, bad: Path, *needles):
-    """on_error='raise': ds[i] and a 2-worker DataLoader raise naming the file. 'skip': left out, reported."""
+    """on_error='raise': ds[i] and a 2-worker DataLoader raise naming the file. 'skip': left out,
+    reported."""
     ds = gm.datasets.ImageFolder(root, transform=TF)
     index = [p for p, _ in ds.samples].index(str(bad))
     expect_data_error(lambda: ds[index], str(bad), *needles)
@@ -43,7 +45,9 @@ def check_raise_and_skip(root: Path, bad: Path, *needles):
     assert plain[(index + 1) % len(plain)][0].shape[0] == 3
     loader = gm.DataLoader(ds, batch_size=3, num_workers=2, shuffle=True, seed=0)
     expect_data_error(lambda: [b for b in loader], str(bad))
-    expect_data_error(lambda: [b for b in loader], str(bad))  # a second epoch fails the same way, no hang
+    expect_data_error(
+        lambda: [b for b in loader], str(bad)
+    )  # a second epoch fails the same way, no hang
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         skipping = gm.datasets.ImageFolder(root, transform=TF, on_error="skip")
@@ -94,14 +98,16 @@ def case_unreadable_file(work):
 
 
 def case_corrupt_image_data(work):
-    """Structure intact (passes the construction-time check), pixels undecodable: fails at load time."""
+    """Structure intact (passes the construction-time check), pixels undecodable: fails at load
+    time."""
     root = folder(work, "corrupt")
     good = root / "good" / "good_0000.jpg"
     from PIL import Image
+
     Image.open(good).save(root / "good" / "base.png")
     data = bytearray((root / "good" / "base.png").read_bytes())
     start = data.index(b"IDAT") + 4
-    data[start:start + 40] = bytes(range(40))  # garbage in the compressed stream
+    data[start : start + 40] = bytes(range(40))  # garbage in the compressed stream
     bad = root / "good" / "broken.png"
     bad.write_bytes(bytes(data))
     (root / "good" / "base.png").unlink()
@@ -133,7 +139,11 @@ def case_empty_class_folder(work):
 def case_missing_path(work):
     missing = work / "does" / "not" / "exist"
     for on_error in ("raise", "skip"):
-        expect_data_error(lambda: gm.datasets.ImageFolder(missing, on_error=on_error), str(missing), "does not exist")
+        expect_data_error(
+            lambda: gm.datasets.ImageFolder(missing, on_error=on_error),
+            str(missing),
+            "does not exist",
+        )
     expect_data_error(lambda: T.ToTensor()(str(missing / "x.jpg")), "does not exist")
 
 

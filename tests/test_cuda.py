@@ -1,4 +1,5 @@
-"""The engine on a CUDA device, against the same engine on the CPU (skipped where torch sees no GPU).
+"""The engine on a CUDA device, against the same engine on the CPU (skipped where torch sees no
+GPU).
 
 Run on a GPU machine after building there (no OpenCV needed):
     GREYMATTER_WITH_OPENCV=OFF pip install . && pytest tests/test_cuda.py
@@ -24,7 +25,12 @@ def test_cuda_epoch_matches_cpu_epoch(tiny_mnist, optimizer):
     cpu_model = gm.models.MNISTNet(hidden=(32,))
     cuda_model = gm.models.MNISTNet(hidden=(32,))
     cuda_model.load_state_dict(cpu_model.state_dict())
-    kwargs = {"optimizer": optimizer, "lr": 1e-2 if optimizer == "sgd" else 1e-3, "weight_decay": 0.01, "amp": False}
+    kwargs = {
+        "optimizer": optimizer,
+        "lr": 1e-2 if optimizer == "sgd" else 1e-3,
+        "weight_decay": 0.01,
+        "amp": False,
+    }
     cpu = _core.Engine(cpu_model, **kwargs)
     cuda = _core.Engine(cuda_model, device="cuda", **kwargs)
     assert cuda.capturable and not cpu.capturable
@@ -33,11 +39,14 @@ def test_cuda_epoch_matches_cpu_epoch(tiny_mnist, optimizer):
         assert a.loss == pytest.approx(b.loss, rel=1e-4)
         assert a.samples == b.samples == 200
     for name, p in cpu_model.state_dict().items():
-        torch.testing.assert_close(cuda_model.state_dict()[name].cpu(), p, rtol=1e-4, atol=1e-5, msg=name)
+        torch.testing.assert_close(
+            cuda_model.state_dict()[name].cpu(), p, rtol=1e-4, atol=1e-5, msg=name
+        )
 
 
 def test_cuda_lr_changes_reach_the_device_step(tiny_mnist):
-    # The lr lives in a device tensor on CUDA: a schedule's change must reach it (onecycle, per step).
+    # The lr lives in a device tensor on CUDA: a schedule's change must reach it (onecycle, per
+    # step).
     loader = _mnist_loader(tiny_mnist[0])
     models = [gm.models.MNISTNet(hidden=(16,)) for _ in range(2)]
     models[1].load_state_dict(models[0].state_dict())
@@ -47,18 +56,31 @@ def test_cuda_lr_changes_reach_the_device_step(tiny_mnist):
         e.train_epoch(loader.core, 0)
     assert engines[0].lr == pytest.approx(engines[1].lr)
     for name, p in models[0].state_dict().items():
-        torch.testing.assert_close(models[1].state_dict()[name].cpu(), p, rtol=1e-4, atol=1e-5, msg=name)
+        torch.testing.assert_close(
+            models[1].state_dict()[name].cpu(), p, rtol=1e-4, atol=1e-5, msg=name
+        )
 
 
 def test_trainer_on_cuda_with_bf16_autocast_learns(tmp_path):
-    # amp=True: bf16 autocast and channels_last inputs. Not bit-comparable with fp32, so judged by accuracy.
+    # amp=True: bf16 autocast and channels_last inputs. Not bit-comparable with fp32, so judged by
+    # accuracy.
     full = gm.datasets.FashionMNIST(train=True, transform=gm.transforms.ToTensor())
     train, val, _ = gm.random_split(full, [0.1, 0.02, 0.88], seed=0)
-    tr = gm.Trainer(gm.models.MNISTCNN(), device="cuda", amp=True, progress=False,
-                    checkpoint=tmp_path / "best.pth")
-    hist = tr.fit(gm.DataLoader(train, batch_size=64, shuffle=True, seed=0), gm.DataLoader(val, batch_size=256),
-                  epochs=2)
+    tr = gm.Trainer(
+        gm.models.MNISTCNN(),
+        device="cuda",
+        amp=True,
+        progress=False,
+        checkpoint=tmp_path / "best.pth",
+    )
+    hist = tr.fit(
+        gm.DataLoader(train, batch_size=64, shuffle=True, seed=0),
+        gm.DataLoader(val, batch_size=256),
+        epochs=2,
+    )
     assert hist.df["val_acc"].max() >= 0.75
     assert next(tr.model.parameters()).is_cuda
-    state = torch.load(tmp_path / "best.pth", map_location="cpu")  # a CUDA checkpoint loads on a CPU machine
+    state = torch.load(
+        tmp_path / "best.pth", map_location="cpu"
+    )  # a CUDA checkpoint loads on a CPU machine
     assert all(not t.is_cuda for t in state.values())

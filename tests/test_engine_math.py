@@ -41,17 +41,26 @@ def reference_epoch(model, loader, make_opt, loss_fn=F.cross_entropy, accumulate
 
 OPTIMIZERS = [
     ({"optimizer": "adam"}, lambda p: torch.optim.Adam(p, lr=1e-3)),
-    ({"optimizer": "adam", "weight_decay": 0.05, "betas": (0.8, 0.99), "eps": 1e-6},
-     lambda p: torch.optim.Adam(p, lr=1e-3, weight_decay=0.05, betas=(0.8, 0.99), eps=1e-6)),
-    ({"optimizer": "adamw", "weight_decay": 0.1}, lambda p: torch.optim.AdamW(p, lr=1e-3, weight_decay=0.1)),
+    (
+        {"optimizer": "adam", "weight_decay": 0.05, "betas": (0.8, 0.99), "eps": 1e-6},
+        lambda p: torch.optim.Adam(p, lr=1e-3, weight_decay=0.05, betas=(0.8, 0.99), eps=1e-6),
+    ),
+    (
+        {"optimizer": "adamw", "weight_decay": 0.1},
+        lambda p: torch.optim.AdamW(p, lr=1e-3, weight_decay=0.1),
+    ),
     ({"optimizer": "sgd", "lr": 0.05}, lambda p: torch.optim.SGD(p, lr=0.05)),
-    ({"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 1e-3},
-     lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3)),
+    (
+        {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 1e-3},
+        lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
+    ),
 ]
 
 
 @pytest.mark.parametrize("capturable", [False, True], ids=["host-step", "device-step"])
-@pytest.mark.parametrize("kwargs,make_opt", OPTIMIZERS, ids=["adam", "adam-wd", "adamw", "sgd", "sgd-nesterov"])
+@pytest.mark.parametrize(
+    "kwargs,make_opt", OPTIMIZERS, ids=["adam", "adam-wd", "adamw", "sgd", "sgd-nesterov"]
+)
 def test_engine_epoch_matches_torch_optim(tiny_mnist, kwargs, make_opt, capturable):
     # capturable=True keeps the step counts and the lr as tensors on the model's device (the CUDA
     # default, so a step can be graph-captured); the update must be the same either way.
@@ -71,9 +80,12 @@ def test_engine_epoch_matches_torch_optim(tiny_mnist, kwargs, make_opt, capturab
 
 @pytest.mark.parametrize("capturable", [False, True], ids=["host-step", "device-step"])
 @pytest.mark.parametrize("kwargs,make_opt", OPTIMIZERS[:3], ids=["adam", "adam-wd", "adamw"])
-def test_unfrozen_layer_starts_its_own_step_count_like_torch_optim(tiny_mnist, kwargs, make_opt, capturable):
-    # torch.optim counts steps per parameter: a layer that gets gradients only from epoch 2 on starts
-    # Adam's bias correction at step 1 then (a shared count would make its first updates ~3x too big).
+def test_unfrozen_layer_starts_its_own_step_count_like_torch_optim(
+    tiny_mnist, kwargs, make_opt, capturable
+):
+    # torch.optim counts steps per parameter: a layer that gets gradients only from epoch 2 on
+    # starts Adam's bias correction at step 1 then (a shared count would make its first updates ~3x
+    # too big).
     ds = gm.datasets.MNIST(root=tiny_mnist[0], transform=gm.transforms.ToTensor())
     loader = gm.DataLoader(ds, batch_size=20, shuffle=True, seed=1)
     ref = TutorialMLP()
@@ -96,7 +108,9 @@ def test_unfrozen_layer_starts_its_own_step_count_like_torch_optim(tiny_mnist, k
         torch.testing.assert_close(model.state_dict()[name], p, rtol=1e-4, atol=1e-6, msg=name)
     state = engine.optimizer_state()
     assert state["step"].item() == 30
-    assert state["step.0"].item() == 20 and state["step.1"].item() == 30  # fc1.weight joined at epoch 2
+    assert (
+        state["step.0"].item() == 20 and state["step.1"].item() == 30
+    )  # fc1.weight joined at epoch 2
 
 
 def test_gradient_accumulation_matches_manual_accumulation(tiny_mnist):
@@ -137,11 +151,14 @@ def test_optimizer_state_round_trip_continues_identically(tiny_mnist):
         ec.load_optimizer_state({"step.99": torch.tensor(1)})
 
 
-@pytest.mark.parametrize("saved_capturable", [False, True], ids=["from-host-step", "from-device-step"])
+@pytest.mark.parametrize(
+    "saved_capturable", [False, True], ids=["from-host-step", "from-device-step"]
+)
 @pytest.mark.parametrize("old_format", [False, True], ids=["per-slot-steps", "one-step-count"])
 def test_optimizer_state_moves_between_step_modes(tiny_mnist, saved_capturable, old_format):
-    # A state saved with step counts on the host loads into an engine keeping them on the device and the
-    # other way round; a state from before per-slot counts ("step" only) gives every slot that count.
+    # A state saved with step counts on the host loads into an engine keeping them on the device and
+    # the other way round; a state from before per-slot counts ("step" only) gives every slot that
+    # count.
     ds = gm.datasets.MNIST(root=tiny_mnist[0], transform=gm.transforms.ToTensor())
     loader = gm.DataLoader(ds, batch_size=20, shuffle=True, seed=3)
     a, b = gm.models.MNISTNet(hidden=(16,)), gm.models.MNISTNet(hidden=(16,))
@@ -168,27 +185,47 @@ def test_losses_match_torch_functional():
     w = [1.0, 2.0, 0.5, 1.5]
     pairs = [
         (_core.Loss("cross_entropy"), F.cross_entropy(logits, labels)),
-        (_core.Loss("cross_entropy", w, 0.1),
-         F.cross_entropy(logits, labels, weight=torch.tensor(w), label_smoothing=0.1)),
+        (
+            _core.Loss("cross_entropy", w, 0.1),
+            F.cross_entropy(logits, labels, weight=torch.tensor(w), label_smoothing=0.1),
+        ),
         (_core.Loss("mse"), F.mse_loss(logits, F.one_hot(labels, 4).float())),
     ]
     for loss, expected in pairs:
         torch.testing.assert_close(loss(logits, labels), expected)
     z, y = torch.randn(8, 1), torch.randint(0, 2, (8,))
-    torch.testing.assert_close(_core.Loss("bce")(z.sigmoid(), y), F.binary_cross_entropy(z.sigmoid(), y.float()[:, None]))
-    torch.testing.assert_close(_core.Loss("bce_with_logits")(z, y),
-                               F.binary_cross_entropy_with_logits(z, y.float()[:, None]))
-    assert _core.Loss("bce").correct(z.sigmoid(), y).item() == ((z.sigmoid()[:, 0] > 0.5).long() == y).sum().item()
-    assert _core.Loss("bce_with_logits").correct(z, y).item() == ((z[:, 0] > 0).long() == y).sum().item()
+    torch.testing.assert_close(
+        _core.Loss("bce")(z.sigmoid(), y), F.binary_cross_entropy(z.sigmoid(), y.float()[:, None])
+    )
+    torch.testing.assert_close(
+        _core.Loss("bce_with_logits")(z, y),
+        F.binary_cross_entropy_with_logits(z, y.float()[:, None]),
+    )
+    assert (
+        _core.Loss("bce").correct(z.sigmoid(), y).item()
+        == ((z.sigmoid()[:, 0] > 0.5).long() == y).sum().item()
+    )
+    assert (
+        _core.Loss("bce_with_logits").correct(z, y).item()
+        == ((z[:, 0] > 0).long() == y).sum().item()
+    )
 
 
-@pytest.mark.parametrize("name,output,labels,message", [
-    ("cross_entropy", torch.rand(4, 1), torch.zeros(4, dtype=torch.long), "use loss='bce'"),
-    ("cross_entropy", torch.randn(4, 3), torch.tensor([0, 1, 2, 5]), "label 5 is out of range .* 3 outputs"),
-    ("bce", torch.randn(4, 1) * 5, torch.zeros(4, dtype=torch.long), "bce_with_logits"),
-    ("bce", torch.rand(4, 3), torch.zeros(4, dtype=torch.long), "use loss='cross_entropy'"),
-    ("bce_with_logits", torch.randn(4, 1), torch.tensor([0, 1, 2, 0]), "labels 0 or 1"),
-])
+@pytest.mark.parametrize(
+    "name,output,labels,message",
+    [
+        ("cross_entropy", torch.rand(4, 1), torch.zeros(4, dtype=torch.long), "use loss='bce'"),
+        (
+            "cross_entropy",
+            torch.randn(4, 3),
+            torch.tensor([0, 1, 2, 5]),
+            "label 5 is out of range .* 3 outputs",
+        ),
+        ("bce", torch.randn(4, 1) * 5, torch.zeros(4, dtype=torch.long), "bce_with_logits"),
+        ("bce", torch.rand(4, 3), torch.zeros(4, dtype=torch.long), "use loss='cross_entropy'"),
+        ("bce_with_logits", torch.randn(4, 1), torch.tensor([0, 1, 2, 0]), "labels 0 or 1"),
+    ],
+)
 def test_loss_pitfalls_are_explained(name, output, labels, message):
     with pytest.raises(gm.ConfigError, match=message):
         _core.Loss(name).check(output, labels)
@@ -227,20 +264,54 @@ def test_schedules_match_torch_lr_scheduler():
     sch = torch.optim.lr_scheduler
     cases = [
         (("step", {"step_size": 3, "gamma": 0.5}), lambda o: sch.StepLR(o, 3, 0.5), 10, None),
-        (("cosine", {"T_max": 7, "eta_min": 1e-3}), lambda o: sch.CosineAnnealingLR(o, 7, 1e-3), 7, None),
-        (("onecycle", {"max_lr": 0.3, "total_steps": 50}),
-         lambda o: sch.OneCycleLR(o, 0.3, total_steps=50, cycle_momentum=False), 50, None),
-        (("onecycle", {"max_lr": 0.3, "total_steps": 40, "three_phase": True, "anneal_strategy": "linear"}),
-         lambda o: sch.OneCycleLR(o, 0.3, total_steps=40, three_phase=True, anneal_strategy="linear",
-                                  cycle_momentum=False), 40, None),
+        (
+            ("cosine", {"T_max": 7, "eta_min": 1e-3}),
+            lambda o: sch.CosineAnnealingLR(o, 7, 1e-3),
+            7,
+            None,
+        ),
+        (
+            ("onecycle", {"max_lr": 0.3, "total_steps": 50}),
+            lambda o: sch.OneCycleLR(o, 0.3, total_steps=50, cycle_momentum=False),
+            50,
+            None,
+        ),
+        (
+            (
+                "onecycle",
+                {
+                    "max_lr": 0.3,
+                    "total_steps": 40,
+                    "three_phase": True,
+                    "anneal_strategy": "linear",
+                },
+            ),
+            lambda o: sch.OneCycleLR(
+                o,
+                0.3,
+                total_steps=40,
+                three_phase=True,
+                anneal_strategy="linear",
+                cycle_momentum=False,
+            ),
+            40,
+            None,
+        ),
     ]
     metrics = [0.5, 0.6, 0.6, 0.6, 0.61, 0.6, 0.6, 0.6, 0.6, 0.7, 0.7, 0.7]
-    cases.append((("plateau", {"mode": "max", "factor": 0.5, "patience": 2, "cooldown": 1}),
-                  lambda o: sch.ReduceLROnPlateau(o, mode="max", factor=0.5, patience=2, cooldown=1),
-                  len(metrics), metrics))
+    cases.append(
+        (
+            ("plateau", {"mode": "max", "factor": 0.5, "patience": 2, "cooldown": 1}),
+            lambda o: sch.ReduceLROnPlateau(o, mode="max", factor=0.5, patience=2, cooldown=1),
+            len(metrics),
+            metrics,
+        )
+    )
     for (name, options), make, steps, metric in cases:
         expected = torch_lrs(make, steps, metric)
-        assert gm_lrs(name, options, steps, metric) == pytest.approx(expected, rel=1e-9, abs=1e-12), name
+        assert gm_lrs(name, options, steps, metric) == pytest.approx(
+            expected, rel=1e-9, abs=1e-12
+        ), name
     assert min(gm_lrs("plateau", cases[-1][0][1], len(metrics), metrics)) < 0.1  # it did reduce
 
 

@@ -18,13 +18,22 @@ def pil_rgb(path) -> np.ndarray:
 
 def ours_rgb(path) -> np.ndarray:
     array = _core.read_image(str(path)).numpy()
-    return np.repeat(array, 3, axis=2) if array.shape[2] == 1 else array  # grey stands for R = G = B
+    return (
+        np.repeat(array, 3, axis=2) if array.shape[2] == 1 else array
+    )  # grey stands for R = G = B
 
 
 def write_png(path, array: np.ndarray, color_type: int, bit_depth: int, extra_chunks=()):
-    """A minimal PNG writer, for variants PIL cannot write (16-bit RGB, grey+alpha 16-bit, palette+tRNS)."""
+    """A minimal PNG writer, for variants PIL cannot write (16-bit RGB, grey+alpha 16-bit,
+    palette+tRNS)."""
+
     def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     h, w = array.shape[:2]
     dtype = ">u2" if bit_depth == 16 else "u1"
@@ -47,7 +56,8 @@ def test_every_variant_in_the_sample_folder_matches_pil(photo_folder):
 
 
 def test_jpeg_decoders_agree_at_every_scale(photo_folder, large_jpeg_folder):
-    """libjpeg directly (the default when the build found it) and through OpenCV give the same pixels."""
+    """libjpeg directly (the default when the build found it) and through OpenCV give the same
+    pixels."""
     jpegs = sorted(photo_folder.rglob("*.jpg")) + sorted(large_jpeg_folder.rglob("*.jpg"))
     for path in jpegs:
         for reduction in (1, 2, 4, 8):
@@ -59,7 +69,11 @@ def test_jpeg_decoders_agree_at_every_scale(photo_folder, large_jpeg_folder):
 
 
 def test_grey_files_stay_one_channel(photo_folder):
-    grey = [p for p in photo_folder.rglob("*") if p.is_file() and Image.open(p).mode in ("L", "I", "I;16")]
+    grey = [
+        p
+        for p in photo_folder.rglob("*")
+        if p.is_file() and Image.open(p).mode in ("L", "I", "I;16")
+    ]
     assert grey
     for path in grey:
         assert _core.read_image(str(path)).shape[2] == 1
@@ -77,7 +91,9 @@ def test_16_bit_pngs_convert_like_pil(tmp_path):
     grey_alpha = rng.integers(0, 65536, size=(5, 4, 2), dtype=np.uint16)
     write_png(tmp_path / "la16.png", grey_alpha, color_type=4, bit_depth=16)
     for name in ("g16.png", "rgb16.png", "rgba16.png", "la16.png"):
-        np.testing.assert_array_equal(ours_rgb(tmp_path / name), pil_rgb(tmp_path / name), err_msg=name)
+        np.testing.assert_array_equal(
+            ours_rgb(tmp_path / name), pil_rgb(tmp_path / name), err_msg=name
+        )
     assert ours_rgb(tmp_path / "g16.png")[0, :4, 0].tolist() == [0, 255, 255, 255]
 
 
@@ -86,11 +102,23 @@ def test_palette_with_transparency_and_grey_alpha_match_pil(tmp_path):
     rng = np.random.default_rng(1)
     palette = rng.integers(0, 256, size=(16, 3), dtype=np.uint8)
     indices = rng.integers(0, 16, size=(6, 8), dtype=np.uint8)
-    write_png(tmp_path / "p.png", indices, color_type=3, bit_depth=8,
-              extra_chunks=[(b"PLTE", palette.tobytes()), (b"tRNS", bytes(range(0, 160, 10)))])
-    write_png(tmp_path / "la.png", rng.integers(0, 256, size=(6, 8, 2), dtype=np.uint8), color_type=4, bit_depth=8)
+    write_png(
+        tmp_path / "p.png",
+        indices,
+        color_type=3,
+        bit_depth=8,
+        extra_chunks=[(b"PLTE", palette.tobytes()), (b"tRNS", bytes(range(0, 160, 10)))],
+    )
+    write_png(
+        tmp_path / "la.png",
+        rng.integers(0, 256, size=(6, 8, 2), dtype=np.uint8),
+        color_type=4,
+        bit_depth=8,
+    )
     for name in ("p.png", "la.png"):
-        np.testing.assert_array_equal(ours_rgb(tmp_path / name), pil_rgb(tmp_path / name), err_msg=name)
+        np.testing.assert_array_equal(
+            ours_rgb(tmp_path / name), pil_rgb(tmp_path / name), err_msg=name
+        )
     assert _core.read_image(str(tmp_path / "la.png")).shape[2] == 1
 
 
@@ -100,7 +128,9 @@ def test_tiff_and_webp_match_pil(tmp_path):
     image.save(tmp_path / "a.tif")
     image.save(tmp_path / "a.webp", lossless=True)
     for name in ("a.tif", "a.webp"):
-        np.testing.assert_array_equal(ours_rgb(tmp_path / name), pil_rgb(tmp_path / name), err_msg=name)
+        np.testing.assert_array_equal(
+            ours_rgb(tmp_path / name), pil_rgb(tmp_path / name), err_msg=name
+        )
 
 
 @pytest.mark.parametrize("orientation", [3, 6, 8])

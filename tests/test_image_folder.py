@@ -1,5 +1,5 @@
-"""ImageFolder's scan against torchvision's (classes, order, extensions), its differences (hidden entries),
-folder errors, samples as tensors, and stratified random_split."""
+"""ImageFolder's scan against torchvision's (classes, order, extensions), its differences (hidden
+entries), folder errors, samples as tensors, and stratified random_split."""
 from collections import Counter
 
 import numpy as np
@@ -18,10 +18,20 @@ def write_png(path, value=128, size=(6, 5)):
 
 @pytest.fixture
 def tree(tmp_path):
-    """Nested class folders whose sorted-walk order is easy to get wrong ('sub' < 'sub-dir' < 'sub/deeper')."""
+    """Nested class folders whose sorted-walk order is easy to get wrong ('sub' < 'sub-dir' <
+    'sub/deeper')."""
     root = tmp_path / "root"
-    for rel in ["b/x.JPG", "b/sub/y.png", "b/sub-dir/z.jpeg", "b/sub/deeper/w.png", "b/a.png",
-                "a/1.png", "a/10.png", "a/2.PNG", "c d/only.bmp"]:
+    for rel in [
+        "b/x.JPG",
+        "b/sub/y.png",
+        "b/sub-dir/z.jpeg",
+        "b/sub/deeper/w.png",
+        "b/a.png",
+        "a/1.png",
+        "a/10.png",
+        "a/2.PNG",
+        "c d/only.bmp",
+    ]:
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP"}.get(path.suffix.lower(), "PNG")
@@ -54,7 +64,11 @@ def test_hidden_folders_and_files_are_ignored_unlike_torchvision(tree):
 
 def test_extensions_filter_case_insensitively(tree):
     ours = gm.datasets.ImageFolder(tree, extensions=(".PNG", ".bmp"))
-    assert sorted(p.rsplit("/", 1)[1] for p, _ in ours.samples if "/a/" in p) == ["1.png", "10.png", "2.PNG"]
+    assert sorted(p.rsplit("/", 1)[1] for p, _ in ours.samples if "/a/" in p) == [
+        "1.png",
+        "10.png",
+        "2.PNG",
+    ]
     with pytest.raises(gm.DataError, match="c d"):  # the bmp-only class has no accepted file left
         gm.datasets.ImageFolder(tree, extensions=".jpg")
 
@@ -76,7 +90,9 @@ def test_folder_errors_name_the_folder(tmp_path):
 
 def test_items_are_tensors_equal_to_torchvision_totensor(photo_folder):
     ds = gm.datasets.ImageFolder(photo_folder)
-    ref = torchvision.datasets.ImageFolder(str(photo_folder), transform=torchvision.transforms.ToTensor())
+    ref = torchvision.datasets.ImageFolder(
+        str(photo_folder), transform=torchvision.transforms.ToTensor()
+    )
     for i in range(len(ds)):
         x, y = ds[i]
         rx, ry = ref[i]
@@ -100,7 +116,9 @@ def test_stratified_random_split_keeps_class_proportions(photo_folder):
     torch.testing.assert_close(a[0][0], ds[a.indices[0]][0])
     # unstratified keeps torch's split
     u, _ = gm.random_split(ds, [0.75, 0.25], seed=3)
-    ref, _ = torch.utils.data.random_split(range(24), [0.75, 0.25], generator=torch.Generator().manual_seed(3))
+    ref, _ = torch.utils.data.random_split(
+        range(24), [0.75, 0.25], generator=torch.Generator().manual_seed(3)
+    )
     assert u.indices == list(ref)
 
 
@@ -111,9 +129,15 @@ def test_sample_folders_are_deterministic(tmp_path):
         return {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
     names = ("glioma", "meningioma", "notumor", "pituitary")
-    a = make_image_folder(tmp_path / "a", classes=names, per_class=3, size=(20, 30), variants=ALL_VARIANTS, seed=5)
-    b = make_image_folder(tmp_path / "b", classes=names, per_class=3, size=(20, 30), variants=ALL_VARIANTS, seed=5)
-    c = make_image_folder(tmp_path / "c", classes=names, per_class=3, size=(20, 30), variants=ALL_VARIANTS, seed=6)
+    a = make_image_folder(
+        tmp_path / "a", classes=names, per_class=3, size=(20, 30), variants=ALL_VARIANTS, seed=5
+    )
+    b = make_image_folder(
+        tmp_path / "b", classes=names, per_class=3, size=(20, 30), variants=ALL_VARIANTS, seed=5
+    )
+    c = make_image_folder(
+        tmp_path / "c", classes=names, per_class=3, size=(20, 30), variants=ALL_VARIANTS, seed=6
+    )
     assert files(a) == files(b) and files(a) != files(c)
     ds = gm.datasets.ImageFolder(a)
     assert ds.classes == sorted(names) and len(ds) == 12

@@ -1,5 +1,6 @@
-"""DataLoader over image folders: the cache (later epochs read no file, same batches, refusal when it
-would not fit), per-image sizes, thread cleanup, and the C++ engine training straight from the loader."""
+"""DataLoader over image folders: the cache (later epochs read no file, same batches, refusal when
+it would not fit), per-image sizes, thread cleanup, and the C++ engine training straight from the
+loader."""
 import os
 import shutil
 
@@ -10,8 +11,16 @@ import greymatter as gm
 from greymatter import loader as loader_module
 from greymatter import transforms as T
 
-AUGMENT = T.Compose([T.Resize((40, 40)), T.RandomHorizontalFlip(), T.RandomRotation(20), T.ColorJitter(0.3, 0.3),
-                     T.ToTensor(), T.Normalize((0.5, 0.5, 0.5), (0.25, 0.25, 0.25))])
+AUGMENT = T.Compose(
+    [
+        T.Resize((40, 40)),
+        T.RandomHorizontalFlip(),
+        T.RandomRotation(20),
+        T.ColorJitter(0.3, 0.3),
+        T.ToTensor(),
+        T.Normalize((0.5, 0.5, 0.5), (0.25, 0.25, 0.25)),
+    ]
+)
 
 
 @pytest.fixture
@@ -25,13 +34,29 @@ def batches(loader):
 
 
 def test_cache_serves_later_epochs_without_the_files(photos):
-    cached = gm.DataLoader(gm.datasets.ImageFolder(photos, transform=AUGMENT), batch_size=5, shuffle=True, seed=2,
-                           num_workers=2, cache=True)
-    plain = gm.DataLoader(gm.datasets.ImageFolder(photos, transform=AUGMENT), batch_size=5, shuffle=True, seed=2,
-                          num_workers=2, cache=False)
+    cached = gm.DataLoader(
+        gm.datasets.ImageFolder(photos, transform=AUGMENT),
+        batch_size=5,
+        shuffle=True,
+        seed=2,
+        num_workers=2,
+        cache=True,
+    )
+    plain = gm.DataLoader(
+        gm.datasets.ImageFolder(photos, transform=AUGMENT),
+        batch_size=5,
+        shuffle=True,
+        seed=2,
+        num_workers=2,
+        cache=False,
+    )
     info = cached.cache_info()
     # exact for a fixed-size prefix: 24 images of 40x40x3 plus a small per-entry overhead
-    assert info["enabled"] and info["samples"] == 0 and 0 <= info["estimated_bytes"] // 24 - 40 * 40 * 3 <= 128
+    assert (
+        info["enabled"]
+        and info["samples"] == 0
+        and 0 <= info["estimated_bytes"] // 24 - 40 * 40 * 3 <= 128
+    )
     first = batches(cached)
     assert [torch.equal(a[0], b[0]) for a, b in zip(first, batches(plain))] == [True] * 5
     plain_second = batches(plain)  # epoch 1, read from the files
@@ -41,9 +66,13 @@ def test_cache_serves_later_epochs_without_the_files(photos):
         path.unlink()  # from now on only the cache can provide images
     second = batches(cached)
     assert sum(len(y) for _, y in second) == 24
-    assert not all(torch.equal(a[0], b[0]) for a, b in zip(first, second))  # new shuffle and augmentations
+    assert not all(
+        torch.equal(a[0], b[0]) for a, b in zip(first, second)
+    )  # new shuffle and augmentations
     # the cache keeps only the deterministic part: epoch 1's random steps are the same as without it
-    assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(second, plain_second))
+    assert all(
+        torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(second, plain_second)
+    )
     with pytest.raises(gm.DataError, match="does not exist"):
         batches(plain)
 
@@ -53,9 +82,13 @@ def test_cache_refuses_when_it_would_not_fit(photo_folder, monkeypatch):
     monkeypatch.setattr(loader_module._core, "available_memory_bytes", lambda: 100_000)
     with pytest.raises(gm.ConfigError, match=r"cache=True needs .* but only .* available"):
         gm.DataLoader(ds, batch_size=4, cache=True)
-    assert not gm.DataLoader(ds, batch_size=4, cache=None).cache_info()["enabled"]  # automatic: too big, no cache
+    assert not gm.DataLoader(ds, batch_size=4, cache=None).cache_info()[
+        "enabled"
+    ]  # automatic: too big, no cache
     monkeypatch.undo()
-    assert gm.DataLoader(ds, batch_size=4).cache_info()["enabled"]  # small enough: cached automatically
+    assert gm.DataLoader(ds, batch_size=4).cache_info()[
+        "enabled"
+    ]  # small enough: cached automatically
 
 
 def test_split_loaders_share_the_datasets_cache(photo_folder):
@@ -72,7 +105,9 @@ def test_sizes_by_the_shorter_side_need_a_crop_to_batch(photo_folder):
     assert len(shapes) > 1 and all(min(s[1:]) == 30 for s in shapes)  # ds[i] has its own size
     with pytest.raises(gm.DataError, match="add CenterCrop or Resize"):
         batches(gm.DataLoader(ds, batch_size=24, num_workers=2))
-    cropped = gm.datasets.ImageFolder(photo_folder, transform=T.Compose([T.Resize(30), T.CenterCrop(30), T.ToTensor()]))
+    cropped = gm.datasets.ImageFolder(
+        photo_folder, transform=T.Compose([T.Resize(30), T.CenterCrop(30), T.ToTensor()])
+    )
     assert [tuple(x.shape) for x, _ in gm.DataLoader(cropped, batch_size=24)] == [(24, 3, 30, 30)]
 
 
@@ -95,8 +130,15 @@ def test_early_exit_joins_workers_and_pin_memory_is_accepted(photo_folder):
 
 
 def test_engine_trains_from_an_image_folder_loader(photo_folder):
-    tf = T.Compose([T.Grayscale(), T.Resize((28, 28)), T.RandomHorizontalFlip(), T.ToTensor(),
-                    T.Normalize((0.5,), (0.25,))])
+    tf = T.Compose(
+        [
+            T.Grayscale(),
+            T.Resize((28, 28)),
+            T.RandomHorizontalFlip(),
+            T.ToTensor(),
+            T.Normalize((0.5,), (0.25,)),
+        ]
+    )
     ds = gm.datasets.ImageFolder(photo_folder, transform=tf)
     loader = gm.DataLoader(ds, batch_size=8, shuffle=True, seed=0, num_workers=2)
     torch.manual_seed(0)

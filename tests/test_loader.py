@@ -47,7 +47,10 @@ def test_shuffle_is_seeded_and_differs_per_epoch(ds):
 def test_same_batches_for_any_num_workers(ds):
     ref = [x for x, _ in gm.DataLoader(ds, batch_size=10, shuffle=True, seed=9, num_workers=0)]
     for workers in (1, 2, 4):
-        got = [x for x, _ in gm.DataLoader(ds, batch_size=10, shuffle=True, seed=9, num_workers=workers)]
+        got = [
+            x
+            for x, _ in gm.DataLoader(ds, batch_size=10, shuffle=True, seed=9, num_workers=workers)
+        ]
         assert len(got) == len(ref) and all(torch.equal(g, r) for g, r in zip(got, ref))
 
 
@@ -65,7 +68,9 @@ def test_subset_loader_and_drop_last(ds):
 
 
 def os_threads() -> int:
-    return len(os.listdir("/proc/self/task"))  # C++ workers included, unlike threading.active_count()
+    return len(
+        os.listdir("/proc/self/task")
+    )  # C++ workers included, unlike threading.active_count()
 
 
 def test_breaking_out_joins_threads(ds):

@@ -1,4 +1,5 @@
-"""MNISTNet against the tutorial's PyTorch model: same logits, same state_dict keys, torch.optim works."""
+"""MNISTNet against the tutorial's PyTorch model: same logits, same state_dict keys, torch.optim
+works."""
 import pytest
 import torch
 from torch import nn
@@ -7,21 +8,37 @@ import greymatter as gm
 
 
 def tutorial_mlp():
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(784, 128),
+        nn.ReLU(),
+        nn.Linear(128, 64),
+        nn.ReLU(),
+        nn.Linear(64, 10),
+    )
 
 
 def test_logits_match_pytorch_sequential():
     ref = tutorial_mlp()
     m = gm.models.MNISTNet(hidden=(128, 64))
     seq_to_gm = {"1": "fc1", "3": "fc2", "5": "fc3"}
-    m.load_state_dict({f"{seq_to_gm[k.split('.')[0]]}.{k.split('.')[1]}": v for k, v in ref.state_dict().items()})
+    m.load_state_dict(
+        {f"{seq_to_gm[k.split('.')[0]]}.{k.split('.')[1]}": v for k, v in ref.state_dict().items()}
+    )
     x = torch.rand(16, 1, 28, 28)
     assert (m(x) - ref(x)).abs().max().item() < 1e-5
 
 
 def test_state_dict_keys_and_round_trip(tmp_path):
     m = gm.models.MNISTNet()
-    assert list(m.state_dict()) == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"]
+    assert list(m.state_dict()) == [
+        "fc1.weight",
+        "fc1.bias",
+        "fc2.weight",
+        "fc2.bias",
+        "fc3.weight",
+        "fc3.bias",
+    ]
     torch.save(m.state_dict(), tmp_path / "model.pth")
     m2 = gm.models.MNISTNet()
     m2.load_state_dict(torch.load(tmp_path / "model.pth"))

@@ -1,6 +1,7 @@
-"""MobileNetV2 against torchvision's and TransferClassifier against the tutorial's ClothingClassifierMobileNet:
-same printout, keys, outputs and gradients; weights from torch hub's folder or a path, never downloaded;
-a frozen backbone stays in eval mode without autograd. Small inputs (64x64) keep this fast on CPU."""
+"""MobileNetV2 against torchvision's and TransferClassifier against the tutorial's
+ClothingClassifierMobileNet: same printout, keys, outputs and gradients; weights from torch hub's
+folder or a path, never downloaded; a frozen backbone stays in eval mode without autograd. Small
+inputs (64x64) keep this fast on CPU."""
 import copy
 import warnings
 
@@ -49,15 +50,22 @@ def test_printout_and_keys_are_torchvisions():
     model = gm.models.mobilenet_v2(num_classes=7, width_mult=0.5)
     assert repr(model) == repr(ref)
     assert list(model.state_dict()) == list(ref.state_dict())
-    assert [tuple(t.shape) for t in model.state_dict().values()] == [tuple(t.shape) for t in ref.state_dict().values()]
+    assert [tuple(t.shape) for t in model.state_dict().values()] == [
+        tuple(t.shape) for t in ref.state_dict().values()
+    ]
     assert model.num_parameters() == sum(p.numel() for p in ref.parameters())
 
 
 def test_mobilenet_v2_matches_torchvision():
     torch.manual_seed(1)
     x, y = torch.randn(2, 3, 64, 64), torch.tensor([3, 7])
-    assert_equivalent(gm.models.mobilenet_v2(num_classes=10), torchvision.models.mobilenet_v2(num_classes=10),
-                      x, F.cross_entropy, y)
+    assert_equivalent(
+        gm.models.mobilenet_v2(num_classes=10),
+        torchvision.models.mobilenet_v2(num_classes=10),
+        x,
+        F.cross_entropy,
+        y,
+    )
 
 
 def test_init_follows_torchvision():
@@ -82,7 +90,10 @@ def test_weights_from_a_path_and_from_torch_hub(tmp_path, monkeypatch, torchvisi
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "home"))
     expected = tmp_path / "home" / "hub" / "checkpoints" / "mobilenet_v2-b0353104.pth"
-    with pytest.raises(gm.DataError, match=f"not found at {expected}.*never downloads.*copy mobilenet_v2-b0353104.pth"):
+    with pytest.raises(
+        gm.DataError,
+        match=f"not found at {expected}.*never downloads.*copy mobilenet_v2-b0353104.pth",
+    ):
         gm.models.mobilenet_v2(weights="IMAGENET1K_V1")
     expected.parent.mkdir(parents=True)
     torch.save(torchvision_state, expected)
@@ -92,8 +103,12 @@ def test_weights_from_a_path_and_from_torch_hub(tmp_path, monkeypatch, torchvisi
     # Another class count: the features load, the classifier starts fresh with the new shape.
     ten = gm.models.mobilenet_v2(weights="IMAGENET1K_V1", num_classes=10)
     assert ten.state_dict()["classifier.1.weight"].shape == (10, 1280)
-    torch.testing.assert_close(ten.state_dict()["features.17.conv.2.weight"],
-                               torchvision_state["features.17.conv.2.weight"], rtol=0, atol=0)
+    torch.testing.assert_close(
+        ten.state_dict()["features.17.conv.2.weight"],
+        torchvision_state["features.17.conv.2.weight"],
+        rtol=0,
+        atol=0,
+    )
 
 
 def test_bad_weights_are_clear_errors(tmp_path):
@@ -116,8 +131,12 @@ def test_bad_weights_are_clear_errors(tmp_path):
 def test_transfer_classifier_matches_the_tutorial(size_inner, dropout, torchvision_state):
     torch.manual_seed(2)
     ref = ClothingClassifierMobileNet(size_inner=size_inner, num_classes=5, dropout=dropout)
-    ref.base_model.load_state_dict({k: v for k, v in torchvision_state.items() if k.startswith("features.")})
-    with pytest.warns(UserWarning, match="random initial weights"):  # the tutorial's weights are loaded next
+    ref.base_model.load_state_dict(
+        {k: v for k, v in torchvision_state.items() if k.startswith("features.")}
+    )
+    with pytest.warns(
+        UserWarning, match="random initial weights"
+    ):  # the tutorial's weights are loaded next
         model = gm.models.TransferClassifier(num_classes=5, size_inner=size_inner, dropout=dropout)
     assert list(model.state_dict()) == list(ref.state_dict())
     model.load_state_dict(ref.state_dict())
@@ -148,14 +167,18 @@ def test_transfer_classifier_matches_the_tutorial(size_inner, dropout, torchvisi
             assert not p.requires_grad and p.grad is None, name
         else:
             assert max_rel_diff(p.grad, ref_params[name].grad) <= 1e-4, name
-    assert all(torch.equal(model.state_dict()[k], v) for k, v in before.items())  # BN statistics untouched
+    assert all(
+        torch.equal(model.state_dict()[k], v) for k, v in before.items()
+    )  # BN statistics untouched
     assert not model.forward_features(x).requires_grad  # no graph through the frozen backbone
 
 
 def test_unfreeze_trains_the_backbone_like_the_tutorial(torchvision_state):
     torch.manual_seed(3)
     ref = ClothingClassifierMobileNet(size_inner=16, num_classes=3)
-    ref.base_model.load_state_dict({k: v for k, v in torchvision_state.items() if k.startswith("features.")})
+    ref.base_model.load_state_dict(
+        {k: v for k, v in torchvision_state.items() if k.startswith("features.")}
+    )
     for p in ref.parameters():
         p.requires_grad = True
     model = gm.models.TransferClassifier(num_classes=3, size_inner=16, freeze=False)
@@ -168,35 +191,58 @@ def test_unfreeze_trains_the_backbone_like_the_tutorial(torchvision_state):
     model.train()
     assert not model.base_model.training
     model.unfreeze().train()
-    assert model.base_model.training and model.num_parameters(trainable_only=True) == model.num_parameters()
+    assert (
+        model.base_model.training
+        and model.num_parameters(trainable_only=True) == model.num_parameters()
+    )
 
 
 def test_transfer_classifier_weights_and_options(tmp_path, torchvision_state):
     torch.save(torchvision_state, tmp_path / "tv.pth")
     model = gm.models.TransferClassifier(num_classes=4, weights=str(tmp_path / "tv.pth"))
-    torch.testing.assert_close(model.state_dict()["base_model.features.5.conv.1.0.weight"],
-                               torchvision_state["features.5.conv.1.0.weight"], rtol=0, atol=0)
+    torch.testing.assert_close(
+        model.state_dict()["base_model.features.5.conv.1.0.weight"],
+        torchvision_state["features.5.conv.1.0.weight"],
+        rtol=0,
+        atol=0,
+    )
     # A TransferClassifier checkpoint's base_model.* keys load as a backbone too.
     torch.save(model.state_dict(), tmp_path / "clf.pth")
     again = gm.models.TransferClassifier(num_classes=2, weights=str(tmp_path / "clf.pth"))
-    torch.testing.assert_close(again.state_dict()["base_model.features.0.0.weight"],
-                               torchvision_state["features.0.0.weight"], rtol=0, atol=0)
-    with pytest.raises(gm.ConfigError, match="unknown backbone 'resnet18'; available: mobilenet_v2"):
+    torch.testing.assert_close(
+        again.state_dict()["base_model.features.0.0.weight"],
+        torchvision_state["features.0.0.weight"],
+        rtol=0,
+        atol=0,
+    )
+    with pytest.raises(
+        gm.ConfigError, match="unknown backbone 'resnet18'; available: mobilenet_v2"
+    ):
         gm.models.TransferClassifier(backbone="resnet18")
     with pytest.raises(gm.ConfigError, match="size_inner"):
         gm.models.TransferClassifier(size_inner=0)
-    assert gm.models.TransferClassifier(size_inner=np.int64(10), freeze=False).inner.out_features == 10  # sweep grids
-    with pytest.raises(ValueError, match=r"forward_head expects input of shape \(B, 1280\).*got \[2, 100\]"):
+    assert (
+        gm.models.TransferClassifier(size_inner=np.int64(10), freeze=False).inner.out_features == 10
+    )  # sweep grids
+    with pytest.raises(
+        ValueError, match=r"forward_head expects input of shape \(B, 1280\).*got \[2, 100\]"
+    ):
         model.forward_head(torch.randn(2, 100))
-    with pytest.raises(ValueError, match=r"MobileNetV2 expects input of shape \(B, 3, H, W\).*got \[2, 1, 64, 64\]"):
+    with pytest.raises(
+        ValueError, match=r"MobileNetV2 expects input of shape \(B, 3, H, W\).*got \[2, 1, 64, 64\]"
+    ):
         model(torch.randn(2, 1, 64, 64))
 
 
 def test_a_frozen_backbone_without_weights_warns_at_the_users_line(tmp_path, torchvision_state):
-    message = (r"TransferClassifier\(weights=None, freeze=True\).*learns almost nothing.*"
-               r"weights='path/to/.*\.pth'.*freeze=False")
-    for build in (lambda: gm.models.TransferClassifier(num_classes=3),
-                  lambda: gm.models.get_model("transfer", num_classes=3)):  # through the registry, as sweeps do
+    message = (
+        r"TransferClassifier\(weights=None, freeze=True\).*learns almost nothing.*"
+        r"weights='path/to/.*\.pth'.*freeze=False"
+    )
+    for build in (
+        lambda: gm.models.TransferClassifier(num_classes=3),
+        lambda: gm.models.get_model("transfer", num_classes=3),
+    ):  # through the registry, as sweeps do
         with pytest.warns(UserWarning, match=message) as record:
             build()
         assert [w.filename for w in record] == [__file__]  # the user's line, not greymatter's
@@ -205,7 +251,8 @@ def test_a_frozen_backbone_without_weights_warns_at_the_users_line(tmp_path, tor
         warnings.simplefilter("error")
         gm.models.TransferClassifier(num_classes=3, freeze=False)
         model = gm.models.TransferClassifier(num_classes=3, weights=str(tmp_path / "tv.pth"))
-        # Rebuilding a saved model (checkpoint, deepcopy, pickle) loads its weights next: no warning.
+        # Rebuilding a saved model (checkpoint, deepcopy, pickle) loads its weights next: no
+        # warning.
         gm.models.from_config(model.config)
         copy.deepcopy(model)
 
@@ -213,7 +260,9 @@ def test_a_frozen_backbone_without_weights_warns_at_the_users_line(tmp_path, tor
 def test_plain_loop_trains_mobilenet_and_transfer_head():
     torch.manual_seed(4)
     x, y = torch.randn(8, 3, 32, 32), torch.randint(0, 3, (8,))
-    losses = fit_batch(gm.models.mobilenet_v2(num_classes=3, dropout=0.0), x, y, F.cross_entropy, steps=15)
+    losses = fit_batch(
+        gm.models.mobilenet_v2(num_classes=3, dropout=0.0), x, y, F.cross_entropy, steps=15
+    )
     assert losses[-1] < 0.5 * losses[0], losses
     # Unfrozen: a randomly initialised backbone's pooled features barely depend on the input, so
     # only fine-tuning can fit the batch (the frozen head's gradients are checked above).

@@ -1,5 +1,6 @@
 """Helpers for the model tests (no tests here): load a plain-PyTorch reference's weights into a
-greymatter model, compare outputs, gradients and BatchNorm statistics, and run the tutorials' loop."""
+greymatter model, compare outputs, gradients and BatchNorm statistics, and run the tutorials'
+loop."""
 import torch
 from torch import nn
 
@@ -20,9 +21,9 @@ def max_rel_diff(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def assert_same_grads(model, ref: nn.Module) -> None:
-    """Every gradient within 1e-4 relative. A conv bias just before a train-mode BatchNorm has an exact
-    gradient of 0 (the BatchNorm subtracts it again); both sides then hold rounding noise, so such
-    gradients (below 1e-4 of the largest) must only be negligible on both sides."""
+    """Every gradient within 1e-4 relative. A conv bias just before a train-mode BatchNorm has an
+    exact gradient of 0 (the BatchNorm subtracts it again); both sides then hold rounding noise, so
+    such gradients (below 1e-4 of the largest) must only be negligible on both sides."""
     ref_params = dict(ref.named_parameters())
     largest = max(q.grad.abs().max().item() for q in ref_params.values() if q.grad is not None)
     for name, p in model.named_parameters():
@@ -37,10 +38,12 @@ def assert_same_grads(model, ref: nn.Module) -> None:
             assert max_rel_diff(p.grad, q.grad) <= 1e-4, name
 
 
-def assert_equivalent(model, ref: nn.Module, x: torch.Tensor, loss_fn, target: torch.Tensor, seed: int = 0) -> None:
-    """model gets ref's weights (strict: same key names, in the same order), then: eval outputs within
-    1e-4; in train mode, with the same dropout draws, losses and every gradient within 1e-4 relative
-    and the BatchNorm running statistics updated alike."""
+def assert_equivalent(
+    model, ref: nn.Module, x: torch.Tensor, loss_fn, target: torch.Tensor, seed: int = 0
+) -> None:
+    """model gets ref's weights (strict: same key names, in the same order), then: eval outputs
+    within 1e-4; in train mode, with the same dropout draws, losses and every gradient within 1e-4
+    relative and the BatchNorm running statistics updated alike."""
     randomize_batchnorm(ref)
     assert list(model.state_dict()) == list(ref.state_dict())
     model.load_state_dict(ref.state_dict())

@@ -1,5 +1,6 @@
-"""greymatter.plots: each figure checked for its axes, tiles, titles and the numbers it draws, against
-values computed here with numpy / torch (confusion counts, cross-entropy ranking, softmax top-k)."""
+"""greymatter.plots: each figure checked for its axes, tiles, titles and the numbers it draws,
+against values computed here with numpy / torch (confusion counts, cross-entropy ranking, softmax
+top-k)."""
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,14 +22,26 @@ def hist():
     lrs = [1e-3, 1e-3, 1e-4, 1e-4]
     for e, lr in enumerate(lrs, start=1):
         tr_acc, va_acc = 0.5 + 0.1 * e, 0.45 + 0.08 * e
-        h.append({"epoch": e, "train_loss": 1.0 / e, "train_acc": tr_acc, "val_loss": 1.2 / e, "val_acc": va_acc,
-                  "lr": lr, "gap": tr_acc - va_acc, "seconds": 0.1})
+        h.append(
+            {
+                "epoch": e,
+                "train_loss": 1.0 / e,
+                "train_acc": tr_acc,
+                "val_loss": 1.2 / e,
+                "val_acc": va_acc,
+                "lr": lr,
+                "gap": tr_acc - va_acc,
+                "seconds": 0.1,
+            }
+        )
     h.best_epoch = 4
     return h
 
 
 def _ydata(ax, label):
-    return [np.asarray(line.get_ydata(), float) for line in ax.lines if line.get_label() == label][0]
+    return [np.asarray(line.get_ydata(), float) for line in ax.lines if line.get_label() == label][
+        0
+    ]
 
 
 def _titles(fig):
@@ -49,8 +62,12 @@ def test_curves_draw_train_and_validation(hist):
 
 
 def test_curves_accept_dataframe_and_keras_dict(hist):
-    keras = {"loss": hist.column("train_loss"), "accuracy": hist.column("train_acc"),
-             "val_loss": hist.column("val_loss"), "val_accuracy": hist.column("val_acc")}
+    keras = {
+        "loss": hist.column("train_loss"),
+        "accuracy": hist.column("train_acc"),
+        "val_loss": hist.column("val_loss"),
+        "val_accuracy": hist.column("val_acc"),
+    }
     for source in (hist.df, keras):
         fig = gm.plots.curves(source)
         np.testing.assert_allclose(_ydata(fig.axes[1], "validation"), hist.column("val_acc"))
@@ -82,7 +99,9 @@ def test_metrics_2x2_constant_lr_is_linear_and_gap_computed_when_missing(hist):
     rows = hist.df.drop(columns="gap").assign(lr=1e-3)
     fig = gm.plots.metrics_2x2(rows)
     assert fig.axes[2].get_yscale() == "linear"
-    np.testing.assert_allclose(_ydata(fig.axes[3], "train - validation"), rows.train_acc - rows.val_acc)
+    np.testing.assert_allclose(
+        _ydata(fig.axes[3], "train - validation"), rows.train_acc - rows.val_acc
+    )
 
 
 def test_history_errors_name_the_problem():
@@ -119,8 +138,12 @@ def test_confusion_matrix_normalized_and_from_scores():
     logits[torch.arange(6), torch.tensor([0, 1, 1, 1, 1, 0])] = 5.0  # argmax -> predictions
     fig = gm.plots.confusion_matrix(y_true, logits, normalize="true")
     # 4 classes (the scores' width), though class 3 never occurs; its row is zeros, not nan
-    np.testing.assert_array_equal(fig.counts, [[1, 2, 0, 0], [0, 2, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]])
-    np.testing.assert_allclose(fig.matrix, [[1 / 3, 2 / 3, 0, 0], [0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]])
+    np.testing.assert_array_equal(
+        fig.counts, [[1, 2, 0, 0], [0, 2, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]]
+    )
+    np.testing.assert_allclose(
+        fig.matrix, [[1 / 3, 2 / 3, 0, 0], [0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]]
+    )
     assert {t.get_text() for t in fig.axes[0].texts} >= {"0.33", "0.67", "1.00"}
     fig = gm.plots.confusion_matrix([0, 1], [0, 0], classes=CLASSES[:3], normalize="pred")
     np.testing.assert_allclose(fig.matrix, [[0.5, 0, 0], [0.5, 0, 0], [0, 0, 0]])
@@ -155,12 +178,16 @@ def test_samples_from_a_batch_unnormalize_and_title():
     assert len(fig.axes) == 10
     assert _titles(fig) == [CLASSES[int(y)] for y in labels[:10]]
     for ax, img in zip(fig.axes, raw):
-        np.testing.assert_allclose(ax.images[0].get_array(), img.permute(1, 2, 0).numpy(), atol=1e-5)
+        np.testing.assert_allclose(
+            ax.images[0].get_array(), img.permute(1, 2, 0).numpy(), atol=1e-5
+        )
 
 
 def test_samples_read_normalize_and_classes_from_a_greymatter_dataset(tiny_mnist):
     root, images, labels = tiny_mnist
-    ds = gm.datasets.MNIST(root=root, transform=T.Compose([T.ToTensor(), T.Normalize((0.5,), (0.5,))]))
+    ds = gm.datasets.MNIST(
+        root=root, transform=T.Compose([T.ToTensor(), T.Normalize((0.5,), (0.5,))])
+    )
     fig = gm.plots.samples(ds, n=6, ncols=3)
     assert len(fig.axes) == 6 and fig.axes[3].get_subplotspec().rowspan.start == 1
     assert _titles(fig) == [ds.classes[y] for y in labels[:6]]
@@ -182,7 +209,9 @@ def test_samples_read_a_torchvision_normalize_and_take_indices():
 
     fig = gm.plots.samples(Folder(), indices=[4, 1])
     assert _titles(fig) == [CLASSES[4], CLASSES[1]]
-    np.testing.assert_allclose(fig.axes[0].images[0].get_array(), raw[4].permute(1, 2, 0).numpy(), atol=1e-5)
+    np.testing.assert_allclose(
+        fig.axes[0].images[0].get_array(), raw[4].permute(1, 2, 0).numpy(), atol=1e-5
+    )
 
 
 def test_samples_rescale_unknown_normalization_and_reject_bad_shapes():
@@ -222,7 +251,11 @@ def test_predictions_from_logits_show_the_softmax_confidence():
 
 def test_top_losses_pick_the_highest_cross_entropy():
     torch.manual_seed(3)
-    images, labels, logits = torch.rand(30, 1, 6, 6), torch.randint(0, 4, (30,)), torch.randn(30, 4) * 3
+    images, labels, logits = (
+        torch.rand(30, 1, 6, 6),
+        torch.randint(0, 4, (30,)),
+        torch.randn(30, 4) * 3,
+    )
     ce = nn.functional.cross_entropy(logits, labels, reduction="none")
     expected = torch.argsort(ce, descending=True)[:9].tolist()
     names = ["a", "b", "c", "d"]
@@ -232,15 +265,24 @@ def test_top_losses_pick_the_highest_cross_entropy():
         np.testing.assert_allclose(fig.losses, ce[expected].numpy(), rtol=1e-4)
     i = expected[0]
     pred, prob = int(logits[i].argmax()), float(logits.softmax(1)[i, labels[i]])
-    assert fig.axes[0].get_title() == f"{names[pred]}/{names[labels[i]]}\n{float(ce[i]):.2f} / {prob:.2f}"
+    assert (
+        fig.axes[0].get_title()
+        == f"{names[pred]}/{names[labels[i]]}\n{float(ce[i]):.2f} / {prob:.2f}"
+    )
 
 
 def test_top_losses_binary_sigmoid_outputs():
-    images, labels, logits = torch.rand(10, 1, 4, 4), torch.randint(0, 2, (10,)), torch.randn(10) * 4
+    images, labels, logits = (
+        torch.rand(10, 1, 4, 4),
+        torch.randint(0, 2, (10,)),
+        torch.randn(10) * 4,
+    )
     bce = nn.functional.binary_cross_entropy_with_logits(logits, labels.float(), reduction="none")
     expected = torch.argsort(bce, descending=True)[:3].tolist()
     assert gm.plots.top_losses(images, labels, logits, k=3).indices == expected
-    assert gm.plots.top_losses(images, labels, torch.sigmoid(logits)[:, None], k=3).indices == expected
+    assert (
+        gm.plots.top_losses(images, labels, torch.sigmoid(logits)[:, None], k=3).indices == expected
+    )
     with pytest.raises(gm.ConfigError, match="out of range"):
         gm.plots.top_losses(images, labels + 2, logits)
 
@@ -252,7 +294,9 @@ def test_filters_of_a_greymatter_mlp_are_28x28_tiles():
     assert fig.weight_name == "fc1.weight" and len(fig.axes) == 12
     weight = model.state_dict()["fc1.weight"]
     for i in (0, 11):
-        np.testing.assert_allclose(fig.axes[i].images[0].get_array(), weight[i].reshape(28, 28).numpy(), rtol=1e-6)
+        np.testing.assert_allclose(
+            fig.axes[i].images[0].get_array(), weight[i].reshape(28, 28).numpy(), rtol=1e-6
+        )
     assert "12 of 16 units, 28x28" in fig._suptitle.get_text()
 
 
@@ -267,7 +311,9 @@ def test_filters_of_a_torch_conv_net_skip_non_weight_tensors():
     np.testing.assert_allclose(shown, scaled[2].permute(1, 2, 0).numpy(), rtol=1e-5, atol=1e-6)
     fig = gm.plots.filters(net, layer="3", channel=5)
     assert fig.weight_name == "3.weight" and len(fig.axes) == 4
-    np.testing.assert_allclose(fig.axes[1].images[0].get_array(), net[3].weight[1, 5].detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        fig.axes[1].images[0].get_array(), net[3].weight[1, 5].detach().numpy(), rtol=1e-6
+    )
 
 
 def test_filters_of_a_tensor_and_errors():
@@ -306,7 +352,11 @@ def test_sweep_heatmap_grid_matches_the_table():
         col = "none" if pd.isna(row.size_inner) else int(row.size_inner)
         assert fig.matrix.loc[row.lr, col] == pytest.approx(row.best_val_acc)
     assert len(ax.texts) == 9 and f"{df.best_val_acc.max():.3f}" in [t.get_text() for t in ax.texts]
-    assert fig.best == {"lr": 1e-3, "size_inner": 100, "best_val_acc": pytest.approx(df.best_val_acc.max())}
+    assert fig.best == {
+        "lr": 1e-3,
+        "size_inner": 100,
+        "best_val_acc": pytest.approx(df.best_val_acc.max()),
+    }
     assert len(ax.patches) == 1  # the best cell's outline
 
 
@@ -321,7 +371,8 @@ def test_sweep_heatmap_loss_best_is_min_and_repeats_are_averaged():
         gm.plots.sweep_heatmap(df, x="dropout")
 
 
-# ---------------------------------------------------------------------------------------------- topk
+# ----------------------------------------------------------------------------------------------
+# topk
 def test_topk_bars_follow_the_softmax():
     logits = torch.randn(1, len(CLASSES))
     probs, idx = logits.softmax(1)[0].topk(3)
@@ -330,7 +381,9 @@ def test_topk_bars_follow_the_softmax():
     np.testing.assert_allclose([p for _, p in fig.topk], probs.numpy(), rtol=1e-5)
     ax = fig.axes[0]
     assert len(ax.patches) == 3
-    assert [t.get_text() for t in ax.get_yticklabels()][::-1] == [CLASSES[i] for i in idx]  # most likely on top
+    assert [t.get_text() for t in ax.get_yticklabels()][::-1] == [
+        CLASSES[i] for i in idx
+    ]  # most likely on top
     assert max(ax.patches, key=lambda b: b.get_y()).get_width() == pytest.approx(float(probs[0]))
 
 
@@ -342,9 +395,14 @@ def test_topk_takes_probabilities_and_pairs_and_rejects_batches():
         gm.plots.topk(torch.randn(3, 4))
 
 
-# ---------------------------------------------------------------------------------------------- save
+# ----------------------------------------------------------------------------------------------
+# save
 def test_every_plot_saves_a_png_creating_the_folder(tmp_path, hist):
-    images, labels, logits = torch.rand(6, 1, 8, 8), torch.tensor([0, 1, 2, 0, 1, 2]), torch.randn(6, 3)
+    images, labels, logits = (
+        torch.rand(6, 1, 8, 8),
+        torch.tensor([0, 1, 2, 0, 1, 2]),
+        torch.randn(6, 3),
+    )
     calls = {
         "curves": lambda s: gm.plots.curves(hist, save=s),
         "metrics_2x2": lambda s: gm.plots.metrics_2x2(hist, save=s),

@@ -1,6 +1,9 @@
-"""gm.sweep on small Fashion-MNIST subsets: the table against plain Trainer runs, key routing and errors,
-results stores and resume (also after SIGKILL), failures, worker processes, Dask and Optuna, the CLI."""
+"""gm.sweep on small Fashion-MNIST subsets: the table against plain Trainer runs, key routing and
+errors, results stores and resume (also after SIGKILL), failures, worker processes, Dask and Optuna,
+the CLI."""
 import csv
+import itertools
+import linecache
 import os
 import signal
 import subprocess
@@ -14,7 +17,9 @@ import torch
 import greymatter as gm
 from greymatter import cli
 from greymatter._threads import available_cores
-from greymatter.sweep_threads import single_threaded
+from greymatter.sweep._process import single_threaded
+from greymatter.sweep.store import COLUMNS
+
 
 class FashionPart:
     """Picklable data factory (worker processes and Dask workers build the subset themselves)."""
@@ -53,38 +58,75 @@ class CountingModel:
 
 
 def reference_row(train, val, size_inner, lr, seed=42, epochs=2, batch_size=64, **trainer_kwargs):
-    """The best epoch of a plain Trainer run, seeded as the sweep documents (model init, loader, Trainer)."""
-    with single_threaded():  # the sweep trains each configuration on one thread; same arithmetic here
+    """The best epoch of a plain Trainer run, seeded as the sweep documents (model init, loader,
+    Trainer)."""
+    # The sweep trains each configuration on one thread; the same arithmetic here.
+    with single_threaded():
         torch.manual_seed(seed)
         model = gm.models.MNISTNet(hidden=(size_inner,))
         hist = gm.Trainer(model, lr=lr, seed=seed, progress=False, **trainer_kwargs).fit(
-            gm.DataLoader(train, batch_size=batch_size, shuffle=True, seed=seed), gm.DataLoader(val, batch_size=256),
-            epochs=epochs)
+            gm.DataLoader(train, batch_size=batch_size, shuffle=True, seed=seed),
+            gm.DataLoader(val, batch_size=256),
+            epochs=epochs,
+        )
     return hist.rows[hist.best_epoch - 1], hist.best_epoch
 
 
 def test_table_matches_plain_trainer_runs_in_grid_order(data):
     train, val = data
-    df = gm.sweep(make_model, grid={"lr": [1e-3, 1e-2], "size_inner": [8, 32]}, train=train, val=val, epochs=2,
-                  n_jobs=1, progress=False)
-    assert list(df.columns) == ["lr", "size_inner", "val_acc", "val_loss", "train_acc", "train_loss", "gap",
-                                "best_epoch", "epochs", "seconds", "status", "error"]
+    df = gm.sweep(
+        make_model,
+        grid={"lr": [1e-3, 1e-2], "size_inner": [8, 32]},
+        train=train,
+        val=val,
+        epochs=2,
+        n_jobs=1,
+        progress=False,
+    )
+    assert list(df.columns) == [
+        "lr",
+        "size_inner",
+        "val_acc",
+        "val_loss",
+        "train_acc",
+        "train_loss",
+        "gap",
+        "best_epoch",
+        "epochs",
+        "seconds",
+        "status",
+        "error",
+    ]
     assert list(zip(df.lr, df.size_inner)) == [(1e-3, 8), (1e-3, 32), (1e-2, 8), (1e-2, 32)]
     for r in df.itertuples():
         ref, best_epoch = reference_row(train, val, r.size_inner, r.lr)
         assert (r.status, r.best_epoch, r.epochs) == ("ok", best_epoch, 2)
-        assert r.val_acc == ref["val_acc"] and r.val_loss == ref["val_loss"] and r.train_loss == ref["train_loss"]
+        assert (
+            r.val_acc == ref["val_acc"]
+            and r.val_loss == ref["val_loss"]
+            and r.train_loss == ref["train_loss"]
+        )
         assert r.gap == pytest.approx(r.train_acc - r.val_acc)
     assert df.val_acc.nunique() > 1  # the configurations really differ
 
 
 def test_grid_keys_reach_trainer_loader_and_named_model(data):
     train, val = data
-    df = gm.sweep("mnistnet", grid={"batch_size": [32, 100], "optimizer": ["sgd"], "momentum": [0.9]},
-                  model_kwargs={"size_inner": 16}, trainer_kwargs={"lr": 0.05}, train=train, val=val, epochs=1,
-                  n_jobs=1, progress=False)
+    df = gm.sweep(
+        "mnistnet",
+        grid={"batch_size": [32, 100], "optimizer": ["sgd"], "momentum": [0.9]},
+        model_kwargs={"size_inner": 16},
+        trainer_kwargs={"lr": 0.05},
+        train=train,
+        val=val,
+        epochs=1,
+        n_jobs=1,
+        progress=False,
+    )
     for r in df.itertuples():
-        ref, _ = reference_row(train, val, 16, 0.05, epochs=1, batch_size=r.batch_size, optimizer="sgd", momentum=0.9)
+        ref, _ = reference_row(
+            train, val, 16, 0.05, epochs=1, batch_size=r.batch_size, optimizer="sgd", momentum=0.9
+        )
         assert r.val_loss == ref["val_loss"] and r.train_loss == ref["train_loss"]
     assert df.train_loss.iloc[0] != df.train_loss.iloc[1]
 
@@ -92,32 +134,46 @@ def test_grid_keys_reach_trainer_loader_and_named_model(data):
 def test_unknown_grid_key_fails_before_anything_runs(data, tmp_path):
     counting = CountingModel()
     with pytest.raises(gm.ConfigError, match=r"unknown grid key\(s\) 'size_innr'.*size_inner"):
-        gm.sweep(counting, grid={"lr": [1e-3], "size_innr": [8]}, train=data[0], results=tmp_path / "r.csv",
-                 progress=False)
+        gm.sweep(
+            counting,
+            grid={"lr": [1e-3], "size_innr": [8]},
+            train=data[0],
+            results=tmp_path / "r.csv",
+            progress=False,
+        )
     assert counting.built == [] and not (tmp_path / "r.csv").exists()
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"grid": {}}, "non-empty dict"),
-    ({"grid": {"lr": 1e-3}}, r"grid\['lr'\] must be a list"),
-    ({"grid": {"lr": []}}, "is empty"),
-    ({"epochs": 0}, "epochs must be a positive integer"),
-    ({"trainer_kwargs": {"lrr": 1}}, "trainer_kwargs .* does not take 'lrr'"),
-    ({"trainer_kwargs": {"lr": 1e-3}}, "lr: both a grid key and in trainer_kwargs"),
-    ({"loader_kwargs": {"batchsize": 2}}, "loader_kwargs .* does not take 'batchsize'"),
-    ({"strategy": "random"}, "unknown strategy 'random'"),
-    ({"strategy": "optuna"}, "needs n_trials"),
-    ({"n_trials": 3}, "settings of strategy='optuna'"),
-    ({"n_jobs": 0}, "n_jobs must be a positive integer"),
-    ({"model": "resnet999"}, "unknown model name 'resnet999'"),
-    ({"model": 3}, "function that builds a model"),
-    ({"train": [1, 2, 3]}, "takes a greymatter Dataset"),
-    ({"results": 5}, "results must be a file path"),
-    ({"executor": "cluster"}, "executor must be None"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"grid": {}}, "non-empty dict"),
+        ({"grid": {"lr": 1e-3}}, r"grid\['lr'\] must be a list"),
+        ({"grid": {"lr": []}}, "is empty"),
+        ({"epochs": 0}, "epochs must be a positive integer"),
+        ({"trainer_kwargs": {"lrr": 1}}, "trainer_kwargs .* does not take 'lrr'"),
+        ({"trainer_kwargs": {"lr": 1e-3}}, "lr: both a grid key and in trainer_kwargs"),
+        ({"loader_kwargs": {"batchsize": 2}}, "loader_kwargs .* does not take 'batchsize'"),
+        ({"strategy": "random"}, "unknown strategy 'random'"),
+        ({"strategy": "optuna"}, "needs n_trials"),
+        ({"n_trials": 3}, "settings of strategy='optuna'"),
+        ({"n_jobs": 0}, "n_jobs must be a positive integer"),
+        ({"model": "resnet999"}, "unknown model name 'resnet999'"),
+        ({"model": 3}, "function that builds a model"),
+        ({"train": [1, 2, 3]}, "takes a greymatter Dataset"),
+        ({"results": 5}, "results must be a file path"),
+        ({"executor": "cluster"}, "executor must be None"),
+    ],
+)
 def test_bad_arguments_are_config_errors(data, kwargs, message):
-    args = dict(model=make_model, grid={"lr": [1e-3], "size_inner": [8]}, train=data[0], val=data[1], epochs=1,
-                progress=False)
+    args = dict(
+        model=make_model,
+        grid={"lr": [1e-3], "size_inner": [8]},
+        train=data[0],
+        val=data[1],
+        epochs=1,
+        progress=False,
+    )
     args.update(kwargs)
     with pytest.raises(gm.ConfigError, match=message):
         gm.sweep(**args)
@@ -127,22 +183,40 @@ def poisoned_model(size_inner, poison):
     model = gm.models.MNISTNet(hidden=(size_inner,))
     if poison:
         with torch.no_grad():
-            next(iter(model.parameters())).fill_(float("nan"))  # the loss becomes NaN: TrainingError
+            next(iter(model.parameters())).fill_(
+                float("nan")
+            )  # the loss becomes NaN: TrainingError
     return model
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".db"])
 def test_failed_configurations_are_recorded_and_the_sweep_goes_on(data, tmp_path, suffix):
     path = tmp_path / f"r{suffix}"
-    df = gm.sweep(poisoned_model, grid={"poison": [False, True], "size_inner": [8], "lr": [1e-3, -1.0]},
-                  train=data[0], val=data[1], epochs=1, results=path, n_jobs=1, progress=False)
+    df = gm.sweep(
+        poisoned_model,
+        grid={"poison": [False, True], "size_inner": [8], "lr": [1e-3, -1.0]},
+        train=data[0],
+        val=data[1],
+        epochs=1,
+        results=path,
+        n_jobs=1,
+        progress=False,
+    )
     assert list(df.status) == ["ok", "failed", "failed", "failed"]
     assert df.error.iloc[2].startswith("TrainingError: loss became nan")  # poison, lr 1e-3
     assert df.error.iloc[1].startswith("ConfigError: lr must be a positive number")  # lr -1
     assert df.val_acc.iloc[0] > 0 and df.val_acc.iloc[1:].isna().all()
     # Failed rows are kept and not re-run, unless asked.
-    again = gm.sweep(poisoned_model, grid={"poison": [False, True], "size_inner": [8], "lr": [1e-3, -1.0]},
-                     train=data[0], val=data[1], epochs=1, results=path, n_jobs=1, progress=False)
+    again = gm.sweep(
+        poisoned_model,
+        grid={"poison": [False, True], "size_inner": [8], "lr": [1e-3, -1.0]},
+        train=data[0],
+        val=data[1],
+        epochs=1,
+        results=path,
+        n_jobs=1,
+        progress=False,
+    )
     assert list(again.error.iloc[1:]) == list(df.error.iloc[1:])
 
 
@@ -161,8 +235,15 @@ class FlakyModel:
 
 def test_retry_failed_reruns_only_the_failed_configurations(data, tmp_path):
     flaky = FlakyModel()
-    kwargs = dict(grid={"size_inner": [8, 9]}, train=data[0], val=data[1], epochs=1, results=tmp_path / "r.csv",
-                  n_jobs=1, progress=False)
+    kwargs = dict(
+        grid={"size_inner": [8, 9]},
+        train=data[0],
+        val=data[1],
+        epochs=1,
+        results=tmp_path / "r.csv",
+        n_jobs=1,
+        progress=False,
+    )
     assert list(gm.sweep(flaky, **kwargs).status) == ["ok", "failed"]
     assert list(gm.sweep(flaky, **kwargs).error)[1] == "RuntimeError: out of memory, this time"
     assert flaky.built == [8, 9]
@@ -190,16 +271,33 @@ def test_rerun_skips_finished_configurations_and_new_settings_train_anew(data, t
 
 
 def notebook_function(source: str):
-    """`make` as a notebook cell defines it: same module and name whatever its body."""
+    """`make` as a notebook cell defines it: same module and name whatever its body, and its source
+    text in linecache under a name of the cell's own, as IPython keeps it."""
+    source = textwrap.dedent(source) + "\n"
+    filename = f"<ipython-input-{next(_CELLS)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = {"gm": gm, "__name__": "__main__", "built": []}
-    exec(textwrap.dedent(source), namespace)
+    exec(compile(source, filename, "exec"), namespace)
     return namespace["make"], namespace["built"]
 
 
+_CELLS = itertools.count()
+
+
 def test_editing_the_model_function_trains_anew(data, tmp_path):
-    kwargs = dict(grid={"size_inner": [8]}, train=data[0], val=data[1], epochs=1, results=tmp_path / "r.csv",
-                  n_jobs=1, progress=False)
-    body = "def make(size_inner):\n    built.append(size_inner)\n    return gm.models.MNISTNet(hidden=(size_inner,){})"
+    kwargs = dict(
+        grid={"size_inner": [8]},
+        train=data[0],
+        val=data[1],
+        epochs=1,
+        results=tmp_path / "r.csv",
+        n_jobs=1,
+        progress=False,
+    )
+    body = (
+        "def make(size_inner):\n    built.append(size_inner)\n    return "
+        "gm.models.MNISTNet(hidden=(size_inner,){})"
+    )
     make, built = notebook_function(body.format(""))
     gm.sweep(make, **kwargs)
     same, same_built = notebook_function(body.format(""))  # the cell run again, unchanged
@@ -211,11 +309,18 @@ def test_editing_the_model_function_trains_anew(data, tmp_path):
 
 def test_a_partial_last_csv_line_is_ignored_and_repaired(data, tmp_path):
     path = tmp_path / "sweep.csv"
-    kwargs = dict(grid={"lr": [1e-3, 1e-2], "size_inner": [8]}, train=data[0], val=data[1], epochs=1,
-                  results=path, n_jobs=1, progress=False)
+    kwargs = dict(
+        grid={"lr": [1e-3, 1e-2], "size_inner": [8]},
+        train=data[0],
+        val=data[1],
+        epochs=1,
+        results=path,
+        n_jobs=1,
+        progress=False,
+    )
     first = gm.sweep(CountingModel(), **kwargs)
     text = path.read_text()
-    path.write_text(text[:len(text) - 25])  # the last row cut short, as by a kill during its write
+    path.write_text(text[: len(text) - 25])  # the last row cut short, as by a kill during its write
     counting = CountingModel()
     again = gm.sweep(counting, **kwargs)
     assert counting.built == [8]  # only the lost configuration ran again
@@ -228,8 +333,14 @@ def test_not_a_results_file_is_a_data_error(data, tmp_path):
     path = tmp_path / "other.csv"
     path.write_text("a,b\n1,2\n")
     with pytest.raises(gm.DataError, match="not a greymatter sweep results file"):
-        gm.sweep(make_model, grid={"lr": [1e-3], "size_inner": [8]}, train=data[0], epochs=1, results=path,
-                 progress=False)
+        gm.sweep(
+            make_model,
+            grid={"lr": [1e-3], "size_inner": [8]},
+            train=data[0],
+            epochs=1,
+            results=path,
+            progress=False,
+        )
     assert path.read_text() == "a,b\n1,2\n"
 
 
@@ -247,7 +358,8 @@ def make_model(size_inner):
 
 full = gm.datasets.FashionMNIST(train=True)
 gm.sweep(make_model, grid={"size_inner": [8, 9, 10, 11, 12, 13]}, train=gm.Subset(full, range(300)),
-         val=gm.Subset(full, range(59000, 59100)), epochs=1, results=results, n_jobs=1, progress=False)
+         val=gm.Subset(full, range(59000, 59100)), epochs=1, results=results, n_jobs=1,
+         progress=False)
 """
 
 
@@ -269,17 +381,28 @@ def test_killed_sweep_resumes_without_redoing_finished_configurations(tmp_path):
     proc.wait()
     finished = {int(r[2].split(":")[1].strip(" }")) for r in _data_rows(results)}
     assert 2 <= len(finished) < 6, "the kill should land mid-sweep"
-    subprocess.run([sys.executable, str(script), str(second_log), str(results)], check=True, timeout=300)
+    subprocess.run(
+        [sys.executable, str(script), str(second_log), str(results)], check=True, timeout=300
+    )
     rerun = [int(x) for x in second_log.read_text().split()]
-    assert sorted(rerun) == sorted(set(range(8, 14)) - finished)  # each unfinished one once, no finished one
+    assert sorted(rerun) == sorted(
+        set(range(8, 14)) - finished
+    )  # each unfinished one once, no finished one
     keys = [r[0] for r in _data_rows(results)]
     assert len(keys) == len(set(keys)) == 6
 
 
 def test_keyboard_interrupt_stops_the_sweep_and_keeps_finished_rows(data, tmp_path):
     path = tmp_path / "sweep.csv"
-    kwargs = dict(grid={"size_inner": [8, 9, 10, 11]}, train=data[0], val=data[1], epochs=1, results=path,
-                  n_jobs=1, progress=False)
+    kwargs = dict(
+        grid={"size_inner": [8, 9, 10, 11]},
+        train=data[0],
+        val=data[1],
+        epochs=1,
+        results=path,
+        n_jobs=1,
+        progress=False,
+    )
     with pytest.raises(KeyboardInterrupt):
         gm.sweep(CountingModel(interrupt_at=3), **kwargs)
     assert len(_data_rows(path)) == 2
@@ -294,16 +417,24 @@ def dropout_model(size_inner):
 
 def test_worker_processes_give_the_serial_table(data):
     grid = {"lr": [1e-3, 1e-2], "size_inner": [8, 16]}
-    serial = gm.sweep(dropout_model, grid=grid, train=data[0], val=data[1], epochs=2, n_jobs=1, progress=False)
-    procs = gm.sweep(dropout_model, grid=grid, train=TRAIN, val=VAL, epochs=2, n_jobs=2, progress=False)
+    serial = gm.sweep(
+        dropout_model, grid=grid, train=data[0], val=data[1], epochs=2, n_jobs=1, progress=False
+    )
+    procs = gm.sweep(
+        dropout_model, grid=grid, train=TRAIN, val=VAL, epochs=2, n_jobs=2, progress=False
+    )
     assert procs.drop(columns="seconds").equals(serial.drop(columns="seconds"))
 
 
 def test_datasets_themselves_reach_worker_processes(data):
     """Datasets pickle by rebuilding from their arguments, so no factory is needed for processes."""
     grid = {"size_inner": [8, 16]}
-    serial = gm.sweep(make_model, grid=grid, train=data[0], val=data[1], epochs=1, n_jobs=1, progress=False)
-    procs = gm.sweep(make_model, grid=grid, train=data[0], val=data[1], epochs=1, n_jobs=2, progress=False)
+    serial = gm.sweep(
+        make_model, grid=grid, train=data[0], val=data[1], epochs=1, n_jobs=1, progress=False
+    )
+    procs = gm.sweep(
+        make_model, grid=grid, train=data[0], val=data[1], epochs=1, n_jobs=2, progress=False
+    )
     cols = ["size_inner", "val_acc", "val_loss", "status"]
     assert procs[cols].equals(serial[cols])
 
@@ -332,7 +463,11 @@ def test_a_script_without_main_guard_gets_a_clear_error_or_runs_serially(tmp_pat
     script.write_text(UNGUARDED_SCRIPT.replace("N_JOBS", n_jobs))
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     if n_jobs == "2":
-        assert run.returncode == 1 and "ConfigError" in run.stderr and '__name__ == "__main__"' in run.stderr
+        assert (
+            run.returncode == 1
+            and "ConfigError" in run.stderr
+            and '__name__ == "__main__"' in run.stderr
+        )
     else:  # chosen automatically: falls back to this process, and says so
         assert run.returncode == 0 and "finished" in run.stdout
         assert "running one configuration at a time" in run.stderr or available_cores() < 2
@@ -345,8 +480,15 @@ def crashing_model(size_inner):
 
 
 def test_a_dying_worker_process_loses_only_its_configuration():
-    df = gm.sweep(crashing_model, grid={"size_inner": [8, 13, 16]}, train=TRAIN, val=VAL, epochs=1, n_jobs=2,
-                  progress=False)
+    df = gm.sweep(
+        crashing_model,
+        grid={"size_inner": [8, 13, 16]},
+        train=TRAIN,
+        val=VAL,
+        epochs=1,
+        n_jobs=2,
+        progress=False,
+    )
     assert list(df.status) == ["ok", "failed", "ok"]
     assert "worker process died" in df.error.iloc[1]
 
@@ -358,24 +500,51 @@ def dask_client():
 
     # One try per task: a configuration that kills its worker is reported, not retried three times.
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                      host="127.0.0.1") as cluster, distributed.Client(cluster) as client:
+        with distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            host="127.0.0.1",
+        ) as cluster, distributed.Client(cluster) as client:
             yield client
 
 
 def test_dask_local_cluster_gives_the_local_table(data, dask_client, tmp_path):
     grid = {"lr": [1e-3, 1e-2], "size_inner": [8, 16]}
-    local = gm.sweep(dropout_model, grid=grid, train=data[0], val=data[1], epochs=2, n_jobs=1, progress=False)
-    on_dask = gm.sweep(dropout_model, grid=grid, train=TRAIN, val=VAL, epochs=2, executor=dask_client,
-                       results=tmp_path / "dask.csv", progress=False)
+    local = gm.sweep(
+        dropout_model, grid=grid, train=data[0], val=data[1], epochs=2, n_jobs=1, progress=False
+    )
+    on_dask = gm.sweep(
+        dropout_model,
+        grid=grid,
+        train=TRAIN,
+        val=VAL,
+        epochs=2,
+        executor=dask_client,
+        results=tmp_path / "dask.csv",
+        progress=False,
+    )
     assert on_dask.drop(columns="seconds").equals(local.drop(columns="seconds"))
-    workers = {r[-1].rsplit(":", 1)[0] for r in _data_rows(tmp_path / "dask.csv")}
+    worker = COLUMNS.index("worker")
+    workers = {r[worker].rsplit(":", 1)[0] for r in _data_rows(tmp_path / "dask.csv")}
     assert len(workers) == 2  # both worker processes took configurations
 
 
 def test_cli_sweep_on_a_dask_scheduler(dask_client, tmp_path, capsys):
-    args = ["sweep", "--lr", "1e-3", "--size-inner", "8,16", "--epochs", "1", "--train-size", "300",
-            "--results", str(tmp_path / "cli.csv")]
+    args = [
+        "sweep",
+        "--lr",
+        "1e-3",
+        "--size-inner",
+        "8,16",
+        "--epochs",
+        "1",
+        "--train-size",
+        "300",
+        "--results",
+        str(tmp_path / "cli.csv"),
+    ]
     assert cli.main(args + ["--dask", dask_client.scheduler.address]) == 0
     on_dask = capsys.readouterr().out
     assert "2 of 2 configurations ok" in on_dask
@@ -385,20 +554,24 @@ def test_cli_sweep_on_a_dask_scheduler(dask_client, tmp_path, capsys):
     def table(out):  # the printed table without its seconds column
         lines = [line.split() for line in out.splitlines()[:3]]
         drop = lines[0].index("seconds")
-        return [line[:drop] + line[drop + 1:] for line in lines]
+        return [line[:drop] + line[drop + 1 :] for line in lines]
 
     assert table(local) == table(on_dask)
 
 
 def test_dask_workers_malloc_setting_is_undone_in_that_process_only():
-    code = ("from greymatter.sweep_malloc import keep_freed_memory_for_training as k; "
-            "print(k(), k())")  # once per process
+    code = (
+        "from greymatter.sweep._process import keep_freed_memory_for_training as k; "
+        "print(k(), k())"
+    )  # once per process
     env = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "65536"}
-    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          check=True).stdout.split() == ["True", "False"]
+    assert subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.split() == ["True", "False"]
     env.pop("MALLOC_TRIM_THRESHOLD_")
-    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          check=True).stdout.split() == ["False", "False"]
+    assert subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.split() == ["False", "False"]
 
 
 class LocalOnly(gm.Subset):
@@ -410,13 +583,29 @@ class LocalOnly(gm.Subset):
 
 def test_dask_needs_data_it_can_ship(data, dask_client):
     local = LocalOnly(data[0], range(len(data[0])))
-    with pytest.raises(gm.ConfigError, match="cannot be sent to Dask workers.*zero-argument function"):
-        gm.sweep(make_model, grid={"size_inner": [8]}, train=local, epochs=1, executor=dask_client, progress=False)
+    with pytest.raises(
+        gm.ConfigError, match="cannot be sent to Dask workers.*zero-argument function"
+    ):
+        gm.sweep(
+            make_model,
+            grid={"size_inner": [8]},
+            train=local,
+            epochs=1,
+            executor=dask_client,
+            progress=False,
+        )
 
 
 def test_dask_worker_crash_loses_only_its_configuration(dask_client):
-    df = gm.sweep(crashing_model, grid={"size_inner": [8, 13, 16]}, train=TRAIN, val=VAL, epochs=1,
-                  executor=dask_client, progress=False)
+    df = gm.sweep(
+        crashing_model,
+        grid={"size_inner": [8, 13, 16]},
+        train=TRAIN,
+        val=VAL,
+        epochs=1,
+        executor=dask_client,
+        progress=False,
+    )
     assert list(df.status) == ["ok", "failed", "ok"]
     assert "KilledWorker" in df.error.iloc[1]
 
@@ -424,16 +613,31 @@ def test_dask_worker_crash_loses_only_its_configuration(dask_client):
 def test_optuna_samples_the_grid_and_resumes_from_its_storage(data, tmp_path):
     optuna = pytest.importorskip("optuna")
     grid = {"lr": [1e-3, 3e-3, 1e-2], "size_inner": [8, 16]}
-    full = gm.sweep(make_model, grid=grid, train=data[0], val=data[1], epochs=1, n_jobs=1, progress=False)
+    full = gm.sweep(
+        make_model, grid=grid, train=data[0], val=data[1], epochs=1, n_jobs=1, progress=False
+    )
     storage = f"sqlite:///{tmp_path / 'study.db'}"
-    kwargs = dict(grid=grid, train=data[0], val=data[1], epochs=1, n_jobs=1, progress=False, strategy="optuna",
-                  storage=storage, results=tmp_path / "optuna.csv")
+    kwargs = dict(
+        grid=grid,
+        train=data[0],
+        val=data[1],
+        epochs=1,
+        n_jobs=1,
+        progress=False,
+        strategy="optuna",
+        storage=storage,
+        results=tmp_path / "optuna.csv",
+    )
     first = gm.sweep(CountingModel(), n_trials=3, **kwargs)
     counting = CountingModel()
     second = gm.sweep(counting, n_trials=8, **kwargs)
-    study = optuna.load_study(study_name=optuna.get_all_study_summaries(storage)[0].study_name, storage=storage)
+    study = optuna.load_study(
+        study_name=optuna.get_all_study_summaries(storage)[0].study_name, storage=storage
+    )
     assert len(study.trials) == 8 and all(t.state.name == "COMPLETE" for t in study.trials)
-    assert len(counting.built) == len(second) - len(first)  # configurations tried before were not trained again
+    assert len(counting.built) == len(second) - len(
+        first
+    )  # configurations tried before were not trained again
     for r in second.itertuples():  # every value is the grid run's for the same configuration
         ref = full[(full.lr == r.lr) & (full.size_inner == r.size_inner)]
         assert r.val_acc == ref.val_acc.item() and r.val_loss == ref.val_loss.item()
@@ -441,24 +645,42 @@ def test_optuna_samples_the_grid_and_resumes_from_its_storage(data, tmp_path):
 
 
 def test_cli_sweep_prints_the_table_and_resumes(tmp_path, capsys):
-    args = ["sweep", "--lr", "1e-3,1e-2", "--size-inner", "8", "--epochs", "1", "--train-size", "300",
-            "--n-jobs", "1", "--results", str(tmp_path / "cli.csv")]
+    args = [
+        "sweep",
+        "--lr",
+        "1e-3,1e-2",
+        "--size-inner",
+        "8",
+        "--epochs",
+        "1",
+        "--train-size",
+        "300",
+        "--n-jobs",
+        "1",
+        "--results",
+        str(tmp_path / "cli.csv"),
+    ]
     assert cli.main(args) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0].split()[:3] == ["lr", "size_inner", "val_acc"]
     assert "best: lr=" in out and "2 of 2 configurations ok" in out
     assert len(_data_rows(tmp_path / "cli.csv")) == 2
-    assert cli.main(args) == 0 and len(_data_rows(tmp_path / "cli.csv")) == 2  # resumed: nothing new
+    assert (
+        cli.main(args) == 0 and len(_data_rows(tmp_path / "cli.csv")) == 2
+    )  # resumed: nothing new
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--lr", "1e-3,fast"], "--lr: 'fast' is not a number"),
-    (["--size-inner", "8,1.5"], "--size-inner: '1.5' is not an integer"),
-    ([], "give at least one list to sweep over"),
-    (["--lr", "1e-3,,1e-2"], "--lr: empty value in '1e-3,,1e-2'"),
-    (["--lr", "1e-3", "--model", "nope"], "unknown model name 'nope'"),
-    (["--lr", "1e-3", "--val-fraction", "1.5"], "--val-fraction must be between 0 and 1"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--lr", "1e-3,fast"], "--lr: 'fast' is not a number"),
+        (["--size-inner", "8,1.5"], "--size-inner: '1.5' is not an integer"),
+        ([], "give at least one list to sweep over"),
+        (["--lr", "1e-3,,1e-2"], "--lr: empty value in '1e-3,,1e-2'"),
+        (["--lr", "1e-3", "--model", "nope"], "unknown model name 'nope'"),
+        (["--lr", "1e-3", "--val-fraction", "1.5"], "--val-fraction must be between 0 and 1"),
+    ],
+)
 def test_cli_sweep_bad_arguments_exit_2_with_one_line(extra, message, capsys):
     assert cli.main(["sweep", "--epochs", "1", "--results", "none", *extra]) == 2
     err = capsys.readouterr().err

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 import greymatter as gm
-from greymatter.trainer import resume_path
+from greymatter.train.trainer import resume_path
 
 from test_engine_math import TutorialMLP
 
@@ -24,20 +24,28 @@ class CraftedValidation:
 
     def evaluate(self, loader, progress=None, every=50):
         acc = next(self._acc)
-        return SimpleNamespace(loss=1.0 - acc, accuracy=acc, samples=1, batches=1, skipped=0, interrupted=False)
+        return SimpleNamespace(
+            loss=1.0 - acc, accuracy=acc, samples=1, batches=1, skipped=0, interrupted=False
+        )
 
 
 @pytest.fixture
 def data(tiny_mnist):
     ds = gm.datasets.MNIST(root=tiny_mnist[0], transform=gm.transforms.ToTensor())
     train, val = gm.random_split(ds, [150, 50], seed=0)
-    return gm.DataLoader(train, batch_size=25, shuffle=True, seed=1), gm.DataLoader(val, batch_size=50)
+    return gm.DataLoader(train, batch_size=25, shuffle=True, seed=1), gm.DataLoader(
+        val, batch_size=50
+    )
 
 
 def test_plateau_reduces_lr_like_torch(data):
     accs = [0.5, 0.6, 0.6, 0.6, 0.6, 0.7, 0.7, 0.7, 0.7, 0.7]
-    tr = gm.Trainer(gm.models.MNISTNet(hidden=(16,)), lr=0.01, progress=False,
-                    scheduler=gm.schedulers.ReduceLROnPlateau(mode="max", factor=0.5, patience=2))
+    tr = gm.Trainer(
+        gm.models.MNISTNet(hidden=(16,)),
+        lr=0.01,
+        progress=False,
+        scheduler=gm.schedulers.ReduceLROnPlateau(mode="max", factor=0.5, patience=2),
+    )
     tr.engine = CraftedValidation(tr.engine, accs)
     hist = tr.fit(*data, epochs=len(accs))
     opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.01)
@@ -53,11 +61,20 @@ def test_plateau_reduces_lr_like_torch(data):
 def test_early_stopping_and_best_weights_on_a_crafted_curve(data, tmp_path):
     accs = [0.5, 0.8, 0.7, 0.75, 0.79, 0.9, 0.95]
     snapshots = []
-    tr = gm.Trainer(gm.models.MNISTNet(hidden=(16,)), early_stopping=3, checkpoint=str(tmp_path / "best.pth"),
-                    progress=False)
+    tr = gm.Trainer(
+        gm.models.MNISTNet(hidden=(16,)),
+        early_stopping=3,
+        checkpoint=str(tmp_path / "best.pth"),
+        progress=False,
+    )
     tr.engine = CraftedValidation(tr.engine, accs)
-    hist = tr.fit(*data, epochs=7, on_epoch=lambda row: snapshots.append({k: v.clone() for k, v in
-                                                                          tr.model.state_dict().items()}))
+    hist = tr.fit(
+        *data,
+        epochs=7,
+        on_epoch=lambda row: snapshots.append(
+            {k: v.clone() for k, v in tr.model.state_dict().items()}
+        ),
+    )
     assert len(hist) == 5 and hist.best_epoch == 2  # three epochs without beating 0.8
     for name, value in tr.model.state_dict().items():  # the model holds epoch 2's weights again
         assert torch.equal(value, snapshots[1][name]), name
@@ -70,17 +87,24 @@ def test_best_weights_restored_without_early_stopping(data):
     snapshots = []
     tr = gm.Trainer(gm.models.MNISTNet(hidden=(16,)), progress=False)
     tr.engine = CraftedValidation(tr.engine, accs)
-    tr.fit(*data, epochs=3, on_epoch=lambda row: snapshots.append(tr.model.state_dict()["fc1.weight"].clone()))
+    tr.fit(
+        *data,
+        epochs=3,
+        on_epoch=lambda row: snapshots.append(tr.model.state_dict()["fc1.weight"].clone()),
+    )
     assert torch.equal(tr.model.state_dict()["fc1.weight"], snapshots[1])
 
 
-@pytest.mark.parametrize("scheduler", [gm.schedulers.ReduceLROnPlateau(mode="max", factor=0.5, patience=0),
-                                       "onecycle"])
+@pytest.mark.parametrize(
+    "scheduler", [gm.schedulers.ReduceLROnPlateau(mode="max", factor=0.5, patience=0), "onecycle"]
+)
 def test_resumed_run_equals_uninterrupted_run(data, tmp_path, scheduler):
     def trainer(path):
         torch.manual_seed(123)  # same initial weights
         model = gm.models.MNISTNet(hidden=(32,), dropout=0.2)
-        return gm.Trainer(model, lr=3e-3, scheduler=scheduler, checkpoint=str(path), progress=False, seed=5)
+        return gm.Trainer(
+            model, lr=3e-3, scheduler=scheduler, checkpoint=str(path), progress=False, seed=5
+        )
 
     full = trainer(tmp_path / "a" / "best.pth")
     full_hist = full.fit(*data, epochs=4).df.drop(columns="seconds")
@@ -94,8 +118,14 @@ def test_resumed_run_equals_uninterrupted_run(data, tmp_path, scheduler):
     with pytest.raises(KeyboardInterrupt):
         first.fit(*data, epochs=4, on_epoch=crash)
     torch.manual_seed(999)  # a different init: resume must overwrite it
-    second = gm.Trainer(gm.models.MNISTNet(hidden=(32,), dropout=0.2), lr=3e-3, scheduler=scheduler,
-                        checkpoint=str(tmp_path / "b" / "best.pth"), progress=False, seed=5)
+    second = gm.Trainer(
+        gm.models.MNISTNet(hidden=(32,), dropout=0.2),
+        lr=3e-3,
+        scheduler=scheduler,
+        checkpoint=str(tmp_path / "b" / "best.pth"),
+        progress=False,
+        seed=5,
+    )
     second.resume(resume_path(tmp_path / "b" / "best.pth"))
     resumed_hist = second.fit(*data).df.drop(columns="seconds")  # finishes the planned 4 epochs
     assert resumed_hist.equals(full_hist)
@@ -104,7 +134,9 @@ def test_resumed_run_equals_uninterrupted_run(data, tmp_path, scheduler):
 
 
 def test_resume_refuses_other_settings(data, tmp_path):
-    tr = gm.Trainer(gm.models.MNISTNet(hidden=(16,)), checkpoint=str(tmp_path / "best.pth"), progress=False)
+    tr = gm.Trainer(
+        gm.models.MNISTNet(hidden=(16,)), checkpoint=str(tmp_path / "best.pth"), progress=False
+    )
     tr.fit(*data, epochs=1)
     other = gm.Trainer(gm.models.MNISTNet(hidden=(16,)), optimizer="sgd", progress=False)
     with pytest.raises(gm.ConfigError, match="optimizer='adam'"):
@@ -121,8 +153,12 @@ def test_plain_torch_module_trains_like_the_engine(data):
     h_ref = gm.Trainer(ref, progress=False).fit(*data, epochs=2).df.drop(columns="seconds")
     h_cpp = gm.Trainer(cpp, progress=False).fit(*data, epochs=2).df.drop(columns="seconds")
     assert h_ref.columns.equals(h_cpp.columns)
-    torch.testing.assert_close(torch.tensor(h_ref.values, dtype=torch.float64),
-                               torch.tensor(h_cpp.values, dtype=torch.float64), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(
+        torch.tensor(h_ref.values, dtype=torch.float64),
+        torch.tensor(h_cpp.values, dtype=torch.float64),
+        rtol=1e-4,
+        atol=1e-5,
+    )
     for name, value in cpp.state_dict().items():
         torch.testing.assert_close(ref.state_dict()[name], value, rtol=1e-4, atol=1e-5)
 
@@ -189,6 +225,7 @@ def fashion_small():
 def test_fit_in_steps_equals_one_fit(data):
     """fit(epochs=1) three times trains like fit(epochs=3): each call goes on from the last epoch's
     weights even though the model holds the best ones in between."""
+
     def trainer():
         torch.manual_seed(7)
         return gm.Trainer(gm.models.MNISTNet(hidden=(32,)), lr=1e-2, progress=False)

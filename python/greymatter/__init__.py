@@ -1,24 +1,25 @@
-"""greymatter: the PyTorch image-classification workflow learners are taught, with the heavy work in C++.
+"""greymatter: the PyTorch image-classification workflow learners are taught, with the heavy work in
+C++.
 
     import greymatter as gm
     train = gm.datasets.FashionMNIST(train=True)
     model = gm.models.MNISTNet(hidden=(128, 64))
-    hist = gm.Trainer(model, lr=1e-3).fit(gm.DataLoader(train, batch_size=64, shuffle=True), epochs=5)
+    loader = gm.DataLoader(train, batch_size=64, shuffle=True)
+    hist = gm.Trainer(model, lr=1e-3).fit(loader, epochs=5)
 """
-import torch  # loads libtorch before the extension that links against it
+import torch  # noqa: F401  (loads libtorch before the extension that links against it)
 
 from ._threads import configure_threads
 
 configure_threads()
 
 from ._core import ConfigError, DataError, TrainingError  # noqa: E402
-from . import datasets, models, plots, schedulers, transforms  # noqa: E402
+from ._version import __version__  # noqa: E402, F401
+from . import datasets, models, plots, transforms  # noqa: E402
 from .datasets import Subset, random_split  # noqa: E402
 from .loader import DataLoader  # noqa: E402
-from .trainer import History, Trainer  # noqa: E402
+from .train import History, Trainer, schedulers  # noqa: E402
 from .sweep import sweep  # noqa: E402
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ConfigError",

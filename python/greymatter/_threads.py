@@ -1,4 +1,5 @@
-"""Thread settings: Debian's torch starts with one intra-op thread; greymatter uses every core it may."""
+"""Thread settings: Debian's torch starts with one intra-op thread; greymatter uses every core it
+may."""
 import os
 
 import torch
@@ -12,7 +13,8 @@ def available_cores() -> int:
 
 
 def configure_threads() -> None:
-    """Give torch one intra-op thread per available core, unless the user chose (OMP_NUM_THREADS)."""
+    """Give torch one intra-op thread per available core, unless the user chose
+    (OMP_NUM_THREADS)."""
     if "OMP_NUM_THREADS" in os.environ:
         return
     if torch.get_num_threads() < available_cores():

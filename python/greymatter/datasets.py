@@ -1,10 +1,9 @@
 """Datasets with torchvision's names. Each holds a C++ Source that the loader reads from threads.
 
 Unlike torchvision, samples come out already as tensors: ``ds[i]`` is ``(float tensor CxHxW, int)``
-(with ``transform=None`` that is ToTensor's output, values in [0, 1]). Random transforms in ``ds[i]``
-draw from (seed 0, epoch 0, index i), so the same index gives the same augmentation; a DataLoader
-draws new ones every epoch.
-"""
+(with ``transform=None`` that is ToTensor's output, values in [0, 1]). Random transforms in
+``ds[i]`` draw from (seed 0, epoch 0, index i), so the same index gives the same augmentation; a
+DataLoader draws new ones every epoch. """
 import math
 import numbers
 import os
@@ -18,9 +17,19 @@ from . import _core
 from . import transforms as T
 from ._core import ConfigError, DataError
 
-__all__ = ["Dataset", "ImageFolder", "MNIST", "FashionMNIST", "Subset", "random_split", "IMG_EXTENSIONS",
-           "DEFAULT_FASHION_MNIST_ROOT", "DEFAULT_MAX_IMAGE_PIXELS", "set_max_image_pixels",
-           "get_max_image_pixels"]
+__all__ = [
+    "Dataset",
+    "ImageFolder",
+    "MNIST",
+    "FashionMNIST",
+    "Subset",
+    "random_split",
+    "IMG_EXTENSIONS",
+    "DEFAULT_FASHION_MNIST_ROOT",
+    "DEFAULT_MAX_IMAGE_PIXELS",
+    "set_max_image_pixels",
+    "get_max_image_pixels",
+]
 
 IMG_EXTENSIONS = tuple(_core.default_image_extensions())  # torchvision's list
 
@@ -100,14 +109,15 @@ def _rebuild(cls, args, kwargs):
 class _IdxDataset(Dataset):
     """MNIST-format data: four IDX files (raw or .gz), read once into memory as uint8.
 
-    Any transform chain works, on the images torchvision would make (PIL mode "L": one channel unless
-    ``Grayscale(3)`` asks for three); ToTensor + Normalize alone take a faster path.
-    """
+    Any transform chain works, on the images torchvision would make (PIL mode "L": one channel
+    unless ``Grayscale(3)`` asks for three); ToTensor + Normalize alone take a faster path."""
 
     classes: List[str] = []
     folder = ""  # torchvision keeps the files in root/<folder>/raw
 
-    def __init__(self, root: Optional[str] = None, train: bool = True, transform=None, download: bool = False) -> None:
+    def __init__(
+        self, root: Optional[str] = None, train: bool = True, transform=None, download: bool = False
+    ) -> None:
         self._remember(root, train, transform, download)
         self.root = str(root) if root is not None else self._default_root()
         self.train = train
@@ -117,16 +127,23 @@ class _IdxDataset(Dataset):
         images = _core.read_idx(self._find(f"{prefix}-images-idx3-ubyte", download))
         labels = _core.read_idx(self._find(f"{prefix}-labels-idx1-ubyte", download))
         if images.dim() != 3 or labels.dim() != 1 or images.shape[0] != labels.shape[0]:
-            raise DataError(f"{self.root}: images {tuple(images.shape)} and labels {tuple(labels.shape)} do not match")
+            raise DataError(
+                f"{self.root}: images {tuple(images.shape)} and labels {tuple(labels.shape)} do "
+                "not match"
+            )
         self.data = images  # uint8 (N, 28, 28), as torchvision's .data
         self.targets = labels.long()
         if int(self.targets.max()) >= len(self.classes):
-            raise DataError(f"{self.root}: label {int(self.targets.max())} is out of range for {len(self.classes)} classes")
+            raise DataError(
+                f"{self.root}: label {int(self.targets.max())} is out of range for "
+                f"{len(self.classes)} classes"
+            )
         if plain is not None:  # ToTensor (+ Normalize) only: one table lookup per pixel
             self.source = _core.TensorSource(images, self.targets, list(plain[0]), list(plain[1]))
         else:  # any other chain runs like an ImageFolder's, on torchvision's mode "L" images
-            self.source = _core.ImageTensorSource(images, self.targets, T.to_specs(transform),
-                                                  f"{type(self).__name__} image")
+            self.source = _core.ImageTensorSource(
+                images, self.targets, T.to_specs(transform), f"{type(self).__name__} image"
+            )
 
     def _default_root(self) -> str:
         raise ConfigError(f"{type(self).__name__} needs root= (the folder holding the IDX files)")
@@ -140,24 +157,50 @@ class _IdxDataset(Dataset):
                     return str(path)
                 tried.append(str(path))
         hint = " (download=True cannot help: greymatter never downloads)" if download else ""
-        raise DataError(f"{type(self).__name__}: no '{stem}' file found; looked for {', '.join(tried)}{hint}")
+        raise DataError(
+            f"{type(self).__name__}: no '{stem}' file found; looked for {', '.join(tried)}{hint}"
+        )
 
     def __repr__(self) -> str:
         split = "Train" if self.train else "Test"
-        return (f"Dataset {type(self).__name__}\n    Number of datapoints: {len(self)}\n    Root location: {self.root}\n"
-                f"    Split: {split}\n    Transform: {self.transform!r}")
+        return (
+            f"Dataset {type(self).__name__}\n    Number of datapoints: {len(self)}\n    Root "
+            f"location: {self.root}\n"
+            f"    Split: {split}\n    Transform: {self.transform!r}"
+        )
 
 
 class MNIST(_IdxDataset):
-    classes = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four",
-               "5 - five", "6 - six", "7 - seven", "8 - eight", "9 - nine"]
+    classes = [
+        "0 - zero",
+        "1 - one",
+        "2 - two",
+        "3 - three",
+        "4 - four",
+        "5 - five",
+        "6 - six",
+        "7 - seven",
+        "8 - eight",
+        "9 - nine",
+    ]
     folder = "MNIST"
 
 
 class FashionMNIST(_IdxDataset):
     """Fashion-MNIST; ``root=None`` reads Debian's copy in /usr/share/datasets/fashion-mnist."""
 
-    classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    classes = [
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ]
     folder = "FashionMNIST"
 
     def _default_root(self) -> str:
@@ -173,24 +216,31 @@ class ImageFolder(Dataset):
     and ``extensions`` match case-insensitively on both sides.
 
     Images are read the way torchvision's loader reads them (PIL ``convert("RGB")``): grey, RGBA
-    (alpha dropped), palette and 16-bit PNGs all load; EXIF orientation is *not* applied, as PIL does
-    not apply it without ``ImageOps.exif_transpose``, so a phone photo stored sideways stays sideways.
-    16-bit grey PNGs saturate at 255 exactly as PIL's conversion does (values are not rescaled).
+    (alpha dropped), palette and 16-bit PNGs all load; EXIF orientation is *not* applied, as PIL
+    does not apply it without ``ImageOps.exif_transpose``, so a phone photo stored sideways stays
+    sideways. 16-bit grey PNGs saturate at 255 exactly as PIL's conversion does (values are not
+    rescaled).
 
-    JPEGs are decoded at reduced size (libjpeg's DCT scaling, 1/2 to 1/8) when the chain starts with a
-    Resize to at most a third of the file's size; measured against torchvision this stays within a few
-    levels (max 4/255 on the test photos). ``draft=True`` allows it from half the size on, as PIL's
-    ``Image.draft`` would: about twice as fast again on 512 -> 128, but sharp edges can then differ by
-    up to ~11/255 (mean still ~0.7/255), outside the exact-match tolerance.
+    JPEGs are decoded at reduced size (libjpeg's DCT scaling, 1/2 to 1/8) when the chain starts with
+    a Resize to at most a third of the file's size; measured against torchvision this stays within a
+    few levels (max 4/255 on the test photos). ``draft=True`` allows it from half the size on, as
+    PIL's ``Image.draft`` would: about twice as fast again on 512 -> 128, but sharp edges can then
+    differ by up to ~11/255 (mean still ~0.7/255), outside the exact-match tolerance.
 
-    ``on_error="raise"`` (default): an unreadable image raises ``DataError`` naming the file when it is
-    loaded. ``on_error="skip"``: every file's header and structure are checked now (truncated JPEG/PNG,
-    empty, not an image, unreadable) and bad ones are left out with a warning; a file that still fails
-    to decode later is left out of its batch. Either way ``.skipped`` lists (path, reason).
-    """
+    ``on_error="raise"`` (default): an unreadable image raises ``DataError`` naming the file when it
+    is loaded. ``on_error="skip"``: every file's header and structure are checked now (truncated
+    JPEG/PNG, empty, not an image, unreadable) and bad ones are left out with a warning; a file that
+    still fails to decode later is left out of its batch. Either way ``.skipped`` lists (path,
+    reason)."""
 
-    def __init__(self, root, transform=None, extensions: Sequence[str] = IMG_EXTENSIONS,
-                 on_error: str = "raise", draft: bool = False) -> None:
+    def __init__(
+        self,
+        root,
+        transform=None,
+        extensions: Sequence[str] = IMG_EXTENSIONS,
+        on_error: str = "raise",
+        draft: bool = False,
+    ) -> None:
         if on_error not in ("raise", "skip"):
             raise ConfigError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         self._remember(root, transform, extensions, on_error, draft)
@@ -201,9 +251,13 @@ class ImageFolder(Dataset):
         specs = T.to_specs(transform)
         _core.check_transforms(specs, 3)  # unsupported chains fail here, before any file is read
         skip = on_error == "skip"
-        classes, paths, labels, empty = _core.scan_image_folder(self.root, list(self.extensions), skip)
+        classes, paths, labels, empty = _core.scan_image_folder(
+            self.root, list(self.extensions), skip
+        )
         self._skipped_at_scan: List[Tuple[str, str]] = [
-            (folder, f"class folder '{folder}' holds no file with an accepted extension") for folder in empty]
+            (folder, f"class folder '{folder}' holds no file with an accepted extension")
+            for folder in empty
+        ]
         if skip:
             bad = _core.check_image_files(paths)
             drop = {i for i, _ in bad}
@@ -211,9 +265,13 @@ class ImageFolder(Dataset):
             paths = [p for i, p in enumerate(paths) if i not in drop]
             labels = [y for i, y in enumerate(labels) if i not in drop]
             if self._skipped_at_scan:
-                warnings.warn(f"ImageFolder('{self.root}'): skipped {len(self._skipped_at_scan)} unreadable file(s) "
-                              f"or empty class folder(s), e.g. {self._skipped_at_scan[0][1]}; see .skipped for all",
-                              stacklevel=2)
+                warnings.warn(
+                    f"ImageFolder('{self.root}'): skipped {len(self._skipped_at_scan)} "
+                    "unreadable file(s) "
+                    f"or empty class folder(s), e.g. {self._skipped_at_scan[0][1]}; see .skipped "
+                    "for all",
+                    stacklevel=2,
+                )
             if not paths:
                 raise DataError(f"image folder '{self.root}' has no readable image")
         self.classes = list(classes)
@@ -231,8 +289,11 @@ class ImageFolder(Dataset):
 
     def __repr__(self) -> str:
         count = len(self) if hasattr(self, "source") else "?"
-        return (f"Dataset ImageFolder\n    Number of datapoints: {count}\n    Root location: {self.root}\n"
-                f"    Transform: {self.transform!r}")
+        return (
+            f"Dataset ImageFolder\n    Number of datapoints: {count}\n    Root location: "
+            f"{self.root}\n"
+            f"    Transform: {self.transform!r}"
+        )
 
 
 class Subset(Dataset):
@@ -242,7 +303,9 @@ class Subset(Dataset):
         self._remember(dataset, list(indices))
         base = dataset.indices
         n = len(dataset)
-        self.indices_ = [base[_check_index(i, n)] if base is not None else _check_index(i, n) for i in indices]
+        self.indices_ = [
+            base[_check_index(i, n)] if base is not None else _check_index(i, n) for i in indices
+        ]
         self.dataset = dataset
         self.source = dataset.source
         self.classes = dataset.classes
@@ -259,7 +322,9 @@ class Subset(Dataset):
         return self.source.get(self.indices_[_check_index(index, len(self))])
 
 
-def random_split(dataset: Dataset, lengths: Sequence[float], seed: int = 42, stratify: bool = False) -> List[Subset]:
+def random_split(
+    dataset: Dataset, lengths: Sequence[float], seed: int = 42, stratify: bool = False
+) -> List[Subset]:
     """Split like torch.utils.data.random_split: lengths are counts, or fractions summing to 1.
 
     ``stratify=False`` gives exactly torch's split for the same seed. ``stratify=True`` splits each
@@ -274,7 +339,7 @@ def random_split(dataset: Dataset, lengths: Sequence[float], seed: int = 42, str
         perm = torch.randperm(n, generator=generator).tolist()
         out, start = [], 0
         for c in counts:
-            out.append(Subset(dataset, perm[start:start + c]))
+            out.append(Subset(dataset, perm[start : start + c]))
             start += c
         return out
     if fractions is None:
@@ -288,10 +353,12 @@ def random_split(dataset: Dataset, lengths: Sequence[float], seed: int = 42, str
         order = torch.randperm(len(members), generator=generator).tolist()
         start = 0
         for part, c in zip(parts, _counts(fractions, len(members))):
-            part.extend(members[i] for i in order[start:start + c])
+            part.extend(members[i] for i in order[start : start + c])
             start += c
-    return [Subset(dataset, [part[i] for i in torch.randperm(len(part), generator=generator).tolist()])
-            for part in parts]
+    return [
+        Subset(dataset, [part[i] for i in torch.randperm(len(part), generator=generator).tolist()])
+        for part in parts
+    ]
 
 
 def _fractions(lengths: Sequence[float], n: int):
@@ -302,7 +369,10 @@ def _fractions(lengths: Sequence[float], n: int):
         return list(lengths)
     counts = [int(x) for x in lengths]
     if any(c < 0 for c in counts) or sum(counts) != n:
-        raise ConfigError(f"random_split lengths {list(lengths)} do not add up to the dataset size {n} (or to 1.0)")
+        raise ConfigError(
+            f"random_split lengths {list(lengths)} do not add up to the dataset size {n} (or to "
+            "1.0)"
+        )
     return None
 
 
@@ -323,7 +393,9 @@ def _targets(dataset: Dataset) -> List[int]:
         return [labels[i] for i in dataset.indices_]  # a Subset's indices are its root's
     targets = getattr(dataset, "targets", None)
     if targets is None:
-        raise ConfigError(f"stratify=True needs a dataset with targets, {type(dataset).__name__} has none")
+        raise ConfigError(
+            f"stratify=True needs a dataset with targets, {type(dataset).__name__} has none"
+        )
     return [int(t) for t in targets]
 
 

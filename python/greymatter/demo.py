@@ -22,20 +22,31 @@ def main(argv=None) -> int:
     test_loader = gm.DataLoader(test, batch_size=256)
 
     model = gm.models.MNISTNet(hidden=(128, 64))
-    trainer = gm.Trainer(model, optimizer="adam", lr=1e-3, checkpoint=f"{args.out}/best.pth", progress=False)
-    print(f"greymatter {gm.__version__}: MNISTNet on Fashion-MNIST, {len(train)} train / {len(val)} val / "
-          f"{len(test)} test images, device {trainer.device}")
+    trainer = gm.Trainer(
+        model, optimizer="adam", lr=1e-3, checkpoint=f"{args.out}/best.pth", progress=False
+    )
+    print(
+        f"greymatter {gm.__version__}: MNISTNet on Fashion-MNIST, {len(train)} train / "
+        f"{len(val)} val / "
+        f"{len(test)} test images, device {trainer.device}"
+    )
     start = time.perf_counter()
     for _ in range(args.epochs):
         trainer.fit(train_loader, val_loader, epochs=1)
         r = trainer.history.rows[-1]
-        print(f"epoch {r['epoch']}: train loss {r['train_loss']:.4f} acc {r['train_acc']:.4f} | "
-              f"val loss {r['val_loss']:.4f} acc {r['val_acc']:.4f} | {r['seconds']:.1f}s", flush=True)
+        print(
+            f"epoch {r['epoch']}: train loss {r['train_loss']:.4f} acc {r['train_acc']:.4f} | "
+            f"val loss {r['val_loss']:.4f} acc {r['val_acc']:.4f} | {r['seconds']:.1f}s",
+            flush=True,
+        )
     total = time.perf_counter() - start
     result = trainer.evaluate(test_loader)
     gm.plots.curves(trainer.history, save=f"{args.out}/curves.png")
-    print(f"test accuracy {result['accuracy']:.4f} (loss {result['loss']:.4f}) after {args.epochs} epochs in "
-          f"{total:.1f}s; wrote {args.out}/curves.png and {args.out}/best.pth")
+    print(
+        f"test accuracy {result['accuracy']:.4f} (loss {result['loss']:.4f}) after {args.epochs} "
+        "epochs in "
+        f"{total:.1f}s; wrote {args.out}/curves.png and {args.out}/best.pth"
+    )
     return 0
 
 

@@ -1,17 +1,17 @@
 """DataLoader with torch's name and arguments; the batching runs on C++ threads.
 
-Iterating yields ``(images float32 [B, C, H, W], labels int64 [B])``. Every ``iter(loader)`` is a new
-epoch with a new shuffle drawn from (seed, epoch): the same batches for any ``num_workers``.
+Iterating yields ``(images float32 [B, C, H, W], labels int64 [B])``. Every ``iter(loader)`` is a
+new epoch with a new shuffle drawn from (seed, epoch): the same batches for any ``num_workers``.
 
-``cache``: keep each image's decoded, deterministic part of the transform chain (everything before the
-first random transform, e.g. decode + Resize) in memory, so later epochs skip decoding. ``True`` caches
-or refuses with ``ConfigError`` when it would not fit in the available memory; ``None`` (default) caches
-when that takes at most a quarter of the available memory and 2 GiB; ``False`` never caches. The cache
-belongs to the dataset, so loaders over subsets of one ImageFolder share it. ``cache_info()`` reports it.
+``cache``: keep each image's decoded, deterministic part of the transform chain (everything before
+the first random transform, e.g. decode + Resize) in memory, so later epochs skip decoding. ``True``
+caches or refuses with ``ConfigError`` when it would not fit in the available memory; ``None``
+(default) caches when that takes at most a quarter of the available memory and 2 GiB; ``False``
+never caches. The cache belongs to the dataset, so loaders over subsets of one ImageFolder share it.
+``cache_info()`` reports it.
 
-``pin_memory``: page-locked batch buffers for faster copies to a GPU; only with a CUDA build of torch,
-otherwise accepted and ignored.
-"""
+``pin_memory``: page-locked batch buffers for faster copies to a GPU; only with a CUDA build of
+torch, otherwise accepted and ignored. """
 import warnings
 from typing import Optional
 
@@ -23,17 +23,28 @@ from .datasets import Dataset
 
 __all__ = ["DataLoader"]
 
-_AUTO_CACHE_LIMIT = 2 << 30     # bytes
-_AUTO_CACHE_FRACTION = 0.25     # of the available memory
-_CACHE_FIT_FRACTION = 0.8       # cache=True refuses above this share of the available memory
+_AUTO_CACHE_LIMIT = 2 << 30  # bytes
+_AUTO_CACHE_FRACTION = 0.25  # of the available memory
+_CACHE_FIT_FRACTION = 0.8  # cache=True refuses above this share of the available memory
 
 
 class DataLoader:
-    def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False, num_workers: int = 1,
-                 seed: Optional[int] = None, drop_last: bool = False, cache=None, pin_memory: bool = False,
-                 prefetch: int = 2) -> None:
+    def __init__(
+        self,
+        dataset: Dataset,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        num_workers: int = 1,
+        seed: Optional[int] = None,
+        drop_last: bool = False,
+        cache=None,
+        pin_memory: bool = False,
+        prefetch: int = 2,
+    ) -> None:
         if not isinstance(dataset, Dataset):
-            raise ConfigError(f"DataLoader needs a greymatter dataset, got {type(dataset).__name__}")
+            raise ConfigError(
+                f"DataLoader needs a greymatter dataset, got {type(dataset).__name__}"
+            )
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
         if cache not in (None, True, False):
@@ -49,10 +60,20 @@ class DataLoader:
         self.cache = cache
         self.pin_memory = bool(pin_memory)
         self.prefetch = int(prefetch)
-        self._indices = dataset.indices if dataset.indices is not None else list(range(len(dataset)))
-        self._loader = _core.Loader(dataset.source, self._indices, batch_size=batch_size, shuffle=self.shuffle,
-                                    drop_last=self.drop_last, seed=self.seed, num_workers=self.num_workers,
-                                    prefetch=self.prefetch, pin_memory=self.pin_memory)
+        self._indices = (
+            dataset.indices if dataset.indices is not None else list(range(len(dataset)))
+        )
+        self._loader = _core.Loader(
+            dataset.source,
+            self._indices,
+            batch_size=batch_size,
+            shuffle=self.shuffle,
+            drop_last=self.drop_last,
+            seed=self.seed,
+            num_workers=self.num_workers,
+            prefetch=self.prefetch,
+            pin_memory=self.pin_memory,
+        )
         self._cache_estimate = 0
         self._cache_enabled = self._setup_cache(cache)
         self._epoch = 0
@@ -65,13 +86,18 @@ class DataLoader:
         self._cache_estimate = estimate
         available = _core.available_memory_bytes()
         if cache is None:
-            if available <= 0 or estimate > min(_AUTO_CACHE_LIMIT, _AUTO_CACHE_FRACTION * available):
+            if available <= 0 or estimate > min(
+                _AUTO_CACHE_LIMIT, _AUTO_CACHE_FRACTION * available
+            ):
                 return False
         elif available > 0 and estimate > _CACHE_FIT_FRACTION * available:
             raise ConfigError(
-                f"cache=True needs {'' if exact else 'about '}{_gib(estimate)} for {len(self._indices)} decoded "
-                f"images but only {_gib(available)} of memory is available: use cache=False, or a smaller Resize "
-                f"before the first random transform")
+                f"cache=True needs {'' if exact else 'about '}{_gib(estimate)} for "
+                f"{len(self._indices)} decoded "
+                f"images but only {_gib(available)} of memory is available: use cache=False, or "
+                "a smaller Resize "
+                f"before the first random transform"
+            )
         # An extrapolated estimate gets headroom; the budget only stops the cache from growing.
         budget = estimate + (16 << 20) if exact else int(estimate * 1.5) + (16 << 20)
         if available > 0:
@@ -80,10 +106,15 @@ class DataLoader:
         return True
 
     def cache_info(self) -> dict:
-        """Whether this loader caches, the estimate for its samples, and what the dataset's cache holds now."""
+        """Whether this loader caches, the estimate for its samples, and what the dataset's cache
+        holds now."""
         source = self.dataset.source
-        return {"enabled": self._cache_enabled, "estimated_bytes": self._cache_estimate,
-                "bytes": getattr(source, "cache_bytes", 0), "samples": getattr(source, "cached_samples", 0)}
+        return {
+            "enabled": self._cache_enabled,
+            "estimated_bytes": self._cache_estimate,
+            "bytes": getattr(source, "cache_bytes", 0),
+            "samples": getattr(source, "cached_samples", 0),
+        }
 
     def __len__(self) -> int:
         return len(self._loader)
@@ -94,7 +125,8 @@ class DataLoader:
         return it
 
     def epoch(self, epoch: int):
-        """Iterator over one given epoch (its shuffle and augmentations depend on the number only)."""
+        """Iterator over one given epoch (its shuffle and augmentations depend on the number
+        only)."""
         return _Epoch(self._loader.epoch(epoch), self.dataset)
 
     @property
@@ -103,12 +135,17 @@ class DataLoader:
         return self._loader
 
     def __repr__(self) -> str:
-        return (f"DataLoader(batch_size={self.batch_size}, shuffle={self.shuffle}, num_workers={self.num_workers}, "
-                f"seed={self.seed}, drop_last={self.drop_last}, cache={self._cache_enabled}, batches={len(self)})")
+        return (
+            f"DataLoader(batch_size={self.batch_size}, shuffle={self.shuffle}, "
+            f"num_workers={self.num_workers}, "
+            f"seed={self.seed}, drop_last={self.drop_last}, cache={self._cache_enabled}, "
+            f"batches={len(self)})"
+        )
 
 
 class _Epoch:
-    """One pass: the C++ iterator, plus a warning at the end about images skipped (on_error="skip")."""
+    """One pass: the C++ iterator, plus a warning at the end about images skipped
+    (on_error="skip")."""
 
     def __init__(self, it, dataset) -> None:
         self._it = it
@@ -128,8 +165,11 @@ class _Epoch:
             new = _skipped_count(self._dataset) - self._skipped_before
             if new > 0:
                 self._skipped_before += new
-                warnings.warn(f"{new} image(s) could not be decoded and were left out of their batches "
-                              f"(on_error='skip'); see dataset.skipped", stacklevel=2)
+                warnings.warn(
+                    f"{new} image(s) could not be decoded and were left out of their batches "
+                    f"(on_error='skip'); see dataset.skipped",
+                    stacklevel=2,
+                )
             raise
 
 

@@ -1,15 +1,16 @@
 """Small, deterministic image folders made from real photos, for tests, benchmarks and tutorials.
 
     from greymatter.sample_data import make_image_folder
-    root = make_image_folder("data/Training", classes=("glioma", "meningioma", "notumor", "pituitary"),
-                             per_class=40, size=128, variants=[("jpg", "L")], seed=0)
+    classes = ("glioma", "meningioma", "notumor", "pituitary")
+    root = make_image_folder("data/Training", classes=classes, per_class=40, size=128,
+                             variants=[("jpg", "L")], seed=0)
 
-Each class is cut from its own photo of scikit-image's bundled data (astronaut, coffee, chelsea, rocket,
-...; no download), so classes look different and a small CNN can learn them. Every image is a random
-crop of its class photo (30-100% of the area, aspect 3:4 to 4:3), flipped half the time, resized with
-PIL and saved as the (format, mode) variant that comes next in ``variants``. The same arguments always
-write the same files. Not a dataset loader: point ``greymatter.datasets.ImageFolder`` at the folder.
-"""
+Each class is cut from its own photo of scikit-image's bundled data (astronaut, coffee, chelsea,
+rocket, ...; no download), so classes look different and a small CNN can learn them. Every image is
+a random crop of its class photo (30-100% of the area, aspect 3:4 to 4:3), flipped half the time,
+resized with PIL and saved as the (format, mode) variant that comes next in ``variants``. The same
+arguments always write the same files. Not a dataset loader: point
+``greymatter.datasets.ImageFolder`` at the folder. """
 import os
 from pathlib import Path
 from typing import Iterable, List, Sequence, Tuple, Union
@@ -19,12 +20,30 @@ import numpy as np
 __all__ = ["make_image_folder", "photo", "PHOTOS", "ALL_VARIANTS"]
 
 # scikit-image's bundled photos, in the order classes take them.
-PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "hubble_deep_field", "retina",
-          "camera", "coins", "moon")
+PHOTOS = (
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "immunohistochemistry",
+    "hubble_deep_field",
+    "retina",
+    "camera",
+    "coins",
+    "moon",
+)
 
 # Every (format, PIL mode) the folders can hold: what torchvision's loader meets in practice.
-ALL_VARIANTS = (("jpg", "RGB"), ("jpg", "L"), ("png", "RGB"), ("png", "L"), ("png", "RGBA"), ("png", "P"),
-                ("png", "I;16"), ("bmp", "RGB"))
+ALL_VARIANTS = (
+    ("jpg", "RGB"),
+    ("jpg", "L"),
+    ("png", "RGB"),
+    ("png", "L"),
+    ("png", "RGBA"),
+    ("png", "P"),
+    ("png", "I;16"),
+    ("bmp", "RGB"),
+)
 
 Size = Union[int, Tuple[int, int]]
 
@@ -42,18 +61,27 @@ def photo(name: str):
     return Image.fromarray(np.ascontiguousarray(array[..., :3]).astype(np.uint8), "RGB")
 
 
-def make_image_folder(root, classes: Union[int, Sequence[str]] = 4, per_class: int = 8,
-                      size: Union[Size, Sequence[Size]] = 64, variants: Iterable[Tuple[str, str]] = (("jpg", "RGB"),),
-                      seed: int = 0, quality: int = 90) -> Path:
+def make_image_folder(
+    root,
+    classes: Union[int, Sequence[str]] = 4,
+    per_class: int = 8,
+    size: Union[Size, Sequence[Size]] = 64,
+    variants: Iterable[Tuple[str, str]] = (("jpg", "RGB"),),
+    seed: int = 0,
+    quality: int = 90,
+) -> Path:
     """Writes ``root/<class>/<class>_<k>.<ext>`` and returns ``root`` as a Path.
 
     classes: a number (named after the photos) or names (photo i goes to class i, cycling).
     size: (h, w) or int (square) of every image, or a list of sizes used in turn.
-    variants: (format, mode) pairs used in turn, e.g. ALL_VARIANTS; format is jpg, png or bmp, mode is a
-    PIL mode (RGB, L, RGBA, P, I;16). JPEG and BMP only take RGB and L. 16-bit images hold the 8-bit
-    values (0-255), so PIL and greymatter both show the photo.
-    """
-    names = [PHOTOS[i % len(PHOTOS)] for i in range(classes)] if isinstance(classes, int) else list(classes)
+    variants: (format, mode) pairs used in turn, e.g. ALL_VARIANTS; format is jpg, png or bmp, mode
+    is a PIL mode (RGB, L, RGBA, P, I;16). JPEG and BMP only take RGB and L. 16-bit images hold the
+    8-bit values (0-255), so PIL and greymatter both show the photo."""
+    names = (
+        [PHOTOS[i % len(PHOTOS)] for i in range(classes)]
+        if isinstance(classes, int)
+        else list(classes)
+    )
     if not names:
         raise ValueError("classes must name at least one class")
     for name in names:
@@ -140,5 +168,7 @@ def _save(image, path: Path, fmt: str, mode: str, quality: int) -> None:
         image = image.convert(mode)
     options = {"quality": quality} if fmt in ("jpg", "jpeg") else {}
     tmp = path.with_suffix(path.suffix + ".tmp")
-    image.save(tmp, format={"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "bmp": "BMP"}[fmt], **options)
+    image.save(
+        tmp, format={"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "bmp": "BMP"}[fmt], **options
+    )
     os.replace(tmp, path)

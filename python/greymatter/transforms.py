@@ -2,17 +2,17 @@
 
 Names, parameters and defaults are torchvision's (0.14) and so are the results on images loaded the
 way torchvision's ImageFolder loads them (PIL, ``convert("RGB")``): resizing is Pillow's antialiased
-resampling, colour changes use PIL's integer arithmetic. The chain runs on uint8 pixels until one last
-pass writes ``ToTensor`` + ``Normalize`` as float CHW (``ToTensor`` is implied if left out).
+resampling, colour changes use PIL's integer arithmetic. The chain runs on uint8 pixels until one
+last pass writes ``ToTensor`` + ``Normalize`` as float CHW (``ToTensor`` is implied if left out).
 
 Random transforms draw from a counter-based generator keyed by (seed, epoch, sample index): a
 DataLoader gives the same augmentations whatever its ``num_workers``. The draws follow torchvision's
-``get_params`` algorithms, so their distributions match; the individual numbers differ from torch's RNG.
+``get_params`` algorithms, so their distributions match; the individual numbers differ from torch's
+RNG.
 
-Unsupported transforms, arguments or orders raise ``ConfigError`` when the dataset is built, not in the
-middle of an epoch. A chain is also callable on one image (PIL image, HxWxC uint8 array, or path):
-``tf(img)`` returns the float tensor, as torchvision's would.
-"""
+Unsupported transforms, arguments or orders raise ``ConfigError`` when the dataset is built, not in
+the middle of an epoch. A chain is also callable on one image (PIL image, HxWxC uint8 array, or
+path): ``tf(img)`` returns the float tensor, as torchvision's would. """
 import inspect
 import math
 import numbers
@@ -25,13 +25,28 @@ import torch
 from . import _core
 from ._core import ConfigError
 
-__all__ = ["Compose", "ToTensor", "Normalize", "Resize", "CenterCrop", "RandomResizedCrop", "RandomHorizontalFlip",
-           "RandomVerticalFlip", "RandomRotation", "ColorJitter", "Grayscale", "InterpolationMode", "to_config",
-           "from_config"]
+__all__ = [
+    "Compose",
+    "ToTensor",
+    "Normalize",
+    "Resize",
+    "CenterCrop",
+    "RandomResizedCrop",
+    "RandomHorizontalFlip",
+    "RandomVerticalFlip",
+    "RandomRotation",
+    "ColorJitter",
+    "Grayscale",
+    "InterpolationMode",
+    "to_config",
+    "from_config",
+]
 
 
 class InterpolationMode(Enum):
-    """torchvision's InterpolationMode values greymatter supports (torchvision's own enum works too)."""
+    """torchvision's InterpolationMode values greymatter supports (torchvision's own enum works
+    too)."""
+
     NEAREST = "nearest"
     BILINEAR = "bilinear"
     BICUBIC = "bicubic"
@@ -41,13 +56,15 @@ _INTERPOLATION_CODES = {"nearest": 0, "bilinear": 1, "bicubic": 2}
 
 
 class Transform:
-    """Base class: a description with torchvision's attributes, turned into a C++ step by ``_spec``."""
+    """Base class: a description with torchvision's attributes, turned into a C++ step by
+    ``_spec``."""
 
     def _spec(self):
         return (type(self).__name__, {})
 
     def __repr__(self) -> str:
-        # torchvision's form: the constructor's arguments; cached internals (e.g. Resize's _code) stay out.
+        # torchvision's form: the constructor's arguments; cached internals (e.g. Resize's _code)
+        # stay out.
         args = ", ".join(f"{k}={_show(v)}" for k, v in vars(self).items() if not k.startswith("_"))
         return f"{type(self).__name__}({args})"
 
@@ -55,7 +72,8 @@ class Transform:
         return type(self) is type(other) and vars(self) == vars(other)
 
     def __call__(self, image, seed: Optional[int] = None):
-        """Runs this chain on one image: a PIL image, a uint8 HxWxC / HxW array or tensor, or a file path.
+        """Runs this chain on one image: a PIL image, a uint8 HxWxC / HxW array or tensor, or a file
+        path.
 
         Returns the float tensor CxHxW. Random steps draw from ``seed`` (default: from torch's RNG).
         """
@@ -77,7 +95,10 @@ class Normalize(Transform):
         self.mean = tuple(float(m) for m in _as_sequence(mean, "Normalize mean"))
         self.std = tuple(float(s) for s in _as_sequence(std, "Normalize std"))
         if len(self.mean) != len(self.std):
-            raise ConfigError(f"Normalize needs as many mean as std values, got {len(self.mean)} and {len(self.std)}")
+            raise ConfigError(
+                f"Normalize needs as many mean as std values, got {len(self.mean)} and "
+                f"{len(self.std)}"
+            )
         if any(s == 0 for s in self.std):
             raise ConfigError(f"Normalize std must be non-zero, got {self.std}")
 
@@ -86,31 +107,51 @@ class Normalize(Transform):
 
 
 class Resize(Transform):
-    """Resize to (h, w), or the shorter side to ``size`` keeping the aspect ratio (torchvision's rule).
+    """Resize to (h, w), or the shorter side to ``size`` keeping the aspect ratio (torchvision's
+    rule).
 
-    Pillow's antialiased resampling, as torchvision uses on PIL images (``antialias`` is accepted for
-    compatibility; like torchvision on PIL images, antialiasing is always on).
-    """
+    Pillow's antialiased resampling, as torchvision uses on PIL images (``antialias`` is accepted
+    for compatibility; like torchvision on PIL images, antialiasing is always on)."""
 
-    def __init__(self, size, interpolation=InterpolationMode.BILINEAR, max_size: Optional[int] = None,
-                 antialias: Optional[bool] = None) -> None:
+    def __init__(
+        self,
+        size,
+        interpolation=InterpolationMode.BILINEAR,
+        max_size: Optional[int] = None,
+        antialias: Optional[bool] = None,
+    ) -> None:
         self.size = _size(size, "Resize", allow_single=True)
         code = _interpolation_code(interpolation, "Resize")
-        self.interpolation = _interpolation_mode(code)  # torchvision's enum or a string becomes greymatter's
+        self.interpolation = _interpolation_mode(
+            code
+        )  # torchvision's enum or a string becomes greymatter's
         self.max_size = max_size
         self.antialias = antialias
         self._code = code
         if max_size is not None and len(self.size) != 1:
-            raise ConfigError("Resize: max_size is only supported when size is an int (the shorter side)")
+            raise ConfigError(
+                "Resize: max_size is only supported when size is an int (the shorter side)"
+            )
 
     def __repr__(self) -> str:
-        # A shorter-side size prints as the int it was given, as torchvision's does: Resize(size=32, ...).
+        # A shorter-side size prints as the int it was given, as torchvision's does: Resize(size=32,
+        # ...).
         text = super().__repr__()
-        return text.replace(f"size={self.size!r}", f"size={self.size[0]}", 1) if len(self.size) == 1 else text
+        return (
+            text.replace(f"size={self.size!r}", f"size={self.size[0]}", 1)
+            if len(self.size) == 1
+            else text
+        )
 
     def _spec(self):
-        return ("Resize", {"size": list(self.size), "interpolation": [self._code],
-                           "max_size": [] if self.max_size is None else [self.max_size]})
+        return (
+            "Resize",
+            {
+                "size": list(self.size),
+                "interpolation": [self._code],
+                "max_size": [] if self.max_size is None else [self.max_size],
+            },
+        )
 
 
 class CenterCrop(Transform):
@@ -126,23 +167,40 @@ class CenterCrop(Transform):
 class RandomResizedCrop(Transform):
     """A crop of random area (``scale``) and aspect ratio (``ratio``), resized to ``size``."""
 
-    def __init__(self, size, scale=(0.08, 1.0), ratio=(3.0 / 4.0, 4.0 / 3.0),
-                 interpolation=InterpolationMode.BILINEAR, antialias: Optional[bool] = None) -> None:
+    def __init__(
+        self,
+        size,
+        scale=(0.08, 1.0),
+        ratio=(3.0 / 4.0, 4.0 / 3.0),
+        interpolation=InterpolationMode.BILINEAR,
+        antialias: Optional[bool] = None,
+    ) -> None:
         self.size = _size(size, "RandomResizedCrop")
         self.scale = _range(scale, "RandomResizedCrop scale")
         self.ratio = _range(ratio, "RandomResizedCrop ratio")
         if self.scale[0] < 0 or self.scale[1] <= 0:
-            raise ConfigError(f"RandomResizedCrop scale must be non-negative with max > 0, got {self.scale}")
+            raise ConfigError(
+                f"RandomResizedCrop scale must be non-negative with max > 0, got {self.scale}"
+            )
         if self.ratio[0] <= 0:
             raise ConfigError(f"RandomResizedCrop ratio must be positive, got {self.ratio}")
         code = _interpolation_code(interpolation, "RandomResizedCrop")
-        self.interpolation = _interpolation_mode(code)  # torchvision's enum or a string becomes greymatter's
+        self.interpolation = _interpolation_mode(
+            code
+        )  # torchvision's enum or a string becomes greymatter's
         self.antialias = antialias
         self._code = code
 
     def _spec(self):
-        return ("RandomResizedCrop", {"size": list(self.size), "scale": list(self.scale), "ratio": list(self.ratio),
-                                      "interpolation": [self._code]})
+        return (
+            "RandomResizedCrop",
+            {
+                "size": list(self.size),
+                "scale": list(self.scale),
+                "ratio": list(self.ratio),
+                "interpolation": [self._code],
+            },
+        )
 
 
 class _RandomFlip(Transform):
@@ -160,26 +218,39 @@ class RandomHorizontalFlip(_RandomFlip):
 
 
 class RandomVerticalFlip(_RandomFlip):
-    """Upside down with probability ``p`` (MRI slices, leaves and other images without a natural "up")."""
+    """Upside down with probability ``p`` (MRI slices, leaves and other images without a natural
+    "up")."""
 
 
 class RandomRotation(Transform):
-    """Rotate by an angle drawn uniformly from ``degrees`` (a number d means (-d, d)), about the centre.
+    """Rotate by an angle drawn uniformly from ``degrees`` (a number d means (-d, d)), about the
+    centre.
 
     Nearest-neighbour only (torchvision's default); ``expand=True`` is refused because it would make
     the output size differ per sample.
     """
 
-    def __init__(self, degrees, interpolation=InterpolationMode.NEAREST, expand: bool = False, center=None,
-                 fill=0) -> None:
+    def __init__(
+        self,
+        degrees,
+        interpolation=InterpolationMode.NEAREST,
+        expand: bool = False,
+        center=None,
+        fill=0,
+    ) -> None:
         if isinstance(degrees, numbers.Number):
             if degrees < 0:
-                raise ConfigError(f"RandomRotation: if degrees is a single number, it must be non-negative, got {degrees}")
+                raise ConfigError(
+                    "RandomRotation: if degrees is a single number, it must be non-negative, "
+                    f"got {degrees}"
+                )
             self.degrees = [-float(degrees), float(degrees)]
         else:
             self.degrees = [float(d) for d in _range(degrees, "RandomRotation degrees")]
         code = _interpolation_code(interpolation, "RandomRotation")
-        self.interpolation = _interpolation_mode(code)  # torchvision's enum or a string becomes greymatter's
+        self.interpolation = _interpolation_mode(
+            code
+        )  # torchvision's enum or a string becomes greymatter's
         self._code = code
         self.expand = bool(expand)
         if center is not None and (not isinstance(center, Sequence) or len(center) != 2):
@@ -189,17 +260,31 @@ class RandomRotation(Transform):
             fill = 0
         if not isinstance(fill, (numbers.Number, Sequence)) or isinstance(fill, str):
             raise ConfigError(f"RandomRotation fill must be a number or a sequence, got {fill!r}")
-        # A list whether given as tuple or list, like degrees and center: one form, so equal chains compare equal.
+        # A list whether given as tuple or list, like degrees and center: one form, so equal chains
+        # compare equal.
         self.fill = fill if isinstance(fill, numbers.Number) else [float(f) for f in fill]
 
     def _spec(self):
-        fill = [float(self.fill)] if isinstance(self.fill, numbers.Number) else [float(f) for f in self.fill]
-        return ("RandomRotation", {"degrees": list(self.degrees), "interpolation": [self._code],
-                                   "expand": [float(self.expand)], "center": self.center or [], "fill": fill})
+        fill = (
+            [float(self.fill)]
+            if isinstance(self.fill, numbers.Number)
+            else [float(f) for f in self.fill]
+        )
+        return (
+            "RandomRotation",
+            {
+                "degrees": list(self.degrees),
+                "interpolation": [self._code],
+                "expand": [float(self.expand)],
+                "center": self.center or [],
+                "fill": fill,
+            },
+        )
 
 
 class ColorJitter(Transform):
-    """Random brightness, contrast, saturation and hue, applied in a random order (torchvision's)."""
+    """Random brightness, contrast, saturation and hue, applied in a random order
+    (torchvision's)."""
 
     def __init__(self, brightness=0, contrast=0, saturation=0, hue=0) -> None:
         self.brightness = _jitter_range(brightness, "brightness")
@@ -208,9 +293,18 @@ class ColorJitter(Transform):
         self.hue = _jitter_range(hue, "hue", center=0, bound=(-0.5, 0.5), clip_first_on_zero=False)
 
     def _spec(self):
-        return ("ColorJitter", {k: list(v) if v is not None else []
-                                for k, v in (("brightness", self.brightness), ("contrast", self.contrast),
-                                             ("saturation", self.saturation), ("hue", self.hue))})
+        return (
+            "ColorJitter",
+            {
+                k: list(v) if v is not None else []
+                for k, v in (
+                    ("brightness", self.brightness),
+                    ("contrast", self.contrast),
+                    ("saturation", self.saturation),
+                    ("hue", self.hue),
+                )
+            },
+        )
 
 
 class Grayscale(Transform):
@@ -218,7 +312,10 @@ class Grayscale(Transform):
 
     def __init__(self, num_output_channels: int = 1) -> None:
         if num_output_channels not in (1, 3):
-            raise ConfigError(f"Grayscale num_output_channels should be either 1 or 3, got {num_output_channels!r}")
+            raise ConfigError(
+                "Grayscale num_output_channels should be either 1 or 3, got "
+                f"{num_output_channels!r}"
+            )
         self.num_output_channels = int(num_output_channels)
 
     def _spec(self):
@@ -230,8 +327,9 @@ class Compose(Transform):
         self.transforms = list(transforms)
         for t in self.transforms:
             if not isinstance(t, Transform):
-                raise ConfigError(f"Compose takes greymatter.transforms objects, got {t!r}"
-                                  + _torchvision_hint(t))
+                raise ConfigError(
+                    f"Compose takes greymatter.transforms objects, got {t!r}" + _torchvision_hint(t)
+                )
 
     def __repr__(self) -> str:
         inner = "".join(f"\n    {t!r}" for t in self.transforms)
@@ -246,7 +344,10 @@ def flatten(transform) -> list:
         return [t for inner in transform.transforms for t in flatten(inner)]
     if isinstance(transform, Transform):
         return [transform]
-    raise ConfigError(f"transform must be a greymatter.transforms object, got {transform!r}" + _torchvision_hint(transform))
+    raise ConfigError(
+        f"transform must be a greymatter.transforms object, got {transform!r}"
+        + _torchvision_hint(transform)
+    )
 
 
 def to_specs(transform) -> list:
@@ -255,17 +356,24 @@ def to_specs(transform) -> list:
 
 
 def to_config(transform) -> list:
-    """The chain as JSON-ready data: ``[{"name": "Resize", "size": [32, 32], "interpolation": "bilinear", ...}]``,
-    one dict per step with its torchvision-named constructor arguments (tuples become lists, InterpolationMode
-    its value; arguments that are None are left out). Nested Composes are flattened, as the pipeline runs them.
-    ``from_config`` rebuilds the chain: ``from_config(to_config(t)) == t`` for a Compose of transforms."""
+    """The chain as JSON-ready data: ``[{"name": "Resize", "size": [32, 32], "interpolation":
+    "bilinear", ...}]``, one dict per step with its torchvision-named constructor arguments (tuples
+    become lists, InterpolationMode its value; arguments that are None are left out). Nested
+    Composes are flattened, as the pipeline runs them. ``from_config`` rebuilds the chain:
+    ``from_config(to_config(t)) == t`` for a Compose of transforms."""
     config = []
     for step in flatten(transform):
-        if _CLASSES.get(type(step).__name__) is not type(step):  # a subclass would come back as its parent
-            raise ConfigError(f"to_config: {type(step).__name__} is not a greymatter.transforms class")
+        if _CLASSES.get(type(step).__name__) is not type(
+            step
+        ):  # a subclass would come back as its parent
+            raise ConfigError(
+                f"to_config: {type(step).__name__} is not a greymatter.transforms class"
+            )
         entry = {"name": type(step).__name__}
         for name in inspect.signature(type(step)).parameters:
-            value = getattr(step, name, None)  # Normalize keeps no `inplace`: it changes nothing here
+            value = getattr(
+                step, name, None
+            )  # Normalize keeps no `inplace`: it changes nothing here
             if value is not None:
                 entry[name] = _to_json(value)
         config.append(entry)
@@ -275,14 +383,18 @@ def to_config(transform) -> list:
 def from_config(config) -> "Compose":
     """The Compose a ``to_config`` list describes (e.g. best.json's ``"transform_config"``)."""
     if not isinstance(config, (list, tuple)):
-        raise ConfigError(f"from_config takes a list of {{'name': ..., arguments}} dicts, got {config!r}")
+        raise ConfigError(
+            f"from_config takes a list of {{'name': ..., arguments}} dicts, got {config!r}"
+        )
     steps = []
     for entry in config:
         if not isinstance(entry, dict) or "name" not in entry:
             raise ConfigError(f"from_config: each step is a dict with a 'name' key, got {entry!r}")
         name, kwargs = entry["name"], {k: v for k, v in entry.items() if k != "name"}
         if name not in _CLASSES:
-            raise ConfigError(f"from_config: unknown transform {name!r}; known: {', '.join(_CLASSES)}")
+            raise ConfigError(
+                f"from_config: unknown transform {name!r}; known: {', '.join(_CLASSES)}"
+            )
         try:
             steps.append(_CLASSES[name](**kwargs))
         except TypeError as e:  # an argument the class does not take
@@ -305,17 +417,33 @@ def _to_json(value):
 
 
 # The steps to_config / from_config know, by name (Compose is not a step: the chain is the list).
-_CLASSES = {cls.__name__: cls for cls in (ToTensor, Normalize, Resize, CenterCrop, RandomResizedCrop,
-                                          RandomHorizontalFlip, RandomVerticalFlip, RandomRotation, ColorJitter,
-                                          Grayscale)}
+_CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        ToTensor,
+        Normalize,
+        Resize,
+        CenterCrop,
+        RandomResizedCrop,
+        RandomHorizontalFlip,
+        RandomVerticalFlip,
+        RandomRotation,
+        ColorJitter,
+        Grayscale,
+    )
+}
 
 
 # ---- argument helpers ---------------------------------------------------------------------------
 
+
 def _torchvision_hint(t) -> str:
     module = type(t).__module__ or ""
     if module.startswith("torchvision"):
-        return f" (use greymatter.transforms.{type(t).__name__} instead of torchvision's: same arguments)"
+        return (
+            f" (use greymatter.transforms.{type(t).__name__} instead of torchvision's: same "
+            "arguments)"
+        )
     return ""
 
 
@@ -324,23 +452,32 @@ def _show(v):
 
 
 def _interpolation_mode(code: int) -> InterpolationMode:
-    """greymatter's InterpolationMode for a code; torchvision's enum or a string passed in becomes it."""
+    """greymatter's InterpolationMode for a code; torchvision's enum or a string passed in becomes
+    it."""
     return next(m for m in InterpolationMode if _INTERPOLATION_CODES[m.value] == code)
 
 
 def _interpolation_code(mode, owner: str) -> int:
-    value = getattr(mode, "value", mode)  # greymatter's or torchvision's InterpolationMode, or a string
+    value = getattr(
+        mode, "value", mode
+    )  # greymatter's or torchvision's InterpolationMode, or a string
     if isinstance(value, str) and value.lower() in _INTERPOLATION_CODES:
         return _INTERPOLATION_CODES[value.lower()]
-    raise ConfigError(f"{owner}: interpolation must be InterpolationMode.NEAREST, BILINEAR or BICUBIC, got {mode!r}")
+    raise ConfigError(
+        f"{owner}: interpolation must be InterpolationMode.NEAREST, BILINEAR or BICUBIC, got "
+        f"{mode!r}"
+    )
 
 
 def _size(size, owner: str, allow_single: bool = False):
     """int or (h, w) -> tuple; Resize keeps a single int as (size,) = the shorter side."""
     if isinstance(size, numbers.Integral) and not isinstance(size, bool):
         values = (int(size),) if allow_single else (int(size), int(size))
-    elif isinstance(size, Sequence) and len(size) in (1, 2) and all(
-            isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in size):
+    elif (
+        isinstance(size, Sequence)
+        and len(size) in (1, 2)
+        and all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in size)
+    ):
         values = tuple(int(s) for s in size)
         if len(values) == 1 and not allow_single:
             values = (values[0], values[0])
@@ -362,7 +499,11 @@ def _size(size, owner: str, allow_single: bool = False):
 
 
 def _range(v, name: str):
-    if not isinstance(v, Sequence) or len(v) != 2 or not all(isinstance(x, numbers.Real) for x in v):
+    if (
+        not isinstance(v, Sequence)
+        or len(v) != 2
+        or not all(isinstance(x, numbers.Real) for x in v)
+    ):
         raise ConfigError(f"{name} must be a sequence (min, max), got {v!r}")
     lo, hi = float(v[0]), float(v[1])
     if not lo <= hi:
@@ -374,7 +515,10 @@ def _jitter_range(value, name, center=1.0, bound=(0, math.inf), clip_first_on_ze
     """torchvision's ColorJitter._check_input: a number v means [center - v, center + v]."""
     if isinstance(value, numbers.Number):
         if value < 0:
-            raise ConfigError(f"ColorJitter {name}: if it is a single number, it must be non negative, got {value}")
+            raise ConfigError(
+                f"ColorJitter {name}: if it is a single number, it must be non negative, got "
+                f"{value}"
+            )
         lo, hi = center - float(value), center + float(value)
         if clip_first_on_zero:
             lo = max(lo, 0.0)
@@ -385,7 +529,10 @@ def _jitter_range(value, name, center=1.0, bound=(0, math.inf), clip_first_on_ze
         if not bound[0] <= lo <= hi <= bound[1]:
             raise ConfigError(f"ColorJitter {name} values should be between {bound}, got {value!r}")
     else:
-        raise ConfigError(f"ColorJitter {name} should be a single number or a list/tuple with length 2, got {value!r}")
+        raise ConfigError(
+            f"ColorJitter {name} should be a single number or a list/tuple with length 2, got "
+            f"{value!r}"
+        )
     if lo == hi == center:
         return None
     return (lo, hi)
@@ -401,16 +548,25 @@ def _as_sequence(v, name):
 
 
 def _pixels(image):
-    """(uint8 HxWxC tensor, channels as torchvision sees them) for a PIL image, array, tensor or path."""
+    """(uint8 HxWxC tensor, channels as torchvision sees them) for a PIL image, array, tensor or
+    path."""
     if isinstance(image, (str, bytes)) or hasattr(image, "__fspath__"):
         return _core.read_image(str(image)), 3
-    if hasattr(image, "convert") and hasattr(image, "mode"):  # PIL image: torchvision keeps "L" as one channel
+    if hasattr(image, "convert") and hasattr(
+        image, "mode"
+    ):  # PIL image: torchvision keeps "L" as one channel
         mode = "L" if image.mode in ("L", "1") else "RGB"
         array = np.array(image.convert(mode))  # a writable copy
         return torch.from_numpy(array), 1 if mode == "L" else 3
     t = image if isinstance(image, torch.Tensor) else torch.from_numpy(np.array(image))
-    if t.dtype != torch.uint8 or t.dim() not in (2, 3) or (t.dim() == 3 and t.shape[2] not in (1, 3)):
-        raise ConfigError(f"expected a PIL image, a path, or a uint8 array HxW / HxWx1 / HxWx3, got "
-                          f"{t.dtype} {tuple(t.shape)}")
+    if (
+        t.dtype != torch.uint8
+        or t.dim() not in (2, 3)
+        or (t.dim() == 3 and t.shape[2] not in (1, 3))
+    ):
+        raise ConfigError(
+            f"expected a PIL image, a path, or a uint8 array HxW / HxWx1 / HxWx3, got "
+            f"{t.dtype} {tuple(t.shape)}"
+        )
     channels = 1 if t.dim() == 2 or t.shape[2] == 1 else 3
     return t.contiguous(), channels

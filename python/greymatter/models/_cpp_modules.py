@@ -1,8 +1,9 @@
 """The machinery that makes a C++ torch::nn module an ordinary torch.nn.Module in Python.
 
-_CppModuleMixin gives a bound C++ module PyTorch's state_dict (PyTorch key names), module iteration, printout,
-train()/eval() and to(); _CppChild / _CppSequential are views of the layers inside a model; _CppModel is the
-base of the model classes and pickles them by rebuilding from their config (_rebuild).
+_CppModuleMixin gives a bound C++ module PyTorch's state_dict (PyTorch key names), module iteration,
+printout, train()/eval() and to(); _CppChild / _CppSequential are views of the layers inside a
+model; _CppModel is the base of the model classes and pickles them by rebuilding from their config
+(_rebuild).
 
 Not here: the model classes (classifiers.py) or the registry of their names (registry.py).
 """
@@ -15,6 +16,7 @@ from torch.nn.cpp import ModuleWrapper
 
 from .. import _core
 from .._core import ConfigError
+from .registry import from_config
 
 
 class IncompatibleKeys(NamedTuple):
@@ -23,8 +25,8 @@ class IncompatibleKeys(NamedTuple):
 
 
 class _CppModuleMixin:
-    """PyTorch's Module behaviour over a torch.nn.cpp.ModuleWrapper: the state_dict, printout, module
-    iteration and to() that ModuleWrapper's copies of the C++ methods do not give."""
+    """PyTorch's Module behaviour over a torch.nn.cpp.ModuleWrapper: the state_dict, printout,
+    module iteration and to() that ModuleWrapper's copies of the C++ methods do not give."""
 
     def _finish_init(self) -> None:
         # ModuleWrapper copies every public C++ method onto the instance, where it would shadow the
@@ -40,8 +42,9 @@ class _CppModuleMixin:
 
     @training.setter
     def training(self, mode: bool) -> None:
-        # nn.Module.__init__ sets training = True: on a view of an existing C++ layer (model.base_model)
-        # that would switch it and everything under it to train mode, so wait until init is done.
+        # nn.Module.__init__ sets training = True: on a view of an existing C++ layer
+        # (model.base_model) that would switch it and everything under it to train mode, so wait
+        # until init is done.
         if self.__dict__.get("_cpp_ready"):
             self.cpp_module.train(bool(mode))
 
@@ -53,30 +56,43 @@ class _CppModuleMixin:
         return out
 
     def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
-        """Copies tensors into this model by PyTorch key name. strict=False loads the keys both sides
-        have and reports the rest; a shape mismatch is always an error."""
+        """Copies tensors into this model by PyTorch key name. strict=False loads the keys both
+        sides have and reports the rest; a shape mismatch is always an error."""
         own = OrderedDict(_core._state_tensors(self.cpp_module))
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
             hint = ""
             if unexpected and all(k.startswith("module.") for k in unexpected):
-                hint = " (the file was saved from nn.DataParallel: strip the 'module.' prefix from its keys)"
-            raise ConfigError(f"{type(self).__name__}.load_state_dict: missing keys {missing}, unexpected keys "
-                              f"{unexpected}{hint}")
-        shape_errors = [f"{k}: checkpoint {tuple(state_dict[k].shape)}, model {tuple(t.shape)}"
-                        for k, t in own.items() if k in state_dict and state_dict[k].shape != t.shape]
+                hint = (
+                    " (the file was saved from nn.DataParallel: strip the 'module.' prefix "
+                    "from its keys)"
+                )
+            raise ConfigError(
+                f"{type(self).__name__}.load_state_dict: missing keys {missing}, unexpected keys "
+                f"{unexpected}{hint}"
+            )
+        shape_errors = [
+            f"{k}: checkpoint {tuple(state_dict[k].shape)}, model {tuple(t.shape)}"
+            for k, t in own.items()
+            if k in state_dict and state_dict[k].shape != t.shape
+        ]
         if shape_errors:
-            raise ConfigError(f"{type(self).__name__}.load_state_dict: shape mismatch for " + "; ".join(shape_errors))
+            raise ConfigError(
+                f"{type(self).__name__}.load_state_dict: shape mismatch for "
+                + "; ".join(shape_errors)
+            )
         with torch.no_grad():
             for k, t in own.items():
                 if k in state_dict:
                     t.copy_(state_dict[k])
         return IncompatibleKeys(missing, unexpected)
 
-    # --- iteration, as torch.nn.Module yields it ---------------------------------------------------
-    def named_parameters(self, prefix: str = "", recurse: bool = True,
-                         remove_duplicate: bool = True) -> Iterator[Tuple[str, torch.Tensor]]:
+    # --- iteration, as torch.nn.Module yields it
+    # ---------------------------------------------------
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[Tuple[str, torch.Tensor]]:
         for name, p in self.cpp_module.named_parameters(recurse).items():
             yield prefix + ("." if prefix else "") + name, p
 
@@ -84,8 +100,9 @@ class _CppModuleMixin:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True,
-                      remove_duplicate: bool = True) -> Iterator[Tuple[str, torch.Tensor]]:
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[Tuple[str, torch.Tensor]]:
         for name, b in self.cpp_module.named_buffers(recurse).items():
             yield prefix + ("." if prefix else "") + name, b
 
@@ -119,13 +136,18 @@ class _CppModuleMixin:
     def __setattr__(self, name: str, value) -> None:
         if isinstance(value, (nn.Module, torch.Tensor)) and name != "cpp_module":
             raise ConfigError(
-                f"cannot set {type(self).__name__}.{name}: greymatter's layers live in C++ and cannot be replaced "
-                "from Python. Build the model with the options you need (num_classes=, size_inner=, ...), change "
-                "weights in place (with torch.no_grad(): layer.weight.copy_(w)) or load_state_dict, or write the "
-                "model in PyTorch.")
+                f"cannot set {type(self).__name__}.{name}: greymatter's layers live in C++ and "
+                "cannot be replaced "
+                "from Python. Build the model with the options you need (num_classes=, "
+                "size_inner=, ...), change "
+                "weights in place (with torch.no_grad(): layer.weight.copy_(w)) or "
+                "load_state_dict, or write the "
+                "model in PyTorch."
+            )
         super().__setattr__(name, value)
 
-    # --- mode, device, dtype: return self as torch.nn.Module's do ----------------------------------
+    # --- mode, device, dtype: return self as torch.nn.Module's do
+    # ----------------------------------
     def train(self, mode: bool = True):
         self.cpp_module.train(bool(mode))
         return self
@@ -136,7 +158,9 @@ class _CppModuleMixin:
     def to(self, *args, **kwargs):
         device, dtype, non_blocking, _ = torch._C._nn._parse_to(*args, **kwargs)
         if dtype is not None and not dtype.is_floating_point:
-            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
+            raise TypeError(
+                f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}"
+            )
 
         # As torch.nn.Module.to: integer buffers (num_batches_tracked) keep their dtype.
         def convert(t: torch.Tensor) -> torch.Tensor:
@@ -145,8 +169,13 @@ class _CppModuleMixin:
         return self._apply(convert)
 
     def cuda(self, device=None):
-        return self.to(torch.device("cuda") if device is None else torch.device("cuda", device)
-                       if isinstance(device, int) else device)
+        return self.to(
+            torch.device("cuda")
+            if device is None
+            else torch.device("cuda", device)
+            if isinstance(device, int)
+            else device
+        )
 
     def cpu(self):
         return self.to("cpu")
@@ -177,7 +206,8 @@ class _CppModuleMixin:
 
 
 class _CppChild(_CppModuleMixin, ModuleWrapper):
-    """A layer inside a greymatter model (``model.conv1``, ``model.features``): shares the C++ tensors."""
+    """A layer inside a greymatter model (``model.conv1``, ``model.features``): shares the C++
+    tensors."""
 
     def __init__(self, cpp_module) -> None:
         super().__init__(cpp_module)
@@ -191,7 +221,11 @@ class _CppChild(_CppModuleMixin, ModuleWrapper):
             return super().__getattr__(name)
         except AttributeError:
             # PyTorch's layer attributes: conv.out_channels, linear.in_features, bn.eps, ...
-            attributes = _core._layer_attributes(self.__dict__["cpp_module"]) if "cpp_module" in self.__dict__ else {}
+            attributes = (
+                _core._layer_attributes(self.__dict__["cpp_module"])
+                if "cpp_module" in self.__dict__
+                else {}
+            )
             if name not in attributes:
                 raise
             value = attributes[name]
@@ -199,16 +233,23 @@ class _CppChild(_CppModuleMixin, ModuleWrapper):
 
 
 class _CppSequential(_CppChild):
-    """A C++ Sequential (children named 0, 1, ...): indexable, sliceable and iterable like nn.Sequential."""
+    """A C++ Sequential (children named 0, 1, ...): indexable, sliceable and iterable like
+    nn.Sequential."""
 
     def __getitem__(self, index) -> nn.Module:
         names = list(self.cpp_module.named_children().keys())
-        if isinstance(index, slice):  # model.features[:7]: a PyTorch Sequential of views, for activations
+        if isinstance(
+            index, slice
+        ):  # model.features[:7]: a PyTorch Sequential of views, for activations
             return nn.Sequential(OrderedDict((n, getattr(self, n)) for n in names[index]))
         if not isinstance(index, int):
-            raise TypeError(f"{type(self).__name__} indices must be integers, got {type(index).__name__}")
+            raise TypeError(
+                f"{type(self).__name__} indices must be integers, got {type(index).__name__}"
+            )
         if not -len(names) <= index < len(names):
-            raise IndexError(f"index {index} is out of range for a Sequential of {len(names)} modules")
+            raise IndexError(
+                f"index {index} is out of range for a Sequential of {len(names)} modules"
+            )
         return getattr(self, names[index])
 
     def __len__(self) -> int:
@@ -253,7 +294,6 @@ class _CppModel(_CppModuleMixin):
 
 
 def _rebuild(config, state, training, requires_grad, extra):
-    from .registry import from_config  # imported here: the registry imports the model classes, which import this
     model = from_config(config)
     if state:
         model.to(next(iter(state.values())).device)

@@ -1,54 +1,131 @@
-"""Models by name: the lower-case names the CLI, sweeps and checkpoints use (get_model), and rebuilding a model
-from the ``config`` dict saved with its weights (from_config). Not here: the models themselves (classifiers.py).
+"""The model table: every model registers itself where it is defined (``@register_model``) with what
+its consumers need — the CLI (choices, input size, normalization, IDX data, weights, loss), sweeps
+(names and grid keys) and checkpoints (``from_config``). ``get_model`` builds a model by name.
+
+This module imports no model: the model modules import it, so the table fills as they are imported
+(``greymatter.models`` imports them all).
 """
-from typing import Dict
+import contextvars
+import inspect
+from dataclasses import dataclass
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 from torch import nn
 
 from .._core import ConfigError
-from . import classifiers
-from .classifiers import BrainTumorCNN, ExamModel, MNISTCNN, MNISTNet, SimpleCNN, TransferClassifier, mobilenet_v2
 
-# Bound by assignment, not imported by name: CPython 3.11 compiles `_REBUILDING.set(...)` differently for an
-# imported name, and sweep store keys hash from_config's bytecode (sweep._model_id); this keeps the old key.
-_REBUILDING = classifiers._REBUILDING
+__all__ = ["ModelEntry", "register_model", "model_entry", "model_names", "get_model", "from_config"]
 
-_REGISTRY = {
-    "mnistnet": MNISTNet,
-    "simplecnn": SimpleCNN,
-    "mnistcnn": MNISTCNN,
-    "exammodel": ExamModel,
-    "examnet": ExamModel,
-    "braintumorcnn": BrainTumorCNN,
-    "mobilenet_v2": mobilenet_v2,
-    "mobilenetv2": mobilenet_v2,
-    "transfer": TransferClassifier,
-    "transferclassifier": TransferClassifier,
-}
 
-MODEL_NAMES = ("mnistnet", "simplecnn", "mnistcnn", "exammodel", "braintumorcnn", "mobilenet_v2", "transfer")
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model's facts. ``build`` is the class or function called with the model's keyword
+    arguments."""
+
+    name: str  # lower-case: --model, gm.sweep("name"), get_model("name")
+    build: Callable[..., nn.Module]
+    input_size: int  # side of the square images it is built for by default
+    channels: int = 3  # input channels by default
+    mean: Tuple[float, ...] = (0.5,)  # normalization of its inputs, per channel (one value: all)
+    std: Tuple[float, ...] = (0.5,)
+    idx: bool = False  # takes MNIST-format 1x28x28 images (Fashion-MNIST, IDX folders)
+    weights: Optional[str] = None  # default pretrained weights (a torchvision weights name)
+    loss: str = "cross_entropy"  # "bce" for a model whose output is a sigmoid probability
+    aliases: Tuple[str, ...] = ()
+
+    def takes(self, parameter: str) -> bool:
+        """Whether ``build`` has a keyword parameter of that name."""
+        return parameter in inspect.signature(self.build).parameters
+
+    def default(self, parameter: str):
+        """The default value of one of ``build``'s parameters."""
+        return inspect.signature(self.build).parameters[parameter].default
+
+
+_TABLE: Dict[str, ModelEntry] = {}  # name and aliases -> entry
+_NAMES = []  # registration order, names only
+
+# Set while from_config rebuilds a saved model (checkpoint, deepcopy, pickle): its weights are
+# loaded right after, so a TransferClassifier built without weights= is not a mistake there. A
+# ContextVar, not warnings.catch_warnings, because sweeps build models on several threads at once.
+REBUILDING = contextvars.ContextVar("greymatter_models_rebuilding", default=False)
+
+
+def register_model(
+    name: str,
+    *,
+    input_size: int,
+    channels: int = 3,
+    mean: Sequence[float] = (0.5,),
+    std: Sequence[float] = (0.5,),
+    idx: bool = False,
+    weights: Optional[str] = None,
+    loss: str = "cross_entropy",
+    aliases: Sequence[str] = (),
+):
+    """Decorator for a model class or factory function: adds it to the table under `name` and
+    `aliases`."""
+
+    def decorate(build):
+        entry = ModelEntry(
+            name,
+            build,
+            input_size,
+            channels,
+            tuple(mean),
+            tuple(std),
+            idx,
+            weights,
+            loss,
+            tuple(aliases),
+        )
+        for key in (name, *aliases):
+            if key in _TABLE:
+                raise ValueError(f"model name {key!r} is registered twice")
+            _TABLE[key] = entry
+        _NAMES.append(name)
+        return build
+
+    return decorate
+
+
+def model_names() -> Tuple[str, ...]:
+    """The registered names, in registration order (aliases left out)."""
+    return tuple(_NAMES)
+
+
+def model_entry(name: str) -> ModelEntry:
+    """The table's entry for a name or alias (any case); an unknown name is a ConfigError listing
+    the names."""
+    try:
+        return _TABLE[str(name).lower()]
+    except KeyError:
+        raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(_NAMES)}") from None
+
+
+def entry_of(build) -> Optional[ModelEntry]:
+    """The entry whose ``build`` is this class or function, or None."""
+    return next((e for e in _TABLE.values() if e.build is build), None)
 
 
 def get_model(name: str, **kwargs) -> nn.Module:
-    """A model by its lower-case name (see MODEL_NAMES), built with kwargs:
-    get_model("braintumorcnn", num_classes=4)."""
+    """A model by its name (see model_names()), built with kwargs: get_model("braintumorcnn",
+    num_classes=4)."""
+    entry = model_entry(name)
     try:
-        factory = _REGISTRY[str(name).lower()]
-    except KeyError:
-        raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(MODEL_NAMES)}") from None
-    try:
-        return factory(**kwargs)
+        return entry.build(**kwargs)
     except TypeError as e:  # an argument the model does not take
         raise ConfigError(f"{name}: {e}") from None
 
 
 def from_config(config: Dict) -> nn.Module:
-    """Rebuilds a model from its `config` dict (as saved in checkpoint metadata); weights come separately."""
+    """Rebuilds a model from its `config` dict (as saved in checkpoint metadata); weights come
+    separately."""
     if not isinstance(config, dict) or "name" not in config:
         raise ConfigError(f"a model config is a dict with a 'name' key, got {config!r}")
     kwargs = {k: v for k, v in config.items() if k != "name"}
-    token = _REBUILDING.set(True)
+    token = REBUILDING.set(True)
     try:
         return get_model(config["name"], **kwargs)
     finally:
-        _REBUILDING.reset(token)
+        REBUILDING.reset(token)

@@ -1,5 +1,5 @@
-"""What users pass in, as numpy: tensors/arrays/lists to arrays, class indices checked, class names, and
-probabilities or logits to log-probabilities. Shared by the plot modules; draws nothing."""
+"""What users pass in, as numpy: tensors/arrays/lists to arrays, class indices checked, class names,
+and probabilities or logits to log-probabilities. Shared by the plot modules; draws nothing."""
 import numpy as np
 import torch
 
@@ -19,7 +19,9 @@ def _is_array(x) -> bool:
 def _labels(x, name: str) -> np.ndarray:
     a = _array(x).reshape(-1)
     if a.dtype.kind == "f" and not np.all(a == np.round(a)):
-        raise ConfigError(f"{name} must be class indices (integers), got values like {a[a != np.round(a)][0]}")
+        raise ConfigError(
+            f"{name} must be class indices (integers), got values like {a[a != np.round(a)][0]}"
+        )
     if a.dtype.kind not in "iuf" and a.size:
         raise ConfigError(f"{name} must be class indices (integers), got dtype {a.dtype}")
     return a.astype(np.int64)
@@ -41,7 +43,8 @@ def _log_probabilities(scores: np.ndarray) -> np.ndarray:
 
 
 def _class_log_probabilities(scores) -> np.ndarray:
-    """(N, C) scores, or binary (N,) / (N, 1) sigmoid probabilities or logits -> (N, C) log-probabilities."""
+    """(N, C) scores, or binary (N,) / (N, 1) sigmoid probabilities or logits -> (N, C)
+    log-probabilities."""
     s = _array(scores).astype(np.float64)
     if s.ndim == 2 and s.shape[1] == 1:
         s = s[:, 0]

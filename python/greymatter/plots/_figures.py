@@ -1,5 +1,6 @@
-"""The Figure every plot returns and how it is saved: PlotFigure (a bare matplotlib Figure that Jupyter shows
-without pyplot), _figure to make one, _save to write it when given ``save="path.png"``."""
+"""The Figure every plot returns and how it is saved: PlotFigure (a bare matplotlib Figure that
+Jupyter shows without pyplot), _figure to make one, _save to write it when given
+``save="path.png"``."""
 import io
 from pathlib import Path
 from typing import Optional
@@ -8,8 +9,8 @@ from matplotlib.figure import Figure
 
 
 class PlotFigure(Figure):
-    """A bare matplotlib Figure (not pyplot: no GUI backend, not kept alive by pyplot's registry) that
-    Jupyter displays through _repr_png_, with or without `%matplotlib inline`."""
+    """A bare matplotlib Figure (not pyplot: no GUI backend, not kept alive by pyplot's registry)
+    that Jupyter displays through _repr_png_, with or without `%matplotlib inline`."""
 
     def _repr_png_(self) -> bytes:
         buf = io.BytesIO()

@@ -1,5 +1,6 @@
-"""Images as matplotlib shows them: one image (CxHxW, HxWxC or HxW, float or uint8) to an imshow array with its
-Normalize undone, a transform chain's Normalize found, and a grid of image axes to draw them in."""
+"""Images as matplotlib shows them: one image (CxHxW, HxWxC or HxW, float or uint8) to an imshow
+array with its Normalize undone, a transform chain's Normalize found, and a grid of image axes to
+draw them in."""
 import math
 from typing import Optional
 
@@ -11,10 +12,11 @@ from ._figures import _figure
 
 
 def _normalization(transform):
-    """(mean, std) of the last Normalize in a greymatter or torchvision transform chain, else None."""
+    """(mean, std) of the last Normalize in a greymatter or torchvision transform chain, else
+    None."""
     found = None
     inner = getattr(transform, "transforms", None)
-    for t in (inner if isinstance(inner, (list, tuple)) else [transform]):
+    for t in inner if isinstance(inner, (list, tuple)) else [transform]:
         if isinstance(getattr(t, "transforms", None), (list, tuple)):
             found = _normalization(t) or found
         elif type(t).__name__ == "Normalize" and hasattr(t, "mean") and hasattr(t, "std"):
@@ -33,14 +35,18 @@ def _image(img, mean=None, std=None):
     elif a.ndim == 2:
         a = a[:, :, None]
     elif not (a.ndim == 3 and a.shape[2] in (1, 3)):
-        raise ConfigError(f"cannot show an image of shape {tuple(raw.shape)}: expected CxHxW or HxWxC "
-                          f"with C = 1 or 3, or HxW")
+        raise ConfigError(
+            f"cannot show an image of shape {tuple(raw.shape)}: expected CxHxW or HxWxC "
+            f"with C = 1 or 3, or HxW"
+        )
     channels = a.shape[2]
     if mean is not None or std is not None:
         m = np.asarray(mean if mean is not None else 0.0, dtype=np.float64).reshape(-1)
         s = np.asarray(std if std is not None else 1.0, dtype=np.float64).reshape(-1)
         if m.size not in (1, channels) or s.size not in (1, channels):
-            raise ConfigError(f"mean {tuple(m)} / std {tuple(s)} do not match an image with {channels} channels")
+            raise ConfigError(
+                f"mean {tuple(m)} / std {tuple(s)} do not match an image with {channels} channels"
+            )
         a = a * s + m
     elif a.size and (a.min() < 0 or a.max() > 1):
         a = (a - a.min()) / max(a.max() - a.min(), 1e-12)

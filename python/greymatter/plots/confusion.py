@@ -1,4 +1,5 @@
-"""The confusion matrix of true against predicted classes, as counts or normalized, annotated per cell."""
+"""The confusion matrix of true against predicted classes, as counts or normalized, annotated per
+cell."""
 from typing import Optional, Sequence
 
 import numpy as np
@@ -8,9 +9,17 @@ from ._arrays import _array, _check_labels, _class_name, _labels
 from ._figures import _figure, _save
 
 
-def confusion_matrix(y_true, y_pred, classes: Optional[Sequence[str]] = None, normalize=False,
-                     title: Optional[str] = None, cmap: str = "Blues", save: Optional[str] = None):
-    """Rows are true classes, columns predicted ones. ``y_pred`` may be class indices or (N, C) scores.
+def confusion_matrix(
+    y_true,
+    y_pred,
+    classes: Optional[Sequence[str]] = None,
+    normalize=False,
+    title: Optional[str] = None,
+    cmap: str = "Blues",
+    save: Optional[str] = None,
+):
+    """Rows are true classes, columns predicted ones. ``y_pred`` may be class indices or (N, C)
+    scores.
     ``normalize``: False (counts), "true"/True (rows sum to 1), "pred" (columns), "all".
     ``fig.counts`` holds the integer counts, ``fig.matrix`` the matrix as drawn."""
     scores = _array(y_pred)
@@ -21,7 +30,9 @@ def confusion_matrix(y_true, y_pred, classes: Optional[Sequence[str]] = None, no
     if classes is not None:
         n_classes = len(classes)
         if scores.ndim == 2 and scores.shape[1] != n_classes:
-            raise ConfigError(f"confusion_matrix: scores have {scores.shape[1]} columns for {n_classes} classes")
+            raise ConfigError(
+                f"confusion_matrix: scores have {scores.shape[1]} columns for {n_classes} classes"
+            )
     elif scores.ndim == 2:
         n_classes = scores.shape[1]
     else:
@@ -33,7 +44,9 @@ def confusion_matrix(y_true, y_pred, classes: Optional[Sequence[str]] = None, no
     mode = "true" if normalize is True else (normalize or None)
     if mode not in (None, "true", "pred", "all"):
         raise ConfigError(f"normalize must be False, 'true', 'pred' or 'all', got {normalize!r}")
-    counts = np.bincount(true * n_classes + pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+    counts = np.bincount(true * n_classes + pred, minlength=n_classes * n_classes).reshape(
+        n_classes, n_classes
+    )
     matrix = counts
     if mode is not None:  # a class with no samples gets a row (or column) of zeros, not nan
         total = counts.sum(axis={"true": 1, "pred": 0}.get(mode), keepdims=mode != "all")
@@ -46,15 +59,26 @@ def confusion_matrix(y_true, y_pred, classes: Optional[Sequence[str]] = None, no
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     names = [_class_name(classes, i) for i in range(n_classes)]
     slanted = max(map(len, names)) > 3  # long names would overlap side by side
-    ax.set_xticks(range(n_classes), names, rotation=45 if slanted else 0, ha="right" if slanted else "center")
+    ax.set_xticks(
+        range(n_classes), names, rotation=45 if slanted else 0, ha="right" if slanted else "center"
+    )
     ax.set_yticks(range(n_classes), names)
     ax.set_xlabel("Predicted")
     ax.set_ylabel("True")
     threshold = matrix.max() / 2 if matrix.size else 0
     for (i, j), v in np.ndenumerate(matrix):
-        ax.text(j, i, f"{v:d}" if mode is None else f"{v:.2f}", ha="center", va="center",
-                color="white" if v > threshold else "black", fontsize=9)
+        ax.text(
+            j,
+            i,
+            f"{v:d}" if mode is None else f"{v:.2f}",
+            ha="center",
+            va="center",
+            color="white" if v > threshold else "black",
+            fontsize=9,
+        )
     accuracy = np.trace(counts) / max(counts.sum(), 1)
-    ax.set_title(title or f"Confusion matrix{' (normalized)' if mode else ''} - accuracy {accuracy:.3f}")
+    ax.set_title(
+        title or f"Confusion matrix{' (normalized)' if mode else ''} - accuracy {accuracy:.3f}"
+    )
     fig.counts, fig.matrix = counts, matrix
     return _save(fig, save)

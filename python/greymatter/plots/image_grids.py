@@ -1,23 +1,40 @@
-"""Grids of images: samples titled with their class, predictions coloured right/wrong, and the samples with the
-highest loss (top_losses, as fastai's plot_top_losses)."""
+"""Grids of images: samples titled with their class, predictions coloured right/wrong, and the
+samples with the highest loss (top_losses, as fastai's plot_top_losses)."""
 from typing import Optional, Sequence
 
 import numpy as np
 
 from .._core import ConfigError
-from ._arrays import (_array, _batch, _check_labels, _class_log_probabilities, _class_name, _is_array, _labels,
-                      _log_probabilities)
+from ._arrays import (
+    _array,
+    _batch,
+    _check_labels,
+    _class_log_probabilities,
+    _class_name,
+    _is_array,
+    _labels,
+    _log_probabilities,
+)
 from ._figures import _save
 from ._images import _normalization, _show, _tiles
 
 RIGHT, WRONG = "green", "red"
 
 
-def samples(data, classes: Optional[Sequence[str]] = None, n: int = 16, ncols: Optional[int] = None,
-            indices: Optional[Sequence[int]] = None, mean=None, std=None, save: Optional[str] = None):
-    """A grid of images titled with their class. ``data``: a dataset (``ds[i] -> (image, label)``; its
-    ``classes`` and its transform's Normalize are used when not given), an ``(images, labels)`` pair such
-    as a DataLoader batch, or an images tensor alone. Shows ``indices``, else the first ``n``."""
+def samples(
+    data,
+    classes: Optional[Sequence[str]] = None,
+    n: int = 16,
+    ncols: Optional[int] = None,
+    indices: Optional[Sequence[int]] = None,
+    mean=None,
+    std=None,
+    save: Optional[str] = None,
+):
+    """A grid of images titled with their class. ``data``: a dataset (``ds[i] -> (image, label)``;
+    its ``classes`` and its transform's Normalize are used when not given), an ``(images, labels)``
+    pair such as a DataLoader batch, or an images tensor alone. Shows ``indices``, else the first
+    ``n``."""
     if isinstance(data, (tuple, list)) and len(data) == 2 and _is_array(data[0]):
         images, labels = data
         get = lambda i: (images[i], None if labels is None else labels[i])  # noqa: E731
@@ -41,10 +58,20 @@ def samples(data, classes: Optional[Sequence[str]] = None, n: int = 16, ncols: O
     return _save(fig, save)
 
 
-def predictions(images, labels, preds, classes: Optional[Sequence[str]] = None, n: int = 16,
-                ncols: Optional[int] = None, mean=None, std=None, save: Optional[str] = None):
-    """Images titled "predicted (true: actual)", green when right and red when wrong. ``preds``: class
-    indices, or (N, C) probabilities/logits (then the title shows the predicted class's probability)."""
+def predictions(
+    images,
+    labels,
+    preds,
+    classes: Optional[Sequence[str]] = None,
+    n: int = 16,
+    ncols: Optional[int] = None,
+    mean=None,
+    std=None,
+    save: Optional[str] = None,
+):
+    """Images titled "predicted (true: actual)", green when right and red when wrong. ``preds``:
+    class indices, or (N, C) probabilities/logits (then the title shows the predicted class's
+    probability)."""
     count = _batch(images, labels, "predictions")
     true = _labels(labels, "labels")
     scores = _array(preds)
@@ -59,17 +86,31 @@ def predictions(images, labels, preds, classes: Optional[Sequence[str]] = None, 
     for i, ax in enumerate(axes):
         _show(ax, images[i], mean, std)
         confidence = f" {probs[i, pred[i]]:.0%}" if probs is not None else ""
-        ax.set_title(f"{_class_name(classes, int(pred[i]))}{confidence}\n(true: {_class_name(classes, int(true[i]))})",
-                     color=RIGHT if pred[i] == true[i] else WRONG, fontsize=9)
+        ax.set_title(
+            f"{_class_name(classes, int(pred[i]))}{confidence}\n(true: "
+            f"{_class_name(classes, int(true[i]))})",
+            color=RIGHT if pred[i] == true[i] else WRONG,
+            fontsize=9,
+        )
     fig.suptitle(f"{int((pred[:shown] == true[:shown]).sum())}/{shown} correct")
     return _save(fig, save)
 
 
-def top_losses(images, labels, scores, classes: Optional[Sequence[str]] = None, k: int = 9,
-               ncols: Optional[int] = None, mean=None, std=None, save: Optional[str] = None):
+def top_losses(
+    images,
+    labels,
+    scores,
+    classes: Optional[Sequence[str]] = None,
+    k: int = 9,
+    ncols: Optional[int] = None,
+    mean=None,
+    std=None,
+    save: Optional[str] = None,
+):
     """The k samples with the highest cross-entropy loss, titled like fastai's plot_top_losses:
-    "predicted/actual", then "loss / probability of actual". ``scores``: (N, C) probabilities or logits, or
-    binary (N,) sigmoid outputs. ``fig.indices`` / ``fig.losses`` hold the chosen samples, worst first."""
+    "predicted/actual", then "loss / probability of actual". ``scores``: (N, C) probabilities or
+    logits, or binary (N,) sigmoid outputs. ``fig.indices`` / ``fig.losses`` hold the chosen
+    samples, worst first."""
     count = _batch(images, labels, "top_losses")
     true = _labels(labels, "labels")
     logp = _class_log_probabilities(scores)
@@ -77,16 +118,19 @@ def top_losses(images, labels, scores, classes: Optional[Sequence[str]] = None, 
         raise ConfigError(f"top_losses: {count} images but {len(logp)} rows of scores")
     _check_labels(true, logp.shape[1], "labels")
     losses = -logp[np.arange(count), true]
-    order = np.argsort(-losses, kind="stable")[:max(0, min(k, count))]
+    order = np.argsort(-losses, kind="stable")[: max(0, min(k, count))]
     if order.size == 0:
         raise ConfigError("top_losses: nothing to show (k = 0 or no samples)")
     pred = logp.argmax(1)
     fig, axes = _tiles(len(order), ncols, tile=2.0, title_space=0.5, layout="constrained")
     for ax, i in zip(axes, order):
         _show(ax, images[int(i)], mean, std)
-        ax.set_title(f"{_class_name(classes, int(pred[i]))}/{_class_name(classes, int(true[i]))}\n"
-                     f"{losses[i]:.2f} / {np.exp(logp[i, true[i]]):.2f}",
-                     color=RIGHT if pred[i] == true[i] else WRONG, fontsize=9)
+        ax.set_title(
+            f"{_class_name(classes, int(pred[i]))}/{_class_name(classes, int(true[i]))}\n"
+            f"{losses[i]:.2f} / {np.exp(logp[i, true[i]]):.2f}",
+            color=RIGHT if pred[i] == true[i] else WRONG,
+            fontsize=9,
+        )
     fig.suptitle("prediction/actual\nloss / probability of actual")
     fig.indices, fig.losses = [int(i) for i in order], losses[order]
     return _save(fig, save)

@@ -1,5 +1,5 @@
-"""A layer's weights as pictures (filters): an MLP's first Linear weight as image-shaped tiles, one per unit, or
-a conv weight as one image per filter."""
+"""A layer's weights as pictures (filters): an MLP's first Linear weight as image-shaped tiles, one
+per unit, or a conv weight as one image per filter."""
 import math
 from typing import Optional, Sequence
 
@@ -16,17 +16,24 @@ def _first_weight(model, layer: Optional[str]):
     if _is_array(model):
         return "weight", torch.as_tensor(np.asarray(_array(model)))
     if not hasattr(model, "state_dict"):
-        raise ConfigError(f"filters takes a model (with state_dict()) or a weight tensor, got {type(model).__name__}")
+        raise ConfigError(
+            "filters takes a model (with state_dict()) or a weight tensor, got "
+            f"{type(model).__name__}"
+        )
     state = model.state_dict()
     candidates = [k for k, v in state.items() if getattr(v, "dim", lambda: 0)() in (2, 4)]
     if layer is not None:
         key = layer if layer in state else f"{layer}.weight"
         if key not in candidates:
-            raise ConfigError(f"filters: no 2-D or 4-D weight named {layer!r}; choose one of {candidates}")
+            raise ConfigError(
+                f"filters: no 2-D or 4-D weight named {layer!r}; choose one of {candidates}"
+            )
     elif candidates:
         key = candidates[0]
     else:
-        raise ConfigError(f"filters: the model has no Linear (2-D) or conv (4-D) weight; keys {list(state)}")
+        raise ConfigError(
+            f"filters: the model has no Linear (2-D) or conv (4-D) weight; keys {list(state)}"
+        )
     return key, state[key]
 
 
@@ -35,15 +42,26 @@ def _square(n: int) -> Optional[int]:
     return side if side * side == n else None
 
 
-def filters(model, n: int = 64, ncols: Optional[int] = None, layer: Optional[str] = None,
-            image_shape: Optional[Sequence[int]] = None, channel: int = 0, cmap: str = "gray",
-            save: Optional[str] = None):
-    """First-layer weights as pictures: an MLP's first Linear weight (out, 784) as 28x28 tiles, one per
-    unit, or a conv weight (out, in, k, k) as one image per filter (RGB when in = 3, else input channel
-    ``channel``). ``model``: a greymatter model or torch.nn.Module (the first 2-D/4-D weight in
-    state_dict order, or the one named ``layer``) or a weight tensor. Shows the first ``n``."""
+def filters(
+    model,
+    n: int = 64,
+    ncols: Optional[int] = None,
+    layer: Optional[str] = None,
+    image_shape: Optional[Sequence[int]] = None,
+    channel: int = 0,
+    cmap: str = "gray",
+    save: Optional[str] = None,
+):
+    """First-layer weights as pictures: an MLP's first Linear weight (out, 784) as 28x28 tiles, one
+    per unit, or a conv weight (out, in, k, k) as one image per filter (RGB when in = 3, else input
+    channel ``channel``). ``model``: a greymatter model or torch.nn.Module (the first 2-D/4-D weight
+    in state_dict order, or the one named ``layer``) or a weight tensor. Shows the first ``n``."""
     name, weight = _first_weight(model, layer)
-    w = weight.detach().cpu().double().numpy() if isinstance(weight, torch.Tensor) else np.asarray(weight, float)
+    w = (
+        weight.detach().cpu().double().numpy()
+        if isinstance(weight, torch.Tensor)
+        else np.asarray(weight, float)
+    )
     if w.ndim == 2:
         out, fan_in = w.shape
         if image_shape is not None:
@@ -53,9 +71,13 @@ def filters(model, n: int = 64, ncols: Optional[int] = None, layer: Optional[str
         elif fan_in % 3 == 0 and _square(fan_in // 3):
             shape = (3,) + (_square(fan_in // 3),) * 2
         else:
-            raise ConfigError(f"filters: {name} has {fan_in} inputs, not a square image; pass image_shape=(H, W)")
+            raise ConfigError(
+                f"filters: {name} has {fan_in} inputs, not a square image; pass image_shape=(H, W)"
+            )
         if math.prod(shape) != fan_in:
-            raise ConfigError(f"filters: image_shape {shape} does not hold the {fan_in} inputs of {name}")
+            raise ConfigError(
+                f"filters: image_shape {shape} does not hold the {fan_in} inputs of {name}"
+            )
         tiles, kind = w.reshape(out, *shape), "units"
     elif w.ndim == 4:
         out, cin = w.shape[:2]
@@ -64,11 +86,15 @@ def filters(model, n: int = 64, ncols: Optional[int] = None, layer: Optional[str
         elif 0 <= channel < cin:
             tiles = w[:, channel]
         else:
-            raise ConfigError(f"filters: channel {channel} is out of range for {name} with {cin} input channels")
+            raise ConfigError(
+                f"filters: channel {channel} is out of range for {name} with {cin} input channels"
+            )
         kind = "filters" if cin in (1, 3) else f"filters (input channel {channel})"
     else:
-        raise ConfigError(f"filters: expected a 2-D (Linear) or 4-D (conv) weight, got shape {tuple(w.shape)}")
-    shown = tiles[:max(1, min(n, out))]
+        raise ConfigError(
+            f"filters: expected a 2-D (Linear) or 4-D (conv) weight, got shape {tuple(w.shape)}"
+        )
+    shown = tiles[: max(1, min(n, out))]
     rgb = shown.ndim == 4 and shown.shape[1] == 3
     if rgb:  # one scale for the whole layer, so colours compare across filters
         shown = (shown - shown.min()) / max(shown.max() - shown.min(), 1e-12)

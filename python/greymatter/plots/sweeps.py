@@ -1,5 +1,5 @@
-"""A sweep's results as a heatmap (sweep_heatmap): one metric over two grid keys, e.g. lr x size_inner, with the
-best cell outlined."""
+"""A sweep's results as a heatmap (sweep_heatmap): one metric over two grid keys, e.g. lr x
+size_inner, with the best cell outlined."""
 import math
 from typing import Optional
 
@@ -16,19 +16,33 @@ def _sweep_key(v):
 def _sweep_order(keys) -> list:
     unique = list(dict.fromkeys(keys))
     numbers = sorted(k for k in unique if isinstance(k, (int, float, np.number)))
-    return (["none"] if "none" in unique else []) + numbers + [k for k in unique if k != "none" and k not in numbers]
+    return (
+        (["none"] if "none" in unique else [])
+        + numbers
+        + [k for k in unique if k != "none" and k not in numbers]
+    )
 
 
 def _sweep_label(v) -> str:
     return f"{v:g}" if isinstance(v, (float, np.floating)) else str(v)
 
 
-def sweep_heatmap(df, x: str = "size_inner", y: str = "lr", value: Optional[str] = None, agg: str = "mean",
-                  best: Optional[str] = None, fmt: str = ".3f", cmap: str = "viridis", title: Optional[str] = None,
-                  save: Optional[str] = None):
-    """Heatmap of ``value`` over a grid (one DataFrame row per configuration, e.g. gm.sweep's result), cells
-    annotated; repeated configurations are combined with ``agg``. ``value`` defaults to best_val_acc or
-    val_acc. The best cell (max, or min for a loss) is outlined. ``fig.matrix``: the grid as a DataFrame;
+def sweep_heatmap(
+    df,
+    x: str = "size_inner",
+    y: str = "lr",
+    value: Optional[str] = None,
+    agg: str = "mean",
+    best: Optional[str] = None,
+    fmt: str = ".3f",
+    cmap: str = "viridis",
+    title: Optional[str] = None,
+    save: Optional[str] = None,
+):
+    """Heatmap of ``value`` over a grid (one DataFrame row per configuration, e.g. gm.sweep's
+    result), cells annotated; repeated configurations are combined with ``agg``. ``value`` defaults
+    to best_val_acc or val_acc. The best cell (max, or min for a loss) is outlined. ``fig.matrix``:
+    the grid as a DataFrame;
     ``fig.best``: {y, x, value} of the best cell."""
     import pandas as pd
     from matplotlib.patches import Rectangle
@@ -37,18 +51,27 @@ def sweep_heatmap(df, x: str = "size_inner", y: str = "lr", value: Optional[str]
     value = value or next((c for c in ("best_val_acc", "val_acc") if c in df.columns), "val_acc")
     missing = [c for c in (x, y, value) if c not in df.columns]
     if missing:
-        raise ConfigError(f"sweep_heatmap: no column {missing} in the table; it has {list(df.columns)}")
+        raise ConfigError(
+            f"sweep_heatmap: no column {missing} in the table; it has {list(df.columns)}"
+        )
     if df.empty:
         raise ConfigError("sweep_heatmap: the table has no rows")
-    keyed = pd.DataFrame({"y": df[y].map(_sweep_key), "x": df[x].map(_sweep_key),
-                          "v": pd.to_numeric(df[value], errors="coerce")})
+    keyed = pd.DataFrame(
+        {
+            "y": df[y].map(_sweep_key),
+            "x": df[x].map(_sweep_key),
+            "v": pd.to_numeric(df[value], errors="coerce"),
+        }
+    )
     grid = keyed.groupby(["y", "x"], sort=False)["v"].agg(agg).unstack("x")
     grid = grid.reindex(index=_sweep_order(keyed["y"]), columns=_sweep_order(keyed["x"]))
     values = grid.to_numpy(dtype=np.float64)
     best = best or ("min" if "loss" in value else "max")
 
-    fig = _figure(figsize=(max(4.0, 1.1 * values.shape[1] + 2.5), max(3.0, 0.7 * values.shape[0] + 1.5)),
-                  layout="constrained")
+    fig = _figure(
+        figsize=(max(4.0, 1.1 * values.shape[1] + 2.5), max(3.0, 0.7 * values.shape[0] + 1.5)),
+        layout="constrained",
+    )
     ax = fig.subplots()
     image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, aspect="auto")
     fig.colorbar(image, ax=ax, label=value)
@@ -59,12 +82,23 @@ def sweep_heatmap(df, x: str = "size_inner", y: str = "lr", value: Optional[str]
     finite = values[np.isfinite(values)]
     middle = (finite.min() + finite.max()) / 2 if finite.size else 0.0
     for (i, j), v in np.ndenumerate(values):
-        ax.text(j, i, "-" if np.isnan(v) else format(v, fmt), ha="center", va="center",
-                color="white" if np.isfinite(v) and v < middle else "black", fontsize=9)
+        ax.text(
+            j,
+            i,
+            "-" if np.isnan(v) else format(v, fmt),
+            ha="center",
+            va="center",
+            color="white" if np.isfinite(v) and v < middle else "black",
+            fontsize=9,
+        )
     fig.best = None
     if finite.size and best in ("max", "min"):
-        i, j = np.unravel_index(np.nanargmax(values) if best == "max" else np.nanargmin(values), values.shape)
-        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2.5))
+        i, j = np.unravel_index(
+            np.nanargmax(values) if best == "max" else np.nanargmin(values), values.shape
+        )
+        ax.add_patch(
+            Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2.5)
+        )
         fig.best = {y: grid.index[i], x: grid.columns[j], value: float(values[i, j])}
     ax.set_title(title or f"{value} by {y} x {x}")
     grid.index.name, grid.columns.name = y, x

@@ -8,20 +8,31 @@ from ._arrays import _array, _class_name, _log_probabilities
 from ._figures import _figure, _save
 
 
-def topk(probs, classes: Optional[Sequence[str]] = None, k: int = 5, title: Optional[str] = None,
-         save: Optional[str] = None):
-    """Horizontal bars of the k most likely classes for one image, most likely on top. ``probs``: the
-    image's (C,) or (1, C) probabilities or logits, or (class, probability) pairs / a dict.
+def topk(
+    probs,
+    classes: Optional[Sequence[str]] = None,
+    k: int = 5,
+    title: Optional[str] = None,
+    save: Optional[str] = None,
+):
+    """Horizontal bars of the k most likely classes for one image, most likely on top. ``probs``:
+    the image's (C,) or (1, C) probabilities or logits, or (class, probability) pairs / a dict.
     ``fig.topk``: the [(class, probability), ...] drawn."""
-    if isinstance(probs, dict) or (isinstance(probs, (list, tuple)) and probs and isinstance(probs[0], tuple)):
-        pairs = sorted(((str(c), float(p)) for c, p in dict(probs).items()), key=lambda cp: -cp[1])[:k]
+    if isinstance(probs, dict) or (
+        isinstance(probs, (list, tuple)) and probs and isinstance(probs[0], tuple)
+    ):
+        pairs = sorted(((str(c), float(p)) for c, p in dict(probs).items()), key=lambda cp: -cp[1])[
+            :k
+        ]
     else:
         s = _array(probs).astype(np.float64)
         if s.ndim == 2 and s.shape[0] == 1:
             s = s[0]
         if s.ndim != 1 or s.size == 0:
-            raise ConfigError(f"topk takes one image's scores, shape (C,) or (1, C); got {tuple(s.shape)} "
-                              f"(pass probs[i] for image i)")
+            raise ConfigError(
+                f"topk takes one image's scores, shape (C,) or (1, C); got {tuple(s.shape)} "
+                f"(pass probs[i] for image i)"
+            )
         p = np.exp(_log_probabilities(s[None]))[0]
         order = np.argsort(-p, kind="stable")[:k]
         pairs = [(_class_name(classes, int(i)), float(p[i])) for i in order]

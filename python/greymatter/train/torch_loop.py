@@ -7,16 +7,31 @@ from types import SimpleNamespace
 
 import torch
 
-from . import _core
-from ._core import ConfigError, TrainingError
+from .. import _core
+from .._core import ConfigError, TrainingError
 
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
 
 class TorchLoop:
-    def __init__(self, model: torch.nn.Module, optimizer="adam", lr=1e-3, weight_decay=0.0, momentum=0.0,
-                 nesterov=False, betas=(0.9, 0.999), eps=1e-8, loss="cross_entropy", class_weights=(),
-                 label_smoothing=0.0, accumulate=1, non_finite="raise", amp=True, device="cpu") -> None:
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        optimizer="adam",
+        lr=1e-3,
+        weight_decay=0.0,
+        momentum=0.0,
+        nesterov=False,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        loss="cross_entropy",
+        class_weights=(),
+        label_smoothing=0.0,
+        accumulate=1,
+        non_finite="raise",
+        amp=True,
+        device="cpu",
+    ) -> None:
         if optimizer not in _OPTIMIZERS:
             raise ConfigError(f"unknown optimizer '{optimizer}'; choose one of: adam, adamw, sgd")
         if not lr > 0:
@@ -31,10 +46,13 @@ class TorchLoop:
         params = list(model.parameters())
         try:
             if optimizer == "sgd":
-                self.opt = torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=nesterov,
-                                           weight_decay=weight_decay)
+                self.opt = torch.optim.SGD(
+                    params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
+                )
             else:
-                self.opt = _OPTIMIZERS[optimizer](params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+                self.opt = _OPTIMIZERS[optimizer](
+                    params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay
+                )
         except ValueError as e:
             raise ConfigError(str(e)) from None
         self.accumulate = int(accumulate)
@@ -102,7 +120,9 @@ class TorchLoop:
         for x, y in loader.epoch(epoch):
             m.batches += 1
             x, y = x.to(self.device), y.to(self.device)
-            with torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else contextlib.nullcontext():
+            with torch.autocast(
+                "cuda", dtype=torch.bfloat16
+            ) if self.amp else contextlib.nullcontext():
                 out = self.model(x)
                 if m.batches == 1:
                     self.loss.check(out, y)
@@ -110,8 +130,10 @@ class TorchLoop:
             value = loss.item()
             if not torch.isfinite(loss):
                 if self.non_finite == "raise":
-                    raise TrainingError(f"loss became {value} at epoch {epoch + 1}, batch {m.batches}; lower the "
-                                        f"learning rate or check the inputs for NaN")
+                    raise TrainingError(
+                        f"loss became {value} at epoch {epoch + 1}, batch {m.batches}; lower the "
+                        f"learning rate or check the inputs for NaN"
+                    )
                 m.skipped += 1
                 self.opt.zero_grad(set_to_none=True)
                 pending = 0
@@ -171,8 +193,14 @@ class _Meter:
 
     def read(self, interrupted: bool):
         n = max(self.samples, 1)
-        return SimpleNamespace(loss=self.loss_sum / n, accuracy=self.correct / n, samples=self.samples,
-                               batches=self.batches, skipped=self.skipped, interrupted=interrupted)
+        return SimpleNamespace(
+            loss=self.loss_sum / n,
+            accuracy=self.correct / n,
+            samples=self.samples,
+            batches=self.batches,
+            skipped=self.skipped,
+            interrupted=interrupted,
+        )
 
 
 def _report(progress, done, total, every) -> bool:

@@ -9,6 +9,8 @@ from typing import Any, Dict
 
 import torch
 
+from .._version import __version__
+
 __all__ = ["atomic_save", "save_checkpoint", "metadata_path"]
 
 
@@ -38,10 +40,12 @@ def metadata_path(path) -> Path:
 
 def save_checkpoint(path, state_dict, metadata: Dict) -> None:
     """Saves `state_dict` to `path` (loadable with plain torch.load) and `metadata` to path.json."""
-    from . import __version__
-
     meta = dict(metadata)
-    meta["versions"] = {"greymatter": __version__, "torch": torch.__version__, "python": platform.python_version()}
+    meta["versions"] = {
+        "greymatter": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
     atomic_save(state_dict, path)
     text = json.dumps(meta, indent=2, default=str).encode()
     _atomic_write(metadata_path(path), lambda f: f.write(text))

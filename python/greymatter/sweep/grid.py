@@ -1,11 +1,11 @@
-"""Sweep grids: which setting each grid key changes, the configurations a grid expands to, and the stable
-key that names a configuration in the results store.
+"""Sweep grids: which setting each grid key changes, the configurations a grid expands to, and the
+stable key that names a configuration in the results store.
 
-A grid key goes to the first of these that takes it: a parameter of the model factory (``size_inner``), of the
-run itself (``seed``, ``epochs``), of the Trainer (``lr``, ``weight_decay``, ``optimizer``, ...) or of the
-training DataLoader (``batch_size``, ...); a factory with ``**kwargs`` takes the rest. Anything else is a
-ConfigError raised before any configuration runs. This file runs nothing and knows no executor.
-"""
+A grid key goes to the first of these that takes it: a parameter of the model factory
+(``size_inner``), of the run itself (``seed``, ``epochs``), of the Trainer (``lr``,
+``weight_decay``, ``optimizer``, ...) or of the training DataLoader (``batch_size``, ...); a factory
+with ``**kwargs`` takes the rest. Anything else is a ConfigError raised before any configuration
+runs. This file runs nothing and knows no executor. """
 import hashlib
 import inspect
 import itertools
@@ -13,22 +13,37 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Sequence
 
-from ._core import ConfigError
-from .loader import DataLoader
-from .trainer import Trainer
+from .._core import ConfigError
+from ..loader import DataLoader
+from ..train import Trainer
 
-__all__ = ["Config", "expand", "route_keys", "stable_hash", "check_kwargs", "TRAINER_KEYS", "LOADER_KEYS",
-           "RUN_KEYS"]
+__all__ = [
+    "Config",
+    "expand",
+    "route_keys",
+    "stable_hash",
+    "check_kwargs",
+    "TRAINER_KEYS",
+    "LOADER_KEYS",
+    "RUN_KEYS",
+]
 
-# Settings the sweep owns: the model, the progress bar (one per configuration would be noise) and the
-# checkpoint path (configurations running together would overwrite each other's file).
+# Settings the sweep owns: the model, the progress bar (one per configuration would be noise) and
+# the checkpoint path (configurations running together would overwrite each other's file).
 _TRAINER_RESERVED = {"self", "model", "progress", "progress_every", "checkpoint"}
 # The loader's seed follows the configuration's seed, so that it can be a grid key of its own.
 _LOADER_RESERVED = {"self", "dataset", "seed"}
 
-TRAINER_KEYS = tuple(p for p in inspect.signature(Trainer.__init__).parameters if p not in _TRAINER_RESERVED)
-LOADER_KEYS = tuple(p for p in inspect.signature(DataLoader.__init__).parameters if p not in _LOADER_RESERVED)
-RUN_KEYS = ("seed", "epochs")  # seed: model init, shuffle, dropout; epochs: how long each configuration trains
+TRAINER_KEYS = tuple(
+    p for p in inspect.signature(Trainer.__init__).parameters if p not in _TRAINER_RESERVED
+)
+LOADER_KEYS = tuple(
+    p for p in inspect.signature(DataLoader.__init__).parameters if p not in _LOADER_RESERVED
+)
+RUN_KEYS = (
+    "seed",
+    "epochs",
+)  # seed: model init, shuffle, dropout; epochs: how long each configuration trains
 
 
 @dataclass(frozen=True)
@@ -55,19 +70,22 @@ def _jsonable(value: Any):
 
 
 def factory_parameters(make_model: Callable):
-    """(named parameters, accepts **kwargs) of a model factory; classes are inspected through __init__."""
+    """(named parameters, accepts **kwargs) of a model factory; classes are inspected through
+    __init__."""
     try:
         sig = inspect.signature(make_model)
     except (TypeError, ValueError):  # a builtin or C++ constructor: nothing to route by name
         return set(), True
-    named = {n for n, p in sig.parameters.items()
-             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    named = {
+        n for n, p in sig.parameters.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
     var_kw = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
     return named, var_kw
 
 
 def route_keys(keys: Sequence[str], make_model: Callable) -> Dict[str, str]:
-    """Maps each grid key to "model", "trainer", "loader" or "run"; an unknown key is a ConfigError."""
+    """Maps each grid key to "model", "trainer", "loader" or "run"; an unknown key is a
+    ConfigError."""
     model_params, model_var_kw = factory_parameters(make_model)
     routes, unknown = {}, []
     for k in keys:
@@ -85,9 +103,11 @@ def route_keys(keys: Sequence[str], make_model: Callable) -> Dict[str, str]:
             unknown.append(k)
     if unknown:
         known = sorted(model_params) + list(TRAINER_KEYS) + list(LOADER_KEYS) + list(RUN_KEYS)
-        raise ConfigError(f"unknown grid key(s) {', '.join(map(repr, unknown))}: not a parameter of the model "
-                          f"factory {_name(make_model)}, the Trainer, the DataLoader or the run; "
-                          f"known keys: {', '.join(known)}")
+        raise ConfigError(
+            f"unknown grid key(s) {', '.join(map(repr, unknown))}: not a parameter of the model "
+            f"factory {_name(make_model)}, the Trainer, the DataLoader or the run; "
+            f"known keys: {', '.join(known)}"
+        )
     return routes
 
 
@@ -96,7 +116,9 @@ def check_kwargs(kwargs: Mapping[str, Any], allowed: Sequence[str], what: str) -
     kwargs = dict(kwargs or {})
     bad = [k for k in kwargs if k not in allowed]
     if bad:
-        raise ConfigError(f"{what} does not take {', '.join(map(repr, bad))}; it takes: {', '.join(allowed)}")
+        raise ConfigError(
+            f"{what} does not take {', '.join(map(repr, bad))}; it takes: {', '.join(allowed)}"
+        )
     return kwargs
 
 
@@ -116,4 +138,6 @@ def expand(grid: Mapping[str, Sequence[Any]]) -> List[Dict[str, Any]]:
 
 
 def _name(obj: Any) -> str:
-    return getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or type(obj).__name__
+    return (
+        getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or type(obj).__name__
+    )

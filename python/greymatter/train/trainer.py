@@ -5,9 +5,8 @@ Each epoch of a greymatter model runs in the C++ engine with the GIL released; a
 decides: history, learning-rate schedule, best weights, early stopping, checkpoints. With
 ``checkpoint="runs/best.pth"`` the Trainer writes the best weights (plain ``torch.load``-able) and
 ``best.json`` metadata when the monitored metric improves, and the whole training state to
-``runs/best.resume.pth`` after every epoch, so ``Trainer.resume`` continues an interrupted run with the
-same results it would have had.
-"""
+``runs/best.resume.pth`` after every epoch, so ``Trainer.resume`` continues an interrupted run with
+the same results it would have had. """
 import copy
 import math
 import time
@@ -15,14 +14,15 @@ from typing import Callable, Dict, Optional, Sequence
 
 import torch
 
-from . import _core, feature_cache, schedulers
-from . import transforms as T
-from ._core import ConfigError
-from ._progress import progress_bar
-from ._torch_loop import TorchLoop
+from .. import _core
+from .. import transforms as T
+from .._core import ConfigError
+from ..loader import DataLoader
+from . import feature_cache, schedulers
 from .checkpoint import atomic_save, save_checkpoint
 from .history import History
-from .loader import DataLoader
+from .progress import progress_bar
+from .torch_loop import TorchLoop
 
 __all__ = ["Trainer"]
 
@@ -40,13 +40,18 @@ def resolve_device(device: str) -> str:
     except RuntimeError:
         raise ConfigError(f"unknown device {device!r}; use 'auto', 'cpu' or 'cuda'") from None
     if resolved.type == "cuda":
-        # Said here, before the model moves: torch's own message ("not linked with support for cuda devices",
-        # or an AssertionError for a plain nn.Module) names neither the argument nor the way out.
+        # Said here, before the model moves: torch's own message ("not linked with support for cuda
+        # devices", or an AssertionError for a plain nn.Module) names neither the argument nor the
+        # way out.
         if not torch.cuda.is_available():
-            raise ConfigError(f"device={device!r}, but torch sees no CUDA device (torch.cuda.is_available() is "
-                              f"False: no GPU, or a CPU-only torch build); use device='auto' or 'cpu'")
+            raise ConfigError(
+                f"device={device!r}, but torch sees no CUDA device (torch.cuda.is_available() is "
+                f"False: no GPU, or a CPU-only torch build); use device='auto' or 'cpu'"
+            )
         if resolved.index is not None and resolved.index >= torch.cuda.device_count():
-            raise ConfigError(f"device={device!r}, but torch sees {torch.cuda.device_count()} CUDA device(s)")
+            raise ConfigError(
+                f"device={device!r}, but torch sees {torch.cuda.device_count()} CUDA device(s)"
+            )
     elif resolved.type != "cpu":
         raise ConfigError(f"device={device!r} is not supported; use 'auto', 'cpu' or 'cuda'")
     return str(resolved)
@@ -62,11 +67,15 @@ def _check_not_empty(loader: DataLoader, role: str, hint: str) -> None:
     # An empty loader runs an epoch of nothing and reports accuracy 0.0 as if it had measured it.
     images = len(loader.dataset)
     if images == 0:
-        raise ConfigError(f"the {role} is empty: its DataLoader has 0 images{_origin(loader.dataset)}; check the "
-                          f"split (random_split fractions, Subset indices) or the folder{hint}")
+        raise ConfigError(
+            f"the {role} is empty: its DataLoader has 0 images{_origin(loader.dataset)}; check the "
+            f"split (random_split fractions, Subset indices) or the folder{hint}"
+        )
     if len(loader) == 0:
-        raise ConfigError(f"the {role} gives no batch: {images} images with batch_size={loader.batch_size} and "
-                          f"drop_last=True; use a smaller batch_size or drop_last=False{hint}")
+        raise ConfigError(
+            f"the {role} gives no batch: {images} images with batch_size={loader.batch_size} and "
+            f"drop_last=True; use a smaller batch_size or drop_last=False{hint}"
+        )
 
 
 def _origin(dataset) -> str:
@@ -80,36 +89,68 @@ def _origin(dataset) -> str:
 class Trainer:
     """``Trainer(model, loss, optimizer, lr, ...)``; ``fit(train, val, epochs)`` -> History.
 
-    loss: 'cross_entropy' (class_weights, label_smoothing), 'bce' (sigmoid outputs), 'bce_with_logits', 'mse'.
+    loss: 'cross_entropy' (class_weights, label_smoothing), 'bce' (sigmoid outputs),
+        'bce_with_logits', 'mse'.
     optimizer: 'adam', 'adamw', 'sgd' (momentum, nesterov); weight_decay; betas/eps for Adam(W).
     scheduler: None, 'plateau', 'cosine', 'onecycle' or a ``greymatter.schedulers`` object.
-    early_stopping: patience in epochs on `monitor` ('val_acc' by default; 'train_loss' without val).
-    accumulate: gradient accumulation over N batches. non_finite: 'raise' (default) or 'skip' NaN/inf batches.
+    early_stopping: patience in epochs on `monitor` ('val_acc' by default; 'train_loss' without
+        val).
+    accumulate: gradient accumulation over N batches. non_finite: 'raise' (default) or 'skip'
+        NaN/inf batches.
     amp: on CUDA, bf16 autocast and channels_last inputs (ignored on CPU).
-    cache_features: 'auto' computes a frozen backbone's features once and trains only the head on them when
-    the transforms are deterministic (same results, far faster); True insists, False never.
-    """
+    cache_features: 'auto' computes a frozen backbone's features once and trains only the head on
+    them when the transforms are deterministic (same results, far faster); True insists, False
+    never."""
 
-    def __init__(self, model: torch.nn.Module, loss: str = "cross_entropy", optimizer: str = "adam",
-                 lr: float = 1e-3, weight_decay: float = 0.0, momentum: float = 0.0, nesterov: bool = False,
-                 betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8,
-                 class_weights: Optional[Sequence[float]] = None, label_smoothing: float = 0.0,
-                 device: str = "auto", scheduler=None, early_stopping: Optional[int] = None,
-                 monitor: str = "val_acc", checkpoint: Optional[str] = None, seed: int = 42,
-                 progress: bool = True, progress_every: int = 50, accumulate: int = 1,
-                 non_finite: str = "raise", cache_features="auto", amp: bool = True) -> None:
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        loss: str = "cross_entropy",
+        optimizer: str = "adam",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        betas: Sequence[float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        class_weights: Optional[Sequence[float]] = None,
+        label_smoothing: float = 0.0,
+        device: str = "auto",
+        scheduler=None,
+        early_stopping: Optional[int] = None,
+        monitor: str = "val_acc",
+        checkpoint: Optional[str] = None,
+        seed: int = 42,
+        progress: bool = True,
+        progress_every: int = 50,
+        accumulate: int = 1,
+        non_finite: str = "raise",
+        cache_features="auto",
+        amp: bool = True,
+    ) -> None:
         if loss not in LOSSES:
             raise ConfigError(f"unknown loss {loss!r}; choose one of: {', '.join(LOSSES)}")
         if optimizer not in OPTIMIZERS:
-            raise ConfigError(f"unknown optimizer {optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
+            raise ConfigError(
+                f"unknown optimizer {optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}"
+            )
         if monitor not in MONITORS:
             raise ConfigError(f"unknown monitor {monitor!r}; choose one of: {', '.join(MONITORS)}")
-        if early_stopping is not None and (not isinstance(early_stopping, int) or early_stopping < 1):
-            raise ConfigError(f"early_stopping is a patience in epochs (an integer >= 1), got {early_stopping!r}")
+        if early_stopping is not None and (
+            not isinstance(early_stopping, int) or early_stopping < 1
+        ):
+            raise ConfigError(
+                f"early_stopping is a patience in epochs (an integer >= 1), got {early_stopping!r}"
+            )
         if cache_features not in ("auto", True, False):
-            raise ConfigError(f"cache_features must be 'auto', True or False, got {cache_features!r}")
+            raise ConfigError(
+                f"cache_features must be 'auto', True or False, got {cache_features!r}"
+            )
         if not isinstance(model, torch.nn.Module):
-            raise ConfigError(f"Trainer trains a greymatter model or a torch.nn.Module, got {type(model).__name__}")
+            raise ConfigError(
+                "Trainer trains a greymatter model or a torch.nn.Module, got "
+                f"{type(model).__name__}"
+            )
         self.model = model
         self.monitor = monitor
         self.schedule = schedulers.resolve(scheduler, monitor)
@@ -120,24 +161,39 @@ class Trainer:
         self.progress = progress
         self.progress_every = int(progress_every)
         self.cache_features = cache_features
-        self.config = {"loss": loss, "optimizer": optimizer, "lr": float(lr), "weight_decay": float(weight_decay),
-                       "momentum": float(momentum), "nesterov": bool(nesterov), "betas": tuple(map(float, betas)),
-                       "eps": float(eps), "class_weights": [float(w) for w in class_weights or ()],
-                       "label_smoothing": float(label_smoothing), "accumulate": int(accumulate),
-                       "non_finite": non_finite, "amp": bool(amp)}
-        # greymatter models train in the C++ engine; anything else in the Python loop (same features).
+        self.config = {
+            "loss": loss,
+            "optimizer": optimizer,
+            "lr": float(lr),
+            "weight_decay": float(weight_decay),
+            "momentum": float(momentum),
+            "nesterov": bool(nesterov),
+            "betas": tuple(map(float, betas)),
+            "eps": float(eps),
+            "class_weights": [float(w) for w in class_weights or ()],
+            "label_smoothing": float(label_smoothing),
+            "accumulate": int(accumulate),
+            "non_finite": non_finite,
+            "amp": bool(amp),
+        }
+        # greymatter models train in the C++ engine; anything else in the Python loop (same
+        # features).
         backend = _core.Engine if hasattr(model, "cpp_module") else TorchLoop
         self.engine = backend(model, device=self.device, **self.config)
         self.fused = backend is _core.Engine
         self.history = History(monitor=monitor)
         self.classes: Sequence[str] = ()
-        self.transforms = "None"  # repr of the training set's transform, for the checkpoint's metadata
+        self.transforms = (
+            "None"  # repr of the training set's transform, for the checkpoint's metadata
+        )
         # The transform to read new images with (T.to_config): the validation set's, which is the
         # deterministic one, else the training set's; load_run rebuilds the input from it.
         self.transform_config: list = []
         self.transform_source = "train"
         self.epoch = 0  # epochs trained so far; the next one is numbered self.epoch (0-based)
-        self.planned_epochs = 0  # where the current fit() call ends; a resumed fit() continues to it
+        self.planned_epochs = (
+            0  # where the current fit() call ends; a resumed fit() continues to it
+        )
         self.schedule_options: Optional[Dict] = None
         # Best-so-far bookkeeping lives on the Trainer so that fit() called again continues it.
         self.best_value: Optional[float] = None
@@ -160,21 +216,32 @@ class Trainer:
         return self.engine.lr
 
     # -- training --------------------------------------------------------------------------------
-    def fit(self, train: DataLoader, val: Optional[DataLoader] = None, epochs: Optional[int] = None,
-            on_epoch: Optional[Callable[[Dict], Optional[bool]]] = None) -> History:
+    def fit(
+        self,
+        train: DataLoader,
+        val: Optional[DataLoader] = None,
+        epochs: Optional[int] = None,
+        on_epoch: Optional[Callable[[Dict], Optional[bool]]] = None,
+    ) -> History:
         """Trains `epochs` more epochs (after ``resume``: the rest of the interrupted run; else 10).
         Keeps the weights of the best `monitor` value and restores them at the end, also after early
         stopping or Ctrl-C. ``on_epoch(row)`` is called after each epoch; returning False stops."""
-        if not isinstance(train, DataLoader) or (val is not None and not isinstance(val, DataLoader)):
+        if not isinstance(train, DataLoader) or (
+            val is not None and not isinstance(val, DataLoader)
+        ):
             raise ConfigError("fit takes greymatter DataLoaders for train and val")
         _check_not_empty(train, "training set (train)", "")
         if val is not None:
-            _check_not_empty(val, "validation set (val)", ", or pass val=None to train without validation")
+            _check_not_empty(
+                val, "validation set (val)", ", or pass val=None to train without validation"
+            )
         if epochs is None:
             epochs = self.planned_epochs - self.epoch if self.planned_epochs > self.epoch else 10
         if not isinstance(epochs, int) or epochs < 0:
             raise ConfigError(f"epochs must be a non-negative integer, got {epochs!r}")
-        monitor = self.monitor if val is not None or self.monitor.startswith("train") else "train_loss"
+        monitor = (
+            self.monitor if val is not None or self.monitor.startswith("train") else "train_loss"
+        )
         self.classes = list(getattr(train.dataset, "classes", []) or self.classes)
         self.transforms = repr(getattr(train.dataset, "transform", None))
         read_as = val if val is not None else train
@@ -183,7 +250,9 @@ class Trainer:
         self.planned_epochs = self.epoch + epochs
         if self.schedule is not None and not self.engine.has_scheduler:
             steps_per_epoch = math.ceil(len(train) / self.config["accumulate"])
-            self.schedule_options = self.schedule.engine_options(epochs, steps_per_epoch, self.config["lr"])
+            self.schedule_options = self.schedule.engine_options(
+                epochs, steps_per_epoch, self.config["lr"]
+            )
             self.engine.set_scheduler(self.schedule.name, self.schedule_options)
         hist = self.history
         self._continue_from_latest()
@@ -191,11 +260,22 @@ class Trainer:
         try:
             for _ in range(epochs):
                 start = time.perf_counter()
-                torch.manual_seed(self.seed * 1_000_003 + self.epoch)  # dropout draws: same on resume
+                torch.manual_seed(
+                    self.seed * 1_000_003 + self.epoch
+                )  # dropout draws: same on resume
                 lr = self.engine.lr
-                tr = self._run(train_core, self.engine.train_epoch, f"epoch {self.epoch + 1}/{self.planned_epochs}",
-                               self.epoch)
-                row = {"epoch": self.epoch + 1, "train_loss": tr.loss, "train_acc": tr.accuracy, "lr": lr}
+                tr = self._run(
+                    train_core,
+                    self.engine.train_epoch,
+                    f"epoch {self.epoch + 1}/{self.planned_epochs}",
+                    self.epoch,
+                )
+                row = {
+                    "epoch": self.epoch + 1,
+                    "train_loss": tr.loss,
+                    "train_acc": tr.accuracy,
+                    "lr": lr,
+                }
                 if val is not None:
                     va = self._run(val_core, self.engine.evaluate, "validate")
                     row.update(val_loss=va.loss, val_acc=va.accuracy, gap=tr.accuracy - va.accuracy)
@@ -211,7 +291,9 @@ class Trainer:
                         self._save_best(row)
                 else:
                     self.epochs_without_improvement += 1
-                stop = bool(self.early_stopping and self.epochs_without_improvement >= self.early_stopping)
+                stop = bool(
+                    self.early_stopping and self.epochs_without_improvement >= self.early_stopping
+                )
                 if self.checkpoint:
                     self.save_state(resume_path(self.checkpoint))
                 if on_epoch is not None and on_epoch(dict(row)) is False:
@@ -234,16 +316,24 @@ class Trainer:
         wanted = self.cache_features is True or (self.cache_features == "auto" and self.fused)
         if not wanted or not feature_cache.applies(self.model, train, val):
             if self.cache_features is True:
-                raise ConfigError("cache_features=True needs a greymatter model with a frozen backbone "
-                                  "(TransferClassifier, freeze=True) and transforms without Random*/ColorJitter")
+                raise ConfigError(
+                    "cache_features=True needs a greymatter model with a frozen backbone "
+                    "(TransferClassifier, freeze=True) and transforms without Random*/ColorJitter"
+                )
             return train.core, (val.core if val is not None else None)
 
         def cached(loader, desc):
             bar = progress_bar(len(loader), desc, leave=False) if self.progress else None
             try:
                 return feature_cache.feature_loader(
-                    self.engine, loader, self.model, self.device,
-                    progress=(lambda done, total: bar.update(done - bar.n)) if bar is not None else None)
+                    self.engine,
+                    loader,
+                    self.model,
+                    self.device,
+                    progress=(lambda done, total: bar.update(done - bar.n))
+                    if bar is not None
+                    else None,
+                )
             finally:
                 if bar is not None:
                     bar.close()
@@ -255,8 +345,8 @@ class Trainer:
 
     def _continue_from_latest(self) -> None:
         # Between fit() calls the model holds the best weights; the next fit() goes on from the last
-        # epoch's, so fit(epochs=1) five times trains like fit(epochs=5) — unless the user has loaded
-        # other weights meanwhile.
+        # epoch's, so fit(epochs=1) five times trains like fit(epochs=5) — unless the user has
+        # loaded other weights meanwhile.
         latest, self._latest_state = self._latest_state, None
         if latest is None or self.best_state is None:
             return
@@ -270,10 +360,12 @@ class Trainer:
         return value > self.best_value if monitor.endswith("acc") else value < self.best_value
 
     def evaluate(self, loader: DataLoader) -> Dict[str, float]:
-        """{"loss", "accuracy"} of the current weights over the loader; an empty one is a ConfigError (no accuracy
-        to report, rather than 0.0)."""
+        """{"loss", "accuracy"} of the current weights over the loader; an empty one is a
+        ConfigError (no accuracy to report, rather than 0.0)."""
         if not isinstance(loader, DataLoader):
-            raise ConfigError(f"evaluate takes a greymatter DataLoader, got {type(loader).__name__}")
+            raise ConfigError(
+                f"evaluate takes a greymatter DataLoader, got {type(loader).__name__}"
+            )
         _check_not_empty(loader, "evaluation set", "")
         stats = self._run(loader.core, self.engine.evaluate, "evaluate")
         return {"loss": stats.loss, "accuracy": stats.accuracy}
@@ -286,11 +378,13 @@ class Trainer:
 
     @torch.no_grad()
     def predict_topk(self, x: torch.Tensor, k: int = 5, classes: Optional[Sequence[str]] = None):
-        """Top-k (class, probability) pairs for one transformed image (C, H, W) or a list per image of a
-        batch (B, C, H, W); classes default to those of the training set."""
+        """Top-k (class, probability) pairs for one transformed image (C, H, W) or a list per image
+        of a batch (B, C, H, W); classes default to those of the training set."""
         if not isinstance(x, torch.Tensor) or x.dim() not in (3, 4):
-            raise ConfigError(f"predict_topk takes a (C, H, W) or (B, C, H, W) tensor, got "
-                              f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+            raise ConfigError(
+                f"predict_topk takes a (C, H, W) or (B, C, H, W) tensor, got "
+                f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}"
+            )
         single = x.dim() == 3
         was_training = self.model.training
         self.model.eval()
@@ -302,17 +396,26 @@ class Trainer:
         probs = _core.Loss(self.loss).probabilities(out).float().cpu()
         if probs.size(1) == 1:  # binary: the probability of class 1 and its complement
             probs = torch.cat([1 - probs, probs], dim=1)
-        names = list(classes if classes is not None else self.classes) or [str(i) for i in range(probs.size(1))]
+        names = list(classes if classes is not None else self.classes) or [
+            str(i) for i in range(probs.size(1))
+        ]
         if len(names) != probs.size(1):
             raise ConfigError(f"{len(names)} class names for a model with {probs.size(1)} outputs")
         top = probs.topk(min(k, probs.size(1)), dim=1)
-        result = [[(names[i], float(p)) for p, i in zip(vals, idx)] for vals, idx in zip(top.values, top.indices)]
+        result = [
+            [(names[i], float(p)) for p, i in zip(vals, idx)]
+            for vals, idx in zip(top.values, top.indices)
+        ]
         return result[0] if single else result
 
     def _run(self, loader, step, desc: str, *args):
         """Runs an engine loop over a C++ loader (a DataLoader's .core), with a progress bar."""
         # One line per epoch that stays; evaluation bars vanish when done.
-        bar = progress_bar(len(loader), desc, leave=desc.startswith("epoch")) if self.progress else None
+        bar = (
+            progress_bar(len(loader), desc, leave=desc.startswith("epoch"))
+            if self.progress
+            else None
+        )
 
         def callback(done, total):
             if bar is not None:
@@ -321,7 +424,9 @@ class Trainer:
         try:
             result = step(loader, *args, progress=callback, every=self.progress_every)
             if bar is not None and hasattr(result, "accuracy"):
-                bar.set_postfix(loss=f"{result.loss:.4f}", acc=f"{result.accuracy:.4f}", refresh=True)
+                bar.set_postfix(
+                    loss=f"{result.loss:.4f}", acc=f"{result.accuracy:.4f}", refresh=True
+                )
             return result
         finally:
             if bar is not None:
@@ -351,8 +456,11 @@ class Trainer:
             "model": self.model.state_dict(),
             "optimizer": self.engine.optimizer_state(),
             "lr": self.engine.lr,
-            "scheduler": {"name": self.schedule.name if self.schedule else None, "options": self.schedule_options,
-                          "state": self.engine.scheduler_state()},
+            "scheduler": {
+                "name": self.schedule.name if self.schedule else None,
+                "options": self.schedule_options,
+                "state": self.engine.scheduler_state(),
+            },
             "trainer": dict(self.config, seed=self.seed, monitor=self.monitor),
             "epoch": self.epoch,
             "planned_epochs": self.planned_epochs,
@@ -367,26 +475,35 @@ class Trainer:
         atomic_save(self.state(), path)
 
     def resume(self, path) -> "Trainer":
-        """Loads a state written by a Trainer built with the same arguments (``runs/best.resume.pth`` next to
-        ``checkpoint="runs/best.pth"``); then ``fit(train, val)`` finishes the interrupted run."""
+        """Loads a state written by a Trainer built with the same arguments
+        (``runs/best.resume.pth`` next to ``checkpoint="runs/best.pth"``); then ``fit(train, val)``
+        finishes the interrupted run."""
         try:
             state = torch.load(path, map_location="cpu")
         except FileNotFoundError:
-            raise ConfigError(f"no training state at {path}: it is written next to checkpoint= after each "
-                              f"epoch") from None
+            raise ConfigError(
+                f"no training state at {path}: it is written next to checkpoint= after each "
+                f"epoch"
+            ) from None
         if not isinstance(state, dict) or state.get("format") != RESUME_FORMAT:
-            raise ConfigError(f"{path} is not a greymatter training state (Trainer.save_state writes those)")
+            raise ConfigError(
+                f"{path} is not a greymatter training state (Trainer.save_state writes those)"
+            )
         saved = state["trainer"]
         differs = [k for k in self.config if saved.get(k) != self.config[k] and k != "lr"]
         if differs:
-            raise ConfigError(f"{path} was written by a Trainer with other settings: " +
-                              ", ".join(f"{k}={saved.get(k)!r} (this one: {self.config[k]!r})" for k in differs))
+            raise ConfigError(
+                f"{path} was written by a Trainer with other settings: "
+                + ", ".join(f"{k}={saved.get(k)!r} (this one: {self.config[k]!r})" for k in differs)
+            )
         self.model.load_state_dict(state["model"])
         self.engine.load_optimizer_state(state["optimizer"])
         sched = state["scheduler"]
         if sched["name"] is not None:
             if self.schedule is None or self.schedule.name != sched["name"]:
-                raise ConfigError(f"{path} was trained with scheduler '{sched['name']}'; pass the same scheduler")
+                raise ConfigError(
+                    f"{path} was trained with scheduler '{sched['name']}'; pass the same scheduler"
+                )
             self.schedule_options = sched["options"]
             self.engine.set_scheduler(sched["name"], sched["options"])
             self.engine.load_scheduler_state(sched["state"])

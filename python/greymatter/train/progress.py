@@ -2,7 +2,8 @@
 
 In Jupyter, tqdm's widget needs ipywidgets (not always installed; Debian has no python3-ipywidgets
 package in the default set); without it the text bar is used, whose carriage returns Jupyter renders
-as one updating line. Outside Jupyter the bar stays quiet when stderr is not a terminal (logs, CI)."""
+as one updating line. Outside Jupyter the bar stays quiet when stderr is not a terminal (logs,
+CI)."""
 import sys
 
 
@@ -19,7 +20,9 @@ def progress_bar(total: int, desc: str, leave: bool):
             from tqdm.notebook import tqdm
         except ImportError:
             from tqdm.std import tqdm
-        return tqdm(total=total, desc=desc, leave=leave, unit="batch", disable=False, file=sys.stderr)
+        return tqdm(
+            total=total, desc=desc, leave=leave, unit="batch", disable=False, file=sys.stderr
+        )
     from tqdm.std import tqdm
 
     return tqdm(total=total, desc=desc, leave=leave, unit="batch", disable=None, dynamic_ncols=True)

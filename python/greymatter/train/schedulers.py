@@ -1,7 +1,7 @@
 """Learning-rate schedules with torch.optim.lr_scheduler's names, arguments and formulas.
 
-They are descriptions: the Trainer hands them to the C++ engine, which applies OneCycleLR after every
-optimizer step (no Python per batch) and the others at the end of each epoch::
+They are descriptions: the Trainer hands them to the C++ engine, which applies OneCycleLR after
+every optimizer step (no Python per batch) and the others at the end of each epoch::
 
     gm.Trainer(model, scheduler=gm.schedulers.ReduceLROnPlateau(mode="max", factor=0.5, patience=3))
     gm.Trainer(model, scheduler="plateau")   # the same: the leaf-disease script's settings
@@ -13,7 +13,7 @@ ReduceLROnPlateau reads the Trainer's monitored metric (``val_acc`` by default, 
 """
 from typing import Dict, Optional
 
-from ._core import ConfigError
+from .._core import ConfigError
 
 __all__ = ["ReduceLROnPlateau", "StepLR", "CosineAnnealingLR", "OneCycleLR", "resolve"]
 
@@ -36,10 +36,27 @@ class _Schedule:
 class ReduceLROnPlateau(_Schedule):
     name = "plateau"
 
-    def __init__(self, mode: str = "min", factor: float = 0.1, patience: int = 10, threshold: float = 1e-4,
-                 threshold_mode: str = "rel", cooldown: int = 0, min_lr: float = 0.0, eps: float = 1e-8) -> None:
-        super().__init__(mode=mode, factor=factor, patience=patience, threshold=threshold,
-                         threshold_mode=threshold_mode, cooldown=cooldown, min_lr=min_lr, eps=eps)
+    def __init__(
+        self,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+        eps: float = 1e-8,
+    ) -> None:
+        super().__init__(
+            mode=mode,
+            factor=factor,
+            patience=patience,
+            threshold=threshold,
+            threshold_mode=threshold_mode,
+            cooldown=cooldown,
+            min_lr=min_lr,
+            eps=eps,
+        )
 
 
 class StepLR(_Schedule):
@@ -54,7 +71,9 @@ class CosineAnnealingLR(_Schedule):
 
     name = "cosine"
 
-    def __init__(self, T_max: Optional[int] = None, eta_min: float = 0.0) -> None:  # noqa: N803 (torch's name)
+    def __init__(
+        self, T_max: Optional[int] = None, eta_min: float = 0.0
+    ) -> None:  # noqa: N803 (torch's name)
         super().__init__(T_max=T_max, eta_min=eta_min)
 
     def engine_options(self, epochs, steps_per_epoch, lr):
@@ -64,19 +83,36 @@ class CosineAnnealingLR(_Schedule):
 
 
 class OneCycleLR(_Schedule):
-    """``max_lr=None`` uses the Trainer's lr; ``total_steps=None`` covers the optimizer steps of ``fit``."""
+    """``max_lr=None`` uses the Trainer's lr; ``total_steps=None`` covers the optimizer steps of
+    ``fit``."""
 
     name = "onecycle"
 
-    def __init__(self, max_lr: Optional[float] = None, total_steps: Optional[int] = None, pct_start: float = 0.3,
-                 anneal_strategy: str = "cos", div_factor: float = 25.0, final_div_factor: float = 1e4,
-                 three_phase: bool = False, cycle_momentum: bool = False) -> None:
+    def __init__(
+        self,
+        max_lr: Optional[float] = None,
+        total_steps: Optional[int] = None,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+        cycle_momentum: bool = False,
+    ) -> None:
         if cycle_momentum:
-            raise ConfigError("OneCycleLR(cycle_momentum=True) is not supported: greymatter cycles the learning "
-                              "rate only")
-        super().__init__(max_lr=max_lr, total_steps=total_steps, pct_start=pct_start,
-                         anneal_strategy=anneal_strategy, div_factor=div_factor, final_div_factor=final_div_factor,
-                         three_phase=three_phase)
+            raise ConfigError(
+                "OneCycleLR(cycle_momentum=True) is not supported: greymatter cycles the learning "
+                "rate only"
+            )
+        super().__init__(
+            max_lr=max_lr,
+            total_steps=total_steps,
+            pct_start=pct_start,
+            anneal_strategy=anneal_strategy,
+            div_factor=div_factor,
+            final_div_factor=final_div_factor,
+            three_phase=three_phase,
+        )
 
     def engine_options(self, epochs, steps_per_epoch, lr):
         out = dict(self.options)
@@ -86,8 +122,9 @@ class OneCycleLR(_Schedule):
 
 
 _BY_NAME = {
-    "plateau": lambda monitor: ReduceLROnPlateau(mode="max" if monitor.endswith("acc") else "min", factor=0.5,
-                                                 patience=3),
+    "plateau": lambda monitor: ReduceLROnPlateau(
+        mode="max" if monitor.endswith("acc") else "min", factor=0.5, patience=3
+    ),
     "cosine": lambda monitor: CosineAnnealingLR(),
     "onecycle": lambda monitor: OneCycleLR(),
 }
@@ -99,5 +136,7 @@ def resolve(scheduler, monitor: str = "val_acc") -> Optional[_Schedule]:
         return scheduler
     if isinstance(scheduler, str) and scheduler in _BY_NAME:
         return _BY_NAME[scheduler](monitor)
-    raise ConfigError(f"unknown scheduler {scheduler!r}; use None, 'plateau', 'cosine', 'onecycle' or a "
-                      f"greymatter.schedulers object (ReduceLROnPlateau, StepLR, CosineAnnealingLR, OneCycleLR)")
+    raise ConfigError(
+        f"unknown scheduler {scheduler!r}; use None, 'plateau', 'cosine', 'onecycle' or a "
+        f"greymatter.schedulers object (ReduceLROnPlateau, StepLR, CosineAnnealingLR, OneCycleLR)"
+    )

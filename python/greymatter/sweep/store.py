@@ -1,14 +1,16 @@
-"""Sweep results stores: one row per finished configuration, written the moment it finishes, so a sweep that
-is killed keeps everything it finished and a re-run skips it.
+"""Sweep results stores: one row per finished configuration, written the moment it finishes, so a
+sweep that is killed keeps everything it finished and a re-run skips it.
 
-- CSV (any other path): one physical line per row, appended with a single write, flushed and fsynced. A
-  process killed mid-write leaves at most one partial last line: readers ignore it, writers cut it off first.
+- CSV (any other path): one physical line per row, appended with a single write, flushed and
+  fsynced. A process killed mid-write leaves at most one partial last line: readers ignore it,
+  writers cut it off first.
 - SQLite (path ending in .db, .sqlite or .sqlite3): one committed INSERT OR REPLACE per row.
 - ``None``: kept in memory only (nothing to resume from).
 
-Rows are keyed by the configuration's stable hash; the last row written for a key wins. Parameters are kept
-as one JSON column so sweeps over different keys can share a file. This file does not run or plan anything.
-"""
+Rows are keyed by the configuration's stable hash; the last row written for a key wins. Parameters
+are kept as one JSON column so sweeps over different keys can share a file. Every row records the
+store format; a file of an older format, whose keys this version cannot match, is refused with a
+message saying so rather than silently trained again. This file does not run or plan anything. """
 import csv
 import io
 import json
@@ -18,14 +20,42 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from ._core import ConfigError, DataError
+from .._core import ConfigError, DataError
 
-__all__ = ["COLUMNS", "open_store", "CsvStore", "SqliteStore", "MemoryStore", "load_results"]
+__all__ = [
+    "COLUMNS",
+    "STORE_FORMAT",
+    "open_store",
+    "CsvStore",
+    "SqliteStore",
+    "MemoryStore",
+    "load_results",
+]
 
-COLUMNS = ["key", "index", "params", "status", "error", "val_acc", "val_loss", "train_acc", "train_loss", "gap",
-           "best_epoch", "epochs", "seconds", "finished", "worker"]
+# 2: configuration keys name a registered model, or hash a user function's source text (1 hashed its
+# bytecode).
+STORE_FORMAT = 2
+COLUMNS = [
+    "key",
+    "index",
+    "params",
+    "status",
+    "error",
+    "val_acc",
+    "val_loss",
+    "train_acc",
+    "train_loss",
+    "gap",
+    "best_epoch",
+    "epochs",
+    "seconds",
+    "finished",
+    "worker",
+    "format",
+]
+_FORMAT_1_COLUMNS = COLUMNS[:-1]
 _FLOATS = {"val_acc", "val_loss", "train_acc", "train_loss", "gap", "seconds"}
-_INTS = {"index", "best_epoch", "epochs"}
+_INTS = {"index", "best_epoch", "epochs", "format"}
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 
 
@@ -88,8 +118,11 @@ class CsvStore:
         if self._file is None:
             self._open_for_append()
         buf = io.StringIO()
+        row = {**row, "format": STORE_FORMAT}
         csv.writer(buf, lineterminator="\n").writerow([_to_text(row.get(c)) for c in COLUMNS])
-        self._file.write(buf.getvalue())  # one line, one write: a kill leaves whole lines plus at most a stub
+        self._file.write(
+            buf.getvalue()
+        )  # one line, one write: a kill leaves whole lines plus at most a stub
         self._file.flush()
         os.fsync(self._file.fileno())
 
@@ -104,7 +137,9 @@ class CsvStore:
             with open(self.path, "rb+") as f:
                 data = f.read()
                 self._check_header(data.split(b"\n", 1)[0].decode("utf-8", "replace"))
-                if not data.endswith(b"\n"):  # a record cut short by a kill: drop it before appending
+                if not data.endswith(
+                    b"\n"
+                ):  # a record cut short by a kill: drop it before appending
                     f.truncate(data.rfind(b"\n") + 1)
             self._file = open(self.path, "a", encoding="utf-8", newline="")
         else:
@@ -113,9 +148,14 @@ class CsvStore:
             self._file.flush()
 
     def _check_header(self, line: str) -> None:
+        if line.rstrip("\r") == ",".join(_FORMAT_1_COLUMNS):
+            raise DataError(_older_format(self.path))
         if line.rstrip("\r") != ",".join(COLUMNS):
-            raise DataError(f"{self.path}: not a greymatter sweep results file (its first line is {line[:80]!r}); "
-                            f"give another results path")
+            raise DataError(
+                f"{self.path}: not a greymatter sweep results file (its first line is "
+                f"{line[:80]!r}); "
+                f"give another results path"
+            )
 
 
 class SqliteStore:
@@ -124,27 +164,50 @@ class SqliteStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = sqlite3.connect(str(self.path))
-            cols = ", ".join(f'"{c}" {_sql_type(c)}' + (" PRIMARY KEY" if c == "key" else "") for c in COLUMNS)
+            cols = ", ".join(
+                f'"{c}" {_sql_type(c)}' + (" PRIMARY KEY" if c == "key" else "") for c in COLUMNS
+            )
             self._db.execute(f"CREATE TABLE IF NOT EXISTS results ({cols})")
             have = [r[1] for r in self._db.execute("PRAGMA table_info(results)")]
         except sqlite3.DatabaseError as e:
-            raise DataError(f"{self.path}: cannot be used as a sweep results database ({e})") from None
+            raise DataError(
+                f"{self.path}: cannot be used as a sweep results database ({e})"
+            ) from None
+        if have == _FORMAT_1_COLUMNS:
+            raise DataError(_older_format(self.path))
         if have != COLUMNS:
-            raise DataError(f"{self.path}: its 'results' table has columns {have}, not a greymatter sweep's; "
-                            f"give another results path")
+            raise DataError(
+                f"{self.path}: its 'results' table has columns {have}, not a greymatter sweep's; "
+                f"give another results path"
+            )
         self._db.commit()
 
     def load(self) -> Dict[str, Dict[str, Any]]:
-        cur = self._db.execute(f"SELECT {', '.join(f'{chr(34)}{c}{chr(34)}' for c in COLUMNS)} FROM results")
+        cur = self._db.execute(
+            f"SELECT {', '.join(f'{chr(34)}{c}{chr(34)}' for c in COLUMNS)} FROM results"
+        )
         return {r[0]: dict(zip(COLUMNS, r)) for r in cur.fetchall()}
 
     def append(self, row: Dict[str, Any]) -> None:
+        row = {**row, "format": STORE_FORMAT}
         values = [_to_sql(c, row.get(c)) for c in COLUMNS]
-        self._db.execute(f"INSERT OR REPLACE INTO results VALUES ({', '.join('?' * len(COLUMNS))})", values)
+        self._db.execute(
+            f"INSERT OR REPLACE INTO results VALUES ({', '.join('?' * len(COLUMNS))})", values
+        )
         self._db.commit()
 
     def close(self) -> None:
         self._db.close()
+
+
+def _older_format(path: Path) -> str:
+    return (
+        f"{path}: sweep results of an older greymatter (results format 1), whose configuration "
+        "keys this "
+        "version cannot match; move the file aside or give another results path (its "
+        "configurations then "
+        f"train again)"
+    )
 
 
 def _sql_type(column: str) -> str:
@@ -197,4 +260,6 @@ def _parse_line(line: str) -> Optional[Dict[str, Any]]:
 
 def check_results_path(path) -> None:
     if path is not None and not isinstance(path, (str, os.PathLike)):
-        raise ConfigError(f"results must be a file path (.csv, or .db/.sqlite for SQLite) or None, got {path!r}")
+        raise ConfigError(
+            f"results must be a file path (.csv, or .db/.sqlite for SQLite) or None, got {path!r}"
+        )

@@ -1,11 +1,11 @@
-"""Where sweep configurations run: this thread, a pool of spawned processes, a concurrent.futures executor
-the user gives, or a Dask cluster through its Client.
+"""Where sweep configurations run: this thread, a pool of spawned processes, a concurrent.futures
+executor the user gives, or a Dask cluster through its Client.
 
-Every runner has the same small interface for the sweep loop in sweep.py: `capacity` (how many
-configurations to keep in flight), `submit(config)`, `wait(handles)` (those done; blocks until one is),
-`row(handle, config)` (its results row; an exception, a dead worker included, becomes a "failed" row for that
-configuration only), `cancel(handles)` and `close()`. Runners neither plan nor store anything.
-"""
+Every runner has the same small interface for the sweep loop in driver.py: `capacity` (how many
+configurations to keep in flight), `submit(config)`, `wait(handles)` (those done; blocks until one
+is), `row(handle, config)` (its results row; an exception, a dead worker included, becomes a
+"failed" row for that configuration only), `cancel(handles)` and `close()`. Runners neither plan nor
+store anything. """
 import concurrent.futures as cf
 import multiprocessing
 import pickle
@@ -14,24 +14,27 @@ import warnings
 from concurrent.futures.process import BrokenProcessPool
 from typing import Dict, List, Optional
 
-from ._core import ConfigError
-from ._threads import available_cores
-from .sweep_grid import Config
-from .sweep_run import Plan, failed_row, run_config
+from .._core import ConfigError
+from .._threads import available_cores
+from .grid import Config
+from .run import Plan, failed_row, run_config
 
 __all__ = ["make_runner", "run_pickled"]
 
 
 def make_runner(executor, n_jobs: int, plan: Plan, fallback: Optional[Plan] = None):
-    """`fallback`: the plan to run in this process should worker processes fail to start (n_jobs was automatic)."""
+    """`fallback`: the plan to run in this process should worker processes fail to start (n_jobs was
+    automatic)."""
     if executor is None:
         return ProcessRunner(plan, n_jobs, fallback) if n_jobs > 1 else SerialRunner(plan)
     if _is_dask_client(executor):
         return DaskRunner(executor, plan)
     if isinstance(executor, cf.Executor):
         return FuturesRunner(executor, plan)
-    raise ConfigError(f"executor must be None (this machine), a dask.distributed.Client or a "
-                      f"concurrent.futures.Executor; got {type(executor).__name__}")
+    raise ConfigError(
+        f"executor must be None (this machine), a dask.distributed.Client or a "
+        f"concurrent.futures.Executor; got {type(executor).__name__}"
+    )
 
 
 def _is_dask_client(obj) -> bool:
@@ -72,14 +75,17 @@ class SerialRunner:
 
 
 class ProcessRunner:
-    """`n_jobs` spawned worker processes, one configuration each at a time. Processes share nothing a
-    configuration draws on (torch's global random generator, OpenBLAS's pool), so results match a serial run
-    exactly. The plan goes by cloudpickle where installed, so functions defined in a notebook reach the workers.
-    A worker that dies breaks the whole pool; each configuration that was in flight then runs again alone in a
-    fresh process, so only the one that kills its process is reported failed."""
+    """`n_jobs` spawned worker processes, one configuration each at a time. Processes share nothing
+    a configuration draws on (torch's global random generator, OpenBLAS's pool), so results match a
+    serial run exactly. The plan goes by cloudpickle where installed, so functions defined in a
+    notebook reach the workers. A worker that dies breaks the whole pool; each configuration that
+    was in flight then runs again alone in a fresh process, so only the one that kills its process
+    is reported failed."""
 
     def __init__(self, plan: Plan, n_jobs: int, fallback: Optional[Plan] = None) -> None:
-        self._fallback = fallback  # with n_jobs chosen automatically: run this plan here if workers cannot start
+        self._fallback = (
+            fallback  # with n_jobs chosen automatically: run this plan here if workers cannot start
+        )
         self._dumps = best_dumps()
         check_picklable(plan, self._dumps, "worker processes (n_jobs > 1)")
         self.plan = plan
@@ -90,7 +96,9 @@ class ProcessRunner:
 
     @staticmethod
     def _new_pool(n: int) -> cf.ProcessPoolExecutor:
-        return cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+        return cf.ProcessPoolExecutor(
+            max_workers=n, mp_context=multiprocessing.get_context("spawn")
+        )
 
     def submit(self, config: Config):
         if not self._started:
@@ -105,21 +113,26 @@ class ProcessRunner:
             return self._pool.submit(run_pickled, self._payload, config)
 
     def _check_workers_start(self) -> None:
-        """A worker that cannot even start is not any configuration's fault: the usual cause is a script that
-        calls gm.sweep at top level, which each spawned worker imports and runs again."""
+        """A worker that cannot even start is not any configuration's fault: the usual cause is a
+        script that calls gm.sweep at top level, which each spawned worker imports and runs
+        again."""
         self._started = True
         try:
             self._pool.submit(_worker_ready).result()
         except BrokenProcessPool:
             if self._fallback is not None:
-                warnings.warn("sweep's worker processes died on start-up (a script calling gm.sweep outside "
-                              "`if __name__ == \"__main__\":`?); running one configuration at a time here",
-                              stacklevel=4)
+                warnings.warn(
+                    "sweep's worker processes died on start-up (a script calling gm.sweep outside "
+                    '`if __name__ == "__main__":`?); running one configuration at a time here',
+                    stacklevel=4,
+                )
                 self.capacity = 1
                 return
-            raise ConfigError("sweep's worker processes died on start-up. A script that calls gm.sweep with "
-                              "n_jobs > 1 must do it under `if __name__ == \"__main__\":` (each worker process "
-                              "imports the script), or pass n_jobs=1") from None
+            raise ConfigError(
+                "sweep's worker processes died on start-up. A script that calls gm.sweep with "
+                'n_jobs > 1 must do it under `if __name__ == "__main__":` (each worker process '
+                "imports the script), or pass n_jobs=1"
+            ) from None
 
     def wait(self, handles) -> List:
         return list(cf.wait(handles, return_when=cf.FIRST_COMPLETED).done)
@@ -137,7 +150,9 @@ class ProcessRunner:
         try:
             return pool.submit(run_pickled, self._payload, config).result()
         except BrokenProcessPool as e:
-            return failed_row(config, f"worker process died while training this configuration ({e})")
+            return failed_row(
+                config, f"worker process died while training this configuration ({e})"
+            )
         except Exception as e:  # noqa: BLE001
             return failed_row(config, f"worker failed: {type(e).__name__}: {e}")
         finally:
@@ -146,7 +161,8 @@ class ProcessRunner:
     def cancel(self, handles) -> None:
         for h in handles:
             h.cancel()
-        # Running configurations would otherwise finish first (Ctrl-C in Jupyter reaches this process only).
+        # Running configurations would otherwise finish first (Ctrl-C in Jupyter reaches this
+        # process only).
         for proc in list(getattr(self._pool, "_processes", {}).values()):
             proc.terminate()
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -181,10 +197,11 @@ def best_dumps():
 
 
 class FuturesRunner:
-    """A concurrent.futures.Executor the caller owns (and closes). With a ProcessPoolExecutor the plan must
-    pickle, and a worker process that dies fails every configuration in flight (n_jobs and Dask isolate such a
-    crash). With a ThreadPoolExecutor configurations share torch's global random generator (model init, the
-    Trainer's reseeding, dropout), so results can change from run to run (docs/sweep.md)."""
+    """A concurrent.futures.Executor the caller owns (and closes). With a ProcessPoolExecutor the
+    plan must pickle, and a worker process that dies fails every configuration in flight (n_jobs and
+    Dask isolate such a crash). With a ThreadPoolExecutor configurations share torch's global random
+    generator (model init, the Trainer's reseeding, dropout), so results can change from run to run
+    (docs/sweep.md)."""
 
     def __init__(self, executor: cf.Executor, plan: Plan) -> None:
         if isinstance(executor, cf.ProcessPoolExecutor):
@@ -211,16 +228,19 @@ class FuturesRunner:
 
 
 class DaskRunner:
-    """One Dask task per configuration. The plan is scattered once to every worker; data that the plan holds as
-    factories is built once per worker process (sweep_run's cache). A worker that dies mid-configuration makes
-    Dask retry that task elsewhere, and after its retries it becomes that configuration's failed row."""
+    """One Dask task per configuration. The plan is scattered once to every worker; data that the
+    plan holds as factories is built once per worker process (run.py's cache). A worker that dies
+    mid-configuration makes Dask retry that task elsewhere, and after its retries it becomes that
+    configuration's failed row."""
 
     def __init__(self, client, plan: Plan) -> None:
         import distributed
 
         self._distributed = distributed
         cluster = getattr(client, "cluster", None)
-        if getattr(cluster, "processes", True):  # anything but an in-process LocalCluster serializes tasks
+        if getattr(
+            cluster, "processes", True
+        ):  # anything but an in-process LocalCluster serializes tasks
             from distributed.protocol.pickle import dumps
 
             check_picklable(plan, dumps, "Dask workers")
@@ -230,15 +250,25 @@ class DaskRunner:
         workers = client.scheduler_info().get("workers", {})
         self.capacity = max(1, sum(w.get("nthreads", 1) for w in workers.values()))
         if any(w.get("nthreads", 1) > 1 for w in workers.values()):
-            warnings.warn("Dask workers with several threads train configurations side by side in one process, "
-                          "where model init and dropout share torch's one random generator: results can change "
-                          "from run to run. Start workers with one thread each (threads_per_worker=1, "
-                          "--nthreads 1) for reproducible sweeps.", stacklevel=3)
+            warnings.warn(
+                "Dask workers with several threads train configurations side by side in one "
+                "process, "
+                "where model init and dropout share torch's one random generator: results can "
+                "change "
+                "from run to run. Start workers with one thread each (threads_per_worker=1, "
+                "--nthreads 1) for reproducible sweeps.",
+                stacklevel=3,
+            )
         self._tag = uuid.uuid4().hex[:8]
 
     def submit(self, config: Config):
-        return self.client.submit(run_config, self._plan_future, config, pure=False,
-                                  key=f"greymatter-sweep-{config.index}-{config.key}-{self._tag}")
+        return self.client.submit(
+            run_config,
+            self._plan_future,
+            config,
+            pure=False,
+            key=f"greymatter-sweep-{config.index}-{config.key}-{self._tag}",
+        )
 
     def wait(self, handles) -> List:
         return list(self._distributed.wait(list(handles), return_when="FIRST_COMPLETED").done)
@@ -282,7 +312,11 @@ def check_picklable(plan: Plan, dumps, where: str) -> None:
         except Exception as e:  # noqa: BLE001
             hint = ""
             if name in ("train", "val"):
-                hint = (f"; greymatter datasets hold C++ data that does not pickle: pass {name}= as a "
-                        f"zero-argument function that builds the dataset (it runs once per worker)")
-            raise ConfigError(f"sweep {name}= cannot be sent to {where}: {type(e).__name__}: {e}{hint}") from None
+                hint = (
+                    f"; greymatter datasets hold C++ data that does not pickle: pass {name}= as a "
+                    f"zero-argument function that builds the dataset (it runs once per worker)"
+                )
+            raise ConfigError(
+                f"sweep {name}= cannot be sent to {where}: {type(e).__name__}: {e}{hint}"
+            ) from None
     raise ConfigError(f"the sweep's settings cannot be sent to {where}")

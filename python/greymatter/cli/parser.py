@@ -1,0 +1,238 @@
+"""The `greymatter` command: `train`, `evaluate`, `predict`, `sweep`; `greymatter <command> --help`
+for each.
+
+    greymatter train --data fashion-mnist --model mnistnet --epochs 2 --out runs/x
+    greymatter evaluate --checkpoint runs/x/best.pth
+    greymatter predict --checkpoint runs/x/best.pth shoe.png bag.jpg
+    greymatter sweep --lr 1e-4,1e-3,1e-2,1e-1 --size-inner 10,100,1000 --epochs 1 \\
+                     --results runs/sweep.csv
+
+This module builds the argument parser; main.py dispatches to one module per command. A bad argument
+prints one line (`greymatter train: error: ...`) and exits with 2. """
+import argparse
+
+from ..models import model_entry, model_names
+from .sweep import SWEEP_GRID
+
+__all__ = ["build_parser"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr (no usage block) and exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="greymatter", description="Train image classifiers fast, from the shell.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{train,evaluate,predict,sweep}")
+    _train_parser(sub)
+    _evaluate_parser(sub)
+    _predict_parser(sub)
+    _sweep_parser(sub)
+    return p
+
+
+def _train_parser(sub) -> None:
+    t = sub.add_parser(
+        "train",
+        help="train a model; write checkpoint, metadata, history and plots to --out",
+        description="Train a model on Fashion-MNIST, MNIST-format IDX files or an image folder "
+        "(one sub-folder per class) and write the run to --out: best.pth, best.json, "
+        "best.resume.pth, run.json, history.csv, curves.png, metrics.png and, with test "
+        "data, confusion_matrix.png.",
+    )
+    t.add_argument(
+        "--data",
+        default="fashion-mnist",
+        help="'fashion-mnist', a folder of MNIST IDX files, or an image folder (default: "
+        "fashion-mnist)",
+    )
+    t.add_argument(
+        "--test",
+        default=None,
+        metavar="DIR",
+        help="test image folder (IDX data uses its own test files)",
+    )
+    t.add_argument("--model", default="mnistnet", choices=model_names(), help="default: mnistnet")
+    t.add_argument("--epochs", type=int, default=5)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--optimizer", default="adam", choices=("adam", "adamw", "sgd"))
+    t.add_argument("--weight-decay", type=float, default=0.0)
+    t.add_argument("--momentum", type=float, default=0.0, help="for sgd")
+    t.add_argument("--scheduler", default=None, choices=("plateau", "cosine", "onecycle"))
+    t.add_argument(
+        "--early-stopping",
+        type=int,
+        default=None,
+        metavar="PATIENCE",
+        help="stop after this many epochs without a better validation accuracy",
+    )
+    t.add_argument(
+        "--val-fraction", type=float, default=0.1, help="share of the training data for validation"
+    )
+    t.add_argument(
+        "--train-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="train on N images only (quick runs)",
+    )
+    t.add_argument("--seed", type=int, default=42)
+    t.add_argument("--num-workers", type=int, default=2, help="loader threads")
+    t.add_argument("--out", default="runs/train", help="run folder (default: runs/train)")
+    m = t.add_argument_group("model options")
+    m.add_argument(
+        "--hidden", default=None, help="hidden layer sizes, comma-separated (default: the model's)"
+    )
+    m.add_argument(
+        "--dropout", type=float, default=None, help="dropout probability (default: the model's)"
+    )
+    m.add_argument(
+        "--size-inner",
+        type=int,
+        default=None,
+        help="transfer: size of the inner layer (default: none)",
+    )
+    m.add_argument(
+        "--weights",
+        default="IMAGENET1K_V1",
+        help="transfer, mobilenet_v2: IMAGENET1K_V1, IMAGENET1K_V2, a .pth file, or none",
+    )
+    m.add_argument("--unfreeze", action="store_true", help="transfer: train the backbone too")
+    i = t.add_argument_group("image folders")
+    i.add_argument(
+        "--image-size",
+        type=int,
+        default=None,
+        help=f"side of the square input (default: the model's: {_input_sizes()})",
+    )
+    i.add_argument("--grayscale", action="store_true", help="read images as one grey channel")
+    i.add_argument(
+        "--crop-scale",
+        type=float,
+        default=None,
+        metavar="MIN",
+        help="augment: RandomResizedCrop with scale (MIN, 1) instead of Resize",
+    )
+    i.add_argument("--flip", action="store_true", help="augment: RandomHorizontalFlip")
+    i.add_argument(
+        "--vflip",
+        action="store_true",
+        help="augment: RandomVerticalFlip (images with no natural up)",
+    )
+    i.add_argument(
+        "--rotate", type=float, default=None, metavar="DEGREES", help="augment: RandomRotation"
+    )
+    i.add_argument(
+        "--color-jitter",
+        type=float,
+        default=None,
+        metavar="F",
+        help="augment: ColorJitter(brightness=F, contrast=F, saturation=F)",
+    )
+
+
+def _evaluate_parser(sub) -> None:
+    e = sub.add_parser(
+        "evaluate",
+        help="loss and accuracy of a checkpoint on test data",
+        description="Loss, accuracy and per-class accuracy of a checkpoint written by greymatter "
+        "train. Data: --data, else the run's test data, else its validation split.",
+    )
+    e.add_argument("--checkpoint", required=True, help="best.pth of a run folder")
+    e.add_argument(
+        "--data",
+        default=None,
+        help="'fashion-mnist', an IDX folder (test files) or an image folder",
+    )
+    e.add_argument("--batch-size", type=int, default=256)
+    e.add_argument("--num-workers", type=int, default=2)
+    e.add_argument(
+        "--confusion-matrix",
+        default=None,
+        metavar="PNG",
+        help="also draw the confusion matrix there",
+    )
+
+
+def _predict_parser(sub) -> None:
+    r = sub.add_parser(
+        "predict",
+        help="top-k classes of image files",
+        description="Prints one line per image: its top-k classes with probabilities. Images are "
+        "read like the run's validation images (size, channels, normalization).",
+    )
+    r.add_argument("--checkpoint", required=True, help="best.pth of a run folder")
+    r.add_argument("--top-k", type=int, default=3)
+    r.add_argument("images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, BMP, ...)")
+
+
+def _sweep_parser(sub) -> None:
+    s = sub.add_parser(
+        "sweep",
+        help="train one model per configuration of a grid and print the results table",
+        description="Lists are comma-separated: --lr 1e-4,1e-3 --size-inner 10,100 is a 2x2 grid.",
+    )
+    s.add_argument(
+        "--data",
+        default="fashion-mnist",
+        help="'fashion-mnist', a folder of MNIST IDX files, or an image folder (one sub-folder "
+        "per class)",
+    )
+    s.add_argument(
+        "--model",
+        default="mnistnet",
+        help="model name (mnistnet: size_inner is its hidden width; transfer: its inner layer)",
+    )
+    for flag in SWEEP_GRID:
+        s.add_argument(
+            "--" + flag.replace("_", "-"), dest=flag, metavar="LIST", help=f"{flag} values"
+        )
+    s.add_argument("--epochs", type=int, default=5)
+    s.add_argument("--seed", type=int, default=42)
+    s.add_argument(
+        "--val-fraction", type=float, default=0.1, help="share of the training set for validation"
+    )
+    s.add_argument(
+        "--train-size", type=int, default=None, help="train on the first N images of the split only"
+    )
+    s.add_argument(
+        "--results", default="runs/sweep.csv", help=".csv, .db/.sqlite, or 'none'; re-runs resume"
+    )
+    s.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="re-run configurations the results store has failed",
+    )
+    s.add_argument(
+        "--n-jobs", type=int, default=None, help="worker processes (default: one per free core)"
+    )
+    s.add_argument(
+        "--dask", metavar="ADDRESS", default=None, help="run on the Dask scheduler at ADDRESS"
+    )
+    s.add_argument("--strategy", default="grid", choices=("grid", "optuna"))
+    s.add_argument("--n-trials", type=int, default=None, help="optuna: trials in all")
+    s.add_argument(
+        "--storage", default=None, help="optuna: study storage URL, e.g. sqlite:///study.db"
+    )
+    i = s.add_argument_group("image folders (read as greymatter train reads them)")
+    i.add_argument(
+        "--image-size",
+        type=int,
+        default=None,
+        help="side of the square input (default: the model's)",
+    )
+    i.add_argument("--grayscale", action="store_true", help="read images as one grey channel")
+    i.add_argument(
+        "--weights",
+        default="IMAGENET1K_V1",
+        help="transfer, mobilenet_v2: IMAGENET1K_V1, IMAGENET1K_V2, a .pth file, or none",
+    )
+    i.add_argument("--unfreeze", action="store_true", help="transfer: train the backbone too")
+
+
+def _input_sizes() -> str:
+    return ", ".join(f"{name} {model_entry(name).input_size}" for name in model_names())

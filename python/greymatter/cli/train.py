@@ -1,0 +1,151 @@
+"""`greymatter train`: the data, transforms and model a command line describes, trained into a run
+folder.
+
+    greymatter train --data fashion-mnist --model mnistnet --epochs 2 --out runs/x
+    greymatter train --data data/Training --test data/Testing --model braintumorcnn --flip \\
+                     --out runs/mri
+
+--data is `fashion-mnist`, a folder of MNIST-format IDX files, or an image folder (one sub-folder
+per class, torchvision's ImageFolder layout). What goes into the run folder is listed in
+run_folder.py; the arguments become objects in inputs.py. """
+import sys
+from pathlib import Path
+from typing import Dict, Optional
+
+from .. import plots
+from .._core import ConfigError
+from ..loader import DataLoader
+from ..models import model_entry
+from ..train import Trainer
+from .inputs import (
+    build_model,
+    check_classes,
+    check_split_options,
+    data_kind,
+    image_spec,
+    load_split,
+    load_test,
+    predicted_classes,
+    train_transform,
+)
+from .run_folder import ImageSpec, write_run
+
+__all__ = ["train"]
+
+
+def _check(args) -> None:
+    if args.epochs < 1:
+        raise ConfigError(f"--epochs must be at least 1, got {args.epochs}")
+    check_split_options(args)
+    for flag, value in (("--lr", args.lr), ("--batch-size", args.batch_size)):
+        if value <= 0:
+            raise ConfigError(f"{flag} must be positive, got {value}")
+
+
+def _epoch_line(planned: int):
+    def show(row: Dict) -> None:
+        val = (
+            f" | val loss {row['val_loss']:.4f} acc {row['val_acc']:.4f}"
+            if row.get("val_acc") is not None
+            else ""
+        )
+        print(
+            f"epoch {row['epoch']}/{planned}: train loss {row['train_loss']:.4f} acc "
+            f"{row['train_acc']:.4f}{val} | "
+            f"lr {row['lr']:.3g} | {row['seconds']:.1f}s",
+            flush=True,
+        )
+
+    return show
+
+
+def train(args, argv) -> int:
+    _check(args)
+    kind = data_kind(args.data)
+    spec = image_spec(args, kind)
+    augment = train_transform(args, spec, kind)
+    train_ds, val_ds, classes = load_split(
+        args.data, spec, args.val_fraction, args.seed, augment, args.train_size
+    )
+    test_ds = _test_set(args, kind, spec, classes)
+    model = build_model(args, spec, len(classes))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    trainer = Trainer(
+        model,
+        loss=model_entry(args.model).loss,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        momentum=args.momentum,
+        scheduler=args.scheduler,
+        early_stopping=args.early_stopping,
+        seed=args.seed,
+        checkpoint=str(out / "best.pth"),
+        progress=sys.stderr.isatty(),
+    )
+    loader = dict(num_workers=args.num_workers)
+    print(
+        f"{args.model} on {args.data}: {len(train_ds)} train / {len(val_ds)} val"
+        f"{f' / {len(test_ds)} test' if test_ds is not None else ''} images of {spec}, "
+        f"{len(classes)} classes"
+    )
+    hist = trainer.fit(
+        DataLoader(train_ds, batch_size=args.batch_size, shuffle=True, seed=args.seed, **loader),
+        DataLoader(val_ds, batch_size=max(args.batch_size, 256), **loader),
+        epochs=args.epochs,
+        on_epoch=_epoch_line(args.epochs),
+    )
+    hist.df.to_csv(out / "history.csv", index=False)
+    plots.curves(hist, save=str(out / "curves.png"))
+    plots.metrics_2x2(hist, save=str(out / "metrics.png"))
+    written = [
+        "best.pth",
+        "best.json",
+        "best.resume.pth",
+        "run.json",
+        "history.csv",
+        "curves.png",
+        "metrics.png",
+    ]
+    results: Optional[Dict] = None
+    if test_ds is not None:
+        test_loader = DataLoader(test_ds, batch_size=max(args.batch_size, 256), **loader)
+        results = trainer.evaluate(test_loader)
+        probs, labels = trainer.predict(test_loader)
+        plots.confusion_matrix(
+            labels,
+            predicted_classes(probs),
+            classes=classes,
+            save=str(out / "confusion_matrix.png"),
+        )
+        written.append("confusion_matrix.png")
+    data = {
+        "data": args.data,
+        "test": _test_source(args, kind),
+        "val_fraction": args.val_fraction,
+        "seed": args.seed,
+        "train_transform": repr(augment) if augment is not None else None,
+    }
+    write_run(out, spec, data, ["greymatter"] + list(argv), results)
+    best = hist.rows[hist.best_epoch - 1] if hist.best_epoch else hist.rows[-1]
+    summary = f"best epoch {best['epoch']}: val acc {best['val_acc']:.4f}"
+    if results is not None:
+        summary += f"; test acc {results['accuracy']:.4f} (loss {results['loss']:.4f})"
+    print(f"{summary}\nwrote {out}/: {', '.join(written)}")
+    return 0
+
+
+def _test_source(args, kind: str) -> Optional[str]:
+    if args.test is not None:
+        return args.test
+    return args.data if kind == "idx" else None  # IDX data brings its own test files
+
+
+def _test_set(args, kind: str, spec: ImageSpec, classes):
+    source = _test_source(args, kind)
+    if source is None:
+        return None
+    test = load_test(source, spec)
+    check_classes(test.classes, classes, source)
+    return test

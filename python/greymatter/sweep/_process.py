@@ -1,0 +1,116 @@
+"""Process settings for sweep configurations: thread limits (torch's intra-op threads and OpenBLAS's
+own thread pool) and glibc's malloc thresholds in Dask workers.
+
+Debian's torch does its matrix products in OpenBLAS (pthread build), whose thread pool ignores
+torch.set_num_threads and is shared by the whole process. Two configurations training at once in
+threads then both drive that pool and thrash it (an MNISTNet sweep ran 6-8x slower than one at a
+time, docs/sweep.md); and the pool's size changes the floating-point results. So a sweep runs every
+configuration, wherever it runs, with one OpenBLAS thread and one torch thread: one configuration
+per core, the same numbers local, in threads, in processes or on Dask. (Configurations are not run
+side by side in threads of one process: model init, the Trainer's reseeding and dropout all use
+torch's one global generator, so they would take each other's random draws.)
+
+Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536 so that they hand freed memory back to
+the OS quickly. That fixed setting also switches off glibc's adaptive mmap threshold, so every
+batch-sized tensor (a few hundred KB) is mmapped, page-faulted and unmapped again: an MNISTNet(300)
+configuration trained 2.4x slower in such a process (13.6 s vs 5.7 s, docs/sweep.md). Training
+reuses the same buffers every batch, so keep_freed_memory_for_training raises those thresholds
+again, once per process, when that variable is set.
+
+This file only sets and restores limits; it runs nothing.
+"""
+import contextlib
+import ctypes
+import os
+import threading
+from typing import Optional
+
+import torch
+
+__all__ = ["single_threaded", "blas_threads", "keep_freed_memory_for_training"]
+
+_LOCK = threading.Lock()
+_users = 0
+_saved_blas: Optional[int] = None
+_openblas = None  # ctypes handle, found once
+_searched = False
+
+
+def _find_openblas():
+    """The OpenBLAS library this process has loaded (through torch), or None (MKL, another BLAS, not
+    Linux)."""
+    global _openblas, _searched
+    if _searched:
+        return _openblas
+    _searched = True
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "openblas" in line and ".so" in line}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_num_threads.restype = ctypes.c_int
+            lib.openblas_get_num_threads()
+        except (OSError, AttributeError):
+            continue
+        _openblas = lib
+        break
+    return _openblas
+
+
+def blas_threads() -> Optional[int]:
+    """OpenBLAS's thread count now, or None when torch does not use OpenBLAS here."""
+    lib = _find_openblas()
+    return lib.openblas_get_num_threads() if lib is not None else None
+
+
+def _set_blas_threads(n: int) -> None:
+    lib = _find_openblas()
+    if lib is not None:
+        lib.openblas_set_num_threads(ctypes.c_int(n))
+
+
+@contextlib.contextmanager
+def single_threaded():
+    """One torch intra-op thread in the calling thread and one OpenBLAS thread in the process while
+    any configuration runs; OpenBLAS's count is restored when the last one ends."""
+    global _users, _saved_blas
+    saved_torch = torch.get_num_threads()  # per thread with OpenMP: other threads keep theirs
+    with _LOCK:
+        if _users == 0:
+            torch.mm(torch.ones(2, 2), torch.ones(2, 2))  # loads BLAS so that it can be found
+            _saved_blas = blas_threads()
+            _set_blas_threads(1)
+        _users += 1
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved_torch)
+        with _LOCK:
+            _users -= 1
+            if _users == 0 and _saved_blas is not None:
+                _set_blas_threads(_saved_blas)
+
+
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_malloc_done = False
+
+
+def keep_freed_memory_for_training() -> bool:
+    """Raises glibc's trim and mmap thresholds when MALLOC_TRIM_THRESHOLD_ pinned them; True if it
+    did."""
+    global _malloc_done
+    if _malloc_done or "MALLOC_TRIM_THRESHOLD_" not in os.environ:
+        return False
+    _malloc_done = True
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(
+            libc.mallopt(_M_TRIM_THRESHOLD, 256 << 20) and libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+        )
+    except (OSError, AttributeError):  # not glibc
+        return False
