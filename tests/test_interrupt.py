@@ -1,6 +1,7 @@
 """Ctrl-C during Trainer.fit: the C++ loop stops within a batch or two of the signal whatever
 ``progress_every`` is, and fit then does what the docs say: best weights restored,
-``history.interrupted`` set, the resume state of finished epochs kept, KeyboardInterrupt re-raised."""
+``history.interrupted`` set, the resume state of finished epochs kept, KeyboardInterrupt
+re-raised."""
 import os
 import signal
 import threading

@@ -1,13 +1,13 @@
-"""Image files from strangers: a small file whose header claims a huge size is refused from the header,
-naming the file and the size, before anything is decoded, through every path (ImageFolder + DataLoader
-workers, ``transforms.Compose(...)(path)``); the process's peak memory barely moves. The limit is PIL's
-default and ``set_max_image_pixels`` moves it. Transforms whose output would be absurdly large fail when
-built, and ``make_image_folder`` refuses class names that are not plain folder names."""
+"""Image files from strangers: a small file whose header claims a huge size is refused from the
+header, naming the file and the size, before anything is decoded, through every path (ImageFolder +
+DataLoader workers, ``transforms.Compose(...)(path)``, ``greymatter predict``); the process's peak
+memory barely moves. The limit is PIL's default and ``set_max_image_pixels`` moves it. Transforms
+whose output would be absurdly large fail when built, and ``make_image_folder`` refuses class names
+that are not plain folder names."""
 import json
 import struct
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -70,7 +70,7 @@ BOMBS = {
 
 @pytest.fixture(scope="module")
 def bombs(tmp_path_factory):
-    """{name: (folder holding a good image and the bomb, bomb path, 'WxH')} and small, all of them."""
+    """{name: (folder holding a good image and the bomb, bomb path, 'WxH')}; all small files."""
     out = {}
     for name, (write, w, h) in BOMBS.items():
         root = make_image_folder(
@@ -151,7 +151,8 @@ def test_the_default_limit_is_pils(restore_limit):
 
 
 def test_set_max_image_pixels_moves_the_limit_for_every_path(tmp_path, restore_limit):
-    """A real 1200x900 photo (1,080,000 pixels): refused under a lower limit, read under a higher one."""
+    """A real 1200x900 photo (1,080,000 pixels): refused under a lower limit, read under a higher
+    one."""
     root = make_image_folder(
         tmp_path / "big", classes=("a",), per_class=1, size=(900, 1200), variants=[("png", "RGB")]
     )
