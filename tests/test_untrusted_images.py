@@ -140,6 +140,61 @@ def test_bomb_is_refused_from_its_header_in_little_time_and_memory(bombs, name, 
     assert result["growth_mb"] < PEAK_GROWTH_LIMIT_MB, result
 
 
+PREDICT_CHILD = r"""
+import json, resource, sys, time
+from greymatter.cli import main
+
+checkpoint, good, bomb = sys.argv[1:4]
+assert main(["predict", "--checkpoint", checkpoint, good]) == 0  # warm: model loaded, paths run
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+code = main(["predict", "--checkpoint", checkpoint, bomb])
+seconds = time.perf_counter() - start
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"code": code, "seconds": seconds, "growth_mb": (after - before) / 1024}))
+"""
+
+
+@pytest.fixture(scope="module")
+def fashion_run(tmp_path_factory):
+    from greymatter.cli import main
+
+    out = tmp_path_factory.mktemp("run") / "x"
+    argv = ["train", "--data", "fashion-mnist", "--epochs", "1", "--train-size", "300"]
+    assert main(argv + ["--out", str(out)]) == 0
+    return out / "best.pth"
+
+
+@pytest.mark.parametrize("name", ["baseline.jpg", "progressive.jpg", "wide.png", "lossy.webp"])
+def test_predict_refuses_a_bomb_in_little_time_and_memory(bombs, fashion_run, name):
+    root, path, size = bombs[name]
+    good = next(p for p in (root / "good").iterdir() if p != path)
+    done = subprocess.run(
+        [sys.executable, "-c", PREDICT_CHILD, str(fashion_run), str(good), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["code"] == 2
+    assert str(path) in done.stderr and size in done.stderr, done.stderr
+    assert result["seconds"] < 1.0, result
+    assert result["growth_mb"] < PEAK_GROWTH_LIMIT_MB, result
+
+
+def test_predict_max_image_pixels_argument(tmp_path, fashion_run, capsys, restore_limit):
+    from greymatter.cli import main
+
+    root = make_image_folder(tmp_path / "big", classes=("a",), per_class=1, size=(900, 1200))
+    path = next((root / "a").iterdir())
+    argv = ["predict", "--checkpoint", str(fashion_run), str(path)]
+    assert main(argv + ["--max-image-pixels", "1000000"]) == 2
+    assert "1200x900" in capsys.readouterr().err
+    assert main(argv + ["--max-image-pixels", "2000000"]) == 0
+    capsys.readouterr()
+
+
 def test_the_default_limit_is_pils(restore_limit):
     assert gm.datasets.get_max_image_pixels() == PIL_DEFAULT == gm.datasets.DEFAULT_MAX_IMAGE_PIXELS
     gm.datasets.set_max_image_pixels(None)
