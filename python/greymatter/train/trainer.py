@@ -101,7 +101,9 @@ class Trainer:
     amp: on CUDA, bf16 autocast and channels_last inputs (ignored on CPU).
     cache_features: 'auto' computes a frozen backbone's features once and trains only the head on
     them when the transforms are deterministic (same results, far faster); True insists, False
-    never."""
+    never.
+    lr must be positive and finite; a checkpoint= that cannot be written is a ConfigError here or
+    when fit starts, before training. Ctrl-C in fit: see ``fit``."""
 
     def __init__(
         self,
@@ -236,7 +238,12 @@ class Trainer:
     ) -> History:
         """Trains `epochs` more epochs (after ``resume``: the rest of the interrupted run; else 10).
         Keeps the weights of the best `monitor` value and restores them at the end, also after early
-        stopping or Ctrl-C. ``on_epoch(row)`` is called after each epoch; returning False stops."""
+        stopping. ``on_epoch(row)`` is called after each epoch; returning False stops.
+
+        Ctrl-C (KeyboardInterrupt) stops the loop after the current batch, whatever
+        ``progress_every`` is; fit then restores the best weights, sets ``history.interrupted``,
+        leaves the resume state of the finished epochs (``<checkpoint>.resume.pth``) in place and
+        re-raises KeyboardInterrupt. The interrupted epoch adds no history row."""
         if not isinstance(train, DataLoader) or (
             val is not None and not isinstance(val, DataLoader)
         ):
