@@ -16,8 +16,9 @@ __all__ = ["load_tensors"]
 
 
 def load_tensors(path, what: str) -> Any:
-    """``torch.load(path, map_location="cpu", weights_only=True)``; `what` ("weights", "checkpoint",
-    "training state") names the file's role in messages. FileNotFoundError passes through."""
+    """``torch.load(path, map_location="cpu", weights_only=True)``; `what` ("weights from",
+    "checkpoint", "training state") names the file's role in messages ("cannot read <what>
+    <path>: ..."). FileNotFoundError passes through."""
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -26,10 +27,10 @@ def load_tensors(path, what: str) -> Any:
         # torch's message is advice to load the file without weights_only; keep only the reason.
         reason = str(e).rsplit("WeightsUnpickler error:", 1)[-1].strip() or "not a torch file"
         raise DataError(
-            f"{path} is not a {what} of tensors and plain values ({reason}): refused, and "
-            f"nothing in it ran. greymatter loads only tensors from files, as a pickled object "
-            f"can run code when loaded; if you trust the file, load it yourself and save its "
-            f"state_dict"
+            f"cannot read {what} {path}: it holds more than tensors and plain values ({reason}); "
+            f"refused, and nothing in it ran. greymatter loads only tensors from files, as a "
+            f"pickled object can run code when loaded; if you trust the file, load it yourself "
+            f"and save its state_dict"
         ) from None
     except Exception as e:  # noqa: BLE001 - torch.load raises many types for a damaged file
         raise DataError(f"cannot read {what} {path}: {type(e).__name__}: {e}") from None

@@ -179,7 +179,7 @@ def _predict_parser(sub) -> None:
         "read like the run's validation images (size, channels, normalization).",
     )
     r.add_argument("--checkpoint", required=True, help="best.pth of a run folder")
-    r.add_argument("--top-k", type=positive_int, default=3)
+    r.add_argument("--top-k", type=int, default=3)
     r.add_argument("images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, BMP, ...)")
 
 

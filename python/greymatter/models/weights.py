@@ -64,7 +64,7 @@ def _read_weights(weights) -> Tuple[Dict[str, torch.Tensor], str]:
             f"got {weights!r}"
         )
     # Tensors only: a whole pickled nn.Module, or any other object, could run code while loading.
-    loaded = load_tensors(path, "weights file")
+    loaded = load_tensors(path, "weights from")
     if isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
         loaded = loaded["state_dict"]
     if not isinstance(loaded, dict) or not all(
