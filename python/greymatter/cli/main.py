@@ -4,7 +4,7 @@ DataError, an unwritable --out), 1 for a failed run (TrainingError), 130 for Ctr
 import sys
 
 from ..datasets import set_max_image_pixels
-from . import evaluate, predict, sweep, train
+from . import evaluate, export, predict, sweep, train
 from .parser import build_parser
 
 __all__ = ["main"]
@@ -20,6 +20,7 @@ def main(argv=None) -> int:
         "train": lambda a: train.train(a, argv),
         "evaluate": evaluate.evaluate,
         "predict": predict.predict,
+        "export": export.export,
         "sweep": sweep.sweep,
     }
     if args.max_image_pixels is not None:
