@@ -1,14 +1,20 @@
 // Training: the Engine runs whole epochs with the GIL released. The progress callback re-takes the
 // GIL every N batches, checks for Ctrl-C and calls the Python function; a Python exception there
-// stops the epoch after the current batch and is re-raised once the loop has unwound.
+// stops the epoch after the current batch and is re-raised once the loop has unwound. Ctrl-C is
+// also seen within one batch through the core's stop flag, set by a SIGINT handler installed around
+// the loop (StopOnSigint).
 #include <pybind11/functional.h>
 #include <pybind11/stl.h>
+#include <signal.h>
+
+#include <exception>
 
 #include "bindings.h"
 #include "greymatter/data/feature_source.h"
 #include "greymatter/errors.h"
 #include "greymatter/models/printout.h"
 #include "greymatter/train/engine.h"
+#include "greymatter/train/stop.h"
 
 namespace greymatter::bindings {
 
@@ -25,11 +31,86 @@ std::shared_ptr<models::ModelImpl> as_model(const py::object& model) {
   return typed;
 }
 
+// Python's C-level SIGINT handler only records the signal; the Python-level one, which raises
+// KeyboardInterrupt, runs when the main thread next checks for signals, which a loop without the
+// GIL does only in its progress callback. While such a loop runs on the main thread, this handler
+// also sets the core's stop flag, so the loop ends after the current batch, then chains to the
+// previous C-level handler (Python's), so PyErr_CheckSignals() afterwards raises
+// KeyboardInterrupt as it always did.
+struct sigaction g_previous_sigint;  // written before on_sigint is installed, only read by it
+
+void on_sigint(int sig, siginfo_t* info, void* context) {
+  train::request_stop();
+  if (g_previous_sigint.sa_flags & SA_SIGINFO) {
+    if (g_previous_sigint.sa_sigaction) g_previous_sigint.sa_sigaction(sig, info, context);
+  } else if (g_previous_sigint.sa_handler != SIG_DFL && g_previous_sigint.sa_handler != SIG_IGN) {
+    g_previous_sigint.sa_handler(sig);
+  }
+}
+
+// Installs on_sigint for its lifetime (construct with the GIL held). Only on the main thread
+// (where Python handles signals), only when Python's handler is the default one (Ctrl-C means
+// KeyboardInterrupt: a custom handler may not want the loop stopped), never over SIG_IGN or
+// SIG_DFL, and not twice (a loop started from a progress callback).
+class StopOnSigint {
+ public:
+  StopOnSigint() {
+    auto threading = py::module_::import("threading");
+    if (!threading.attr("current_thread")().is(threading.attr("main_thread")())) return;
+    auto signal = py::module_::import("signal");
+    if (!signal.attr("getsignal")(signal.attr("SIGINT")).is(signal.attr("default_int_handler")))
+      return;
+    struct sigaction current {};
+    if (sigaction(SIGINT, nullptr, &current) != 0) return;
+    const bool info = current.sa_flags & SA_SIGINFO;
+    if (info && current.sa_sigaction == on_sigint) return;
+    if (!info && (current.sa_handler == SIG_DFL || current.sa_handler == SIG_IGN)) return;
+    g_previous_sigint = current;
+    struct sigaction mine {};
+    mine.sa_sigaction = on_sigint;
+    mine.sa_flags = SA_SIGINFO | (current.sa_flags & (SA_ONSTACK | SA_RESTART));
+    sigemptyset(&mine.sa_mask);
+    train::clear_stop();
+    installed_ = sigaction(SIGINT, &mine, nullptr) == 0;
+  }
+  ~StopOnSigint() {
+    if (!installed_) return;
+    sigaction(SIGINT, &g_previous_sigint, nullptr);
+    train::clear_stop();
+  }
+  // Whether a SIGINT asked the loop to stop (read before the destructor clears the flag).
+  bool fired() const { return installed_ && train::stop_requested(); }
+
+  StopOnSigint(const StopOnSigint&) = delete;
+  StopOnSigint& operator=(const StopOnSigint&) = delete;
+
+ private:
+  bool installed_ = false;
+};
+
+// Takes the pending Python error into three owned references, for restoring after C++ unwinds.
+struct HeldError {
+  py::object type, value, trace;
+  explicit operator bool() const { return bool(type); }
+  void fetch() {
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    type = py::reinterpret_steal<py::object>(t);
+    value = py::reinterpret_steal<py::object>(v);
+    trace = py::reinterpret_steal<py::object>(tb);
+  }
+  [[noreturn]] void raise() {
+    PyErr_Restore(type.release().ptr(), value.release().ptr(), trace.release().ptr());
+    throw py::error_already_set();
+  }
+};
+
 // Runs `loop` without the GIL; `callback(done, total)` runs with it. Python errors raised by the
-// callback (KeyboardInterrupt included) are held while C++ unwinds, then restored.
+// callback (KeyboardInterrupt included) are held while C++ unwinds, then restored. A Ctrl-C seen
+// through the stop flag is raised as KeyboardInterrupt once the loop has stopped.
 template <typename Loop>
 EpochStats run_with_progress(Loop loop, const py::object& callback) {
-  py::object error_type, error_value, error_trace;
+  HeldError error;
   ProgressFn progress = [&](int64_t done, int64_t total) -> bool {
     py::gil_scoped_acquire gil;
     if (PyErr_CheckSignals() == 0 && !callback.is_none()) {
@@ -41,26 +122,26 @@ EpochStats run_with_progress(Loop loop, const py::object& callback) {
       }
     }
     if (!PyErr_Occurred()) return true;
-    PyObject *type, *value, *trace;
-    PyErr_Fetch(&type, &value, &trace);
-    error_type = py::reinterpret_steal<py::object>(type);
-    error_value = py::reinterpret_steal<py::object>(value);
-    error_trace = py::reinterpret_steal<py::object>(trace);
+    error.fetch();
     return false;
   };
   EpochStats stats;
-  try {
-    py::gil_scoped_release release;
-    stats = loop(progress);
-  } catch (...) {
-    if (!error_type)
-      throw;  // a Ctrl-C taken by the callback wins over what the loop threw after it
+  std::exception_ptr failure;
+  bool signalled = false;
+  {
+    StopOnSigint stop_on_sigint;
+    try {
+      py::gil_scoped_release release;
+      stats = loop(progress);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    signalled = stop_on_sigint.fired();
   }
-  if (error_type) {
-    PyErr_Restore(error_type.release().ptr(), error_value.release().ptr(),
-                  error_trace.release().ptr());
-    throw py::error_already_set();
-  }
+  // Python's handler has recorded the SIGINT: this runs it (KeyboardInterrupt).
+  if (!error && signalled && PyErr_CheckSignals() != 0) error.fetch();
+  if (error) error.raise();  // a Ctrl-C wins over what the loop threw after it
+  if (failure) std::rethrow_exception(failure);
   return stats;
 }
 

@@ -7,6 +7,7 @@
 
 #include "greymatter/errors.h"
 #include "greymatter/models/transfer_classifier.h"
+#include "greymatter/train/stop.h"
 
 namespace greymatter::train {
 namespace {
@@ -88,8 +89,11 @@ class Autocast {
   at::ScalarType saved_dtype_ = at::kHalf;
 };
 
+// After every batch: false stops the loop. A stop request (Ctrl-C) is seen here at once; the
+// progress callback, which costs a GIL round trip, runs only every `every` batches.
 bool report(const ProgressFn& progress, int64_t done, int64_t total, int64_t every) {
-  if (!progress || (done % every != 0 && done != total)) return true;
+  if (stop_requested()) return false;
+  if (!progress || (every > 1 && done % every != 0 && done != total)) return true;
   return progress(done, total);
 }
 

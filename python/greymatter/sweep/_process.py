@@ -17,17 +17,22 @@ configuration trained 2.4x slower in such a process (13.6 s vs 5.7 s, docs/sweep
 reuses the same buffers every batch, so keep_freed_memory_for_training raises those thresholds
 again, once per process, when that variable is set.
 
+A worker process must also end with the sweep that started it: killed with SIGKILL, a sweep runs
+no clean-up, and a worker busy training (a few hundred MB) would notice only when its configuration
+ends. die_with_parent asks Linux to SIGKILL the worker when its parent goes.
+
 This file only sets and restores limits; it runs nothing.
 """
 import contextlib
 import ctypes
 import os
+import signal
 import threading
 from typing import Optional
 
 import torch
 
-__all__ = ["single_threaded", "blas_threads", "keep_freed_memory_for_training"]
+__all__ = ["single_threaded", "blas_threads", "keep_freed_memory_for_training", "die_with_parent"]
 
 _LOCK = threading.Lock()
 _users = 0
@@ -114,3 +119,23 @@ def keep_freed_memory_for_training() -> bool:
         )
     except (OSError, AttributeError):  # not glibc
         return False
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int) -> bool:
+    """Has Linux SIGKILL this process when its parent ends (prctl PR_SET_PDEATHSIG); exits at once
+    if the parent `parent_pid` has already gone. False where prctl is not available (not Linux).
+
+    Linux sends the signal when the parent *thread* that started this process ends: call it only
+    in processes started by a thread that outlives them (the pool's owner)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):
+        return False
+    if os.getppid() != parent_pid:  # the parent died before prctl: no signal will come
+        os._exit(1)
+    return True

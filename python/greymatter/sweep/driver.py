@@ -28,6 +28,7 @@ from .grid import (
     TRAINER_KEYS,
     Config,
     check_kwargs,
+    check_values,
     expand,
     factory_parameters,
     route_keys,
@@ -118,6 +119,7 @@ def sweep(
     if strategy == "grid" and (n_trials is not None or storage is not None):
         raise ConfigError("n_trials and storage are settings of strategy='optuna'")
     points = expand(grid)
+    check_values(grid, trainer_kwargs)
     routes = route_keys(list(grid), make_model)
     if train is None:
         raise ConfigError("sweep needs train= data")

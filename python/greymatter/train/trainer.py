@@ -3,13 +3,14 @@
 Each epoch of a greymatter model runs in the C++ engine with the GIL released; a plain
 ``torch.nn.Module`` runs the same loop in Python (slower, same features). Between epochs Python
 decides: history, learning-rate schedule, best weights, early stopping, checkpoints. With
-``checkpoint="runs/best.pth"`` the Trainer writes the best weights (plain ``torch.load``-able) and
+``checkpoint="runs/best.pth"`` the Trainer writes the best weights (a plain state_dict) and
 ``best.json`` metadata when the monitored metric improves, and the whole training state to
 ``runs/best.resume.pth`` after every epoch, so ``Trainer.resume`` continues an interrupted run with
 the same results it would have had. """
 import contextlib
 import copy
 import math
+import numbers
 import time
 from typing import Callable, Dict, Optional, Sequence
 
@@ -17,13 +18,14 @@ import torch
 
 from .. import _core
 from .. import transforms as T
-from .._core import ConfigError
+from .._core import ConfigError, DataError
 from ..loader import DataLoader
 from ..metrics import classification_report
 from . import feature_cache, schedulers
-from .checkpoint import atomic_save, save_checkpoint
+from .checkpoint import check_checkpoint_path, prepare_checkpoint_folder, save_checkpoint
 from .history import History
 from .progress import progress_bar
+from .resume_state import read_state, write_state
 from .torch_loop import TorchLoop
 
 __all__ = ["Trainer"]
@@ -31,7 +33,6 @@ __all__ = ["Trainer"]
 LOSSES = ("cross_entropy", "bce", "bce_with_logits", "mse")
 OPTIMIZERS = ("adam", "adamw", "sgd")
 MONITORS = ("val_acc", "val_loss", "train_acc", "train_loss")
-RESUME_FORMAT = 1
 
 
 def resolve_device(device: str) -> str:
@@ -113,7 +114,9 @@ class Trainer:
     amp: on CUDA, bf16 autocast and channels_last inputs (ignored on CPU).
     cache_features: 'auto' computes a frozen backbone's features once and trains only the head on
     them when the transforms are deterministic (same results, far faster); True insists, False
-    never."""
+    never.
+    lr must be positive and finite; a checkpoint= that cannot be written is a ConfigError here or
+    when fit starts, before training. Ctrl-C in fit: see ``fit``."""
 
     def __init__(
         self,
@@ -159,6 +162,16 @@ class Trainer:
             raise ConfigError(
                 f"cache_features must be 'auto', True or False, got {cache_features!r}"
             )
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not 0 < lr < math.inf:
+            raise ConfigError(f"lr must be a positive finite number, got {lr!r}")
+        if (
+            isinstance(progress_every, bool)
+            or not isinstance(progress_every, int)
+            or progress_every < 1
+        ):
+            raise ConfigError(f"progress_every must be an integer >= 1, got {progress_every!r}")
+        if checkpoint is not None:
+            check_checkpoint_path(checkpoint)
         if not isinstance(model, torch.nn.Module):
             raise ConfigError(
                 "Trainer trains a greymatter model or a torch.nn.Module, got "
@@ -238,7 +251,12 @@ class Trainer:
     ) -> History:
         """Trains `epochs` more epochs (after ``resume``: the rest of the interrupted run; else 10).
         Keeps the weights of the best `monitor` value and restores them at the end, also after early
-        stopping or Ctrl-C. ``on_epoch(row)`` is called after each epoch; returning False stops."""
+        stopping. ``on_epoch(row)`` is called after each epoch; returning False stops.
+
+        Ctrl-C (KeyboardInterrupt) stops the loop after the current batch, whatever
+        ``progress_every`` is; fit then restores the best weights, sets ``history.interrupted``,
+        leaves the resume state of the finished epochs (``<checkpoint>.resume.pth``) in place and
+        re-raises KeyboardInterrupt. The interrupted epoch adds no history row."""
         if not isinstance(train, DataLoader) or (
             val is not None and not isinstance(val, DataLoader)
         ):
@@ -252,6 +270,8 @@ class Trainer:
             epochs = self.planned_epochs - self.epoch if self.planned_epochs > self.epoch else 10
         if not isinstance(epochs, int) or epochs < 0:
             raise ConfigError(f"epochs must be a non-negative integer, got {epochs!r}")
+        if self.checkpoint:  # an unwritable folder fails now, not after the first epoch
+            prepare_checkpoint_folder(self.checkpoint)
         monitor = (
             self.monitor if val is not None or self.monitor.startswith("train") else "train_loss"
         )
@@ -503,9 +523,9 @@ class Trainer:
         save_checkpoint(self.checkpoint, self.best_state, self._metadata(row))
 
     def state(self) -> Dict:
-        """Everything a resumed run needs; loadable with plain torch.load."""
+        """Everything a resumed run needs: tensors and plain values (save_state stores it so that
+        weights-only loading reads it)."""
         return {
-            "format": RESUME_FORMAT,
             "model": self.model.state_dict(),
             "optimizer": self.engine.optimizer_state(),
             "lr": self.engine.lr,
@@ -525,23 +545,14 @@ class Trainer:
         }
 
     def save_state(self, path) -> None:
-        atomic_save(self.state(), path)
+        write_state(self.state(), path)
 
     def resume(self, path) -> "Trainer":
         """Loads a state written by a Trainer built with the same arguments
         (``runs/best.resume.pth`` next to ``checkpoint="runs/best.pth"``); then ``fit(train, val)``
-        finishes the interrupted run."""
-        try:
-            state = torch.load(path, map_location="cpu")
-        except FileNotFoundError:
-            raise ConfigError(
-                f"no training state at {path}: it is written next to checkpoint= after each "
-                f"epoch"
-            ) from None
-        if not isinstance(state, dict) or state.get("format") != RESUME_FORMAT:
-            raise ConfigError(
-                f"{path} is not a greymatter training state (Trainer.save_state writes those)"
-            )
+        finishes the interrupted run. The file is read with weights-only loading (nothing in it
+        runs); one that is not a whole greymatter training state is a DataError naming it."""
+        state = read_state(path)
         saved = state["trainer"]
         differs = [k for k in self.config if saved.get(k) != self.config[k] and k != "lr"]
         if differs:
@@ -549,7 +560,10 @@ class Trainer:
                 f"{path} was written by a Trainer with other settings: "
                 + ", ".join(f"{k}={saved.get(k)!r} (this one: {self.config[k]!r})" for k in differs)
             )
-        self.model.load_state_dict(state["model"])
+        try:
+            self.model.load_state_dict(state["model"])
+        except (RuntimeError, KeyError, TypeError) as e:
+            raise DataError(f"{path} does not fit this model: {str(e).splitlines()[0]}") from None
         self.engine.load_optimizer_state(state["optimizer"])
         sched = state["scheduler"]
         if sched["name"] is not None:

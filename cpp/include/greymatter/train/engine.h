@@ -39,7 +39,7 @@ struct EpochStats {
   int64_t samples = 0;
   int64_t batches = 0;
   int64_t skipped = 0;       // batches dropped for a non-finite loss (non_finite="skip")
-  bool interrupted = false;  // the progress callback asked to stop
+  bool interrupted = false;  // the progress callback or a stop request (stop.h) ended it early
 };
 
 struct Predictions {
@@ -48,7 +48,8 @@ struct Predictions {
 };
 
 // Called after every `every` batches (and after the last) with (batches done, batches in epoch).
-// Returning false stops the loop after the current batch.
+// Returning false stops the loop after the current batch. Independently of it, every loop checks
+// the stop request of stop.h after each batch.
 using ProgressFn = std::function<bool(int64_t, int64_t)>;
 
 class Engine {
