@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 import greymatter as gm
-from greymatter.train import notebook_bars
+from greymatter.train import live_curves, notebook_bars
 
 
 class Screen:
@@ -187,7 +187,8 @@ def tiny(tiny_mnist):
     return gm.DataLoader(train, batch_size=32), gm.DataLoader(val, batch_size=64)
 
 
-def test_fit_shows_one_figure_redrawn_after_every_epoch(screen, tiny, capfd):
+def test_fit_shows_one_figure_redrawn_after_every_epoch(screen, tiny, capfd, monkeypatch):
+    monkeypatch.setattr(live_curves, "OVERHEAD_LIMIT", 1e9)  # drawing as if it cost nothing
     trainer = gm.Trainer(gm.models.MNISTNet(hidden=(16,)), seed=0)
     hist = trainer.fit(*tiny, epochs=3)
     figures = [i for i, o in enumerate(screen.outputs) if "image/png" in o]
@@ -201,6 +202,15 @@ def test_fit_shows_one_figure_redrawn_after_every_epoch(screen, tiny, capfd):
     assert all("100%" in t and "acc=" in t for t in epochs)
     assert set(screen.texts()) - set(epochs) == {""}  # validation bars vanish
     assert capfd.readouterr().err == ""
+
+
+def test_epochs_shorter_than_a_drawing_are_drawn_together_and_the_last_always(
+    screen, tiny, monkeypatch
+):
+    monkeypatch.setattr(live_curves, "OVERHEAD_LIMIT", 1e-9)  # no drawing is ever affordable
+    hist = gm.Trainer(gm.models.MNISTNet(hidden=(16,)), seed=0).fit(*tiny, epochs=4)
+    assert screen.updates[0] == 2  # the first epoch, then the run's end
+    assert screen.outputs[0]["image/png"] == gm.plots.curves(hist)._repr_png_()
 
 
 @pytest.mark.parametrize(

@@ -319,6 +319,8 @@ class Trainer:
             hist.interrupted = True
             raise
         finally:
+            if view is not None:
+                view.finish()
             if self.fused:
                 self.engine.head_only = False
             if self.best_state is not None:
