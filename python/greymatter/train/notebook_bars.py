@@ -1,9 +1,10 @@
 """Progress bars inside a Jupyter kernel, drawn through IPython's display machinery (never stderr).
 
 Each bar first displays a text line with a display id; that line is what stays. While the loop
-runs, either the line itself is redrawn in place (text), or a widget is shown just below it: an
-IntProgress between two HTML labels in an HBox, widgets every ipywidgets since 6.0 has (tqdm's own
-notebook bar sets attributes 6.0 lacks). When the loop ends the widget is closed and the line gets
+runs, either the line itself is redrawn in place (text), or a widget is shown instead (below the
+empty line; ipywidgets 6 in the classic Notebook puts it in the cell's widget area): an IntProgress
+between two HTML labels in an HBox, widgets every ipywidgets since 6.0 has (tqdm's own notebook bar
+sets attributes 6.0 lacks). When the loop ends the widget is closed and the line gets
 the bar's final state (or is emptied, for a bar that does not stay), so a saved notebook reads the
 same without widget state. The text comes from tqdm's format_meter, as in a terminal.
 
