@@ -60,6 +60,7 @@ class TorchLoop:
         self.non_finite = non_finite
         self.scheduler = None
         self.optimizer_steps = 0
+        self.tta = _core.TestTimeAugmentation()  # the engine's test-time augmentation, same views
 
     # -- learning rate and schedule ------------------------------------------------------------
     @property
@@ -159,7 +160,7 @@ class TorchLoop:
         for x, y in loader.epoch(0):
             m.batches += 1
             x, y = x.to(self.device), y.to(self.device)
-            out = self.model(x)
+            out = self._output(x)
             if m.batches == 1:
                 self.loss.check(out, y)
             m.add(self.loss, self.loss(out, y), out, y)
@@ -173,13 +174,18 @@ class TorchLoop:
         self.model.eval()
         probs, labels, total = [], [], len(loader)
         for i, (x, y) in enumerate(loader.epoch(0), 1):
-            probs.append(self.loss.probabilities(self.model(x.to(self.device))).float().cpu())
+            probs.append(self.loss.probabilities(self._output(x.to(self.device))).float().cpu())
             labels.append(y.clone())
             if not _report(progress, i, total, every):
                 break
         if not probs:
             return torch.empty(0, 0), torch.empty(0, dtype=torch.int64)
         return torch.cat(probs), torch.cat(labels)
+
+    def _output(self, x):
+        if self.tta.num_views == 0:
+            return self.model(x)
+        return self.loss.output_for(self.tta.probabilities(self.model, self.loss, x))
 
 
 class _Meter:

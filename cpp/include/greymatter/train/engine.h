@@ -17,6 +17,7 @@
 #include "greymatter/train/loss.h"
 #include "greymatter/train/optimizer.h"
 #include "greymatter/train/scheduler.h"
+#include "greymatter/train/tta.h"
 
 namespace greymatter::train {
 
@@ -70,6 +71,11 @@ class Engine {
   void set_head_only(bool on);
   bool head_only() const { return head_only_; }
 
+  // Test-time augmentation for evaluate() and predict() (not training): their outputs become the
+  // mean probabilities over the views (tta.h), and evaluate's loss and accuracy score that mean.
+  void set_tta(TestTimeAugmentation tta) { tta_ = std::move(tta); }
+  const TestTimeAugmentation& tta() const { return tta_; }
+
   double lr() const { return optimizer_->lr(); }
   void set_lr(double lr) { optimizer_->set_lr(lr); }
   // Replaces the schedule; the optimizer's lr becomes the schedule's starting lr.
@@ -85,6 +91,7 @@ class Engine {
  private:
   void optimizer_step();
   torch::Tensor forward(const torch::Tensor& input);
+  torch::Tensor evaluation_output(const torch::Tensor& input);  // forward, with TTA when set
 
   std::shared_ptr<models::ModelImpl> model_;
   EngineOptions options_;
@@ -93,6 +100,7 @@ class Engine {
   std::unique_ptr<Scheduler> scheduler_;
   torch::Device device_;
   bool head_only_ = false;
+  TestTimeAugmentation tta_;
 };
 
 }  // namespace greymatter::train
