@@ -21,6 +21,7 @@ from .._threads import available_cores
 from ..datasets import Dataset
 from ..loader import DataLoader
 from ..models.registry import entry_of
+from ..train.progress import progress_bar
 from .executors import best_dumps, check_picklable, make_runner
 from .features import trains_on_cached_features
 from .grid import (
@@ -409,11 +410,7 @@ def _picklable(plan: Plan) -> bool:
 
 
 def _progress_bar(progress: bool, total: Optional[int]):
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="sweep", unit="config", leave=True)
+    return progress_bar(total, "sweep", leave=True, unit="config") if progress else None
 
 
 def _describe(config: Config) -> str:

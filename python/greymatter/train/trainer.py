@@ -24,6 +24,7 @@ from ..metrics import classification_report
 from . import feature_cache, schedulers
 from .checkpoint import check_checkpoint_path, prepare_checkpoint_folder, save_checkpoint
 from .history import History
+from .live_curves import live_curves
 from .progress import progress_bar
 from .resume_state import read_state, write_state
 from .torch_loop import TorchLoop
@@ -81,6 +82,10 @@ def _check_not_empty(loader: DataLoader, role: str, hint: str) -> None:
         )
 
 
+def _first_set(*choices: Optional[bool]) -> bool:
+    return bool(next((c for c in choices if c is not None), False))
+
+
 def _origin(dataset) -> str:
     """' (from <root>)' for a dataset, or a Subset of one, read from files; '' otherwise."""
     while getattr(dataset, "dataset", None) is not None:  # Subset of a Subset of ...
@@ -115,6 +120,9 @@ class Trainer:
     cache_features: 'auto' computes a frozen backbone's features once and trains only the head on
     them when the transforms are deterministic (same results, far faster); True insists, False
     never.
+    live: in a Jupyter notebook, fit shows the loss and accuracy curves in its cell, redrawn after
+        every epoch; None (default) follows `progress`, False never. ``fit(live=...)`` overrides it
+        for one call. Outside a notebook it changes nothing.
     lr must be positive and finite; a checkpoint= that cannot be written is a ConfigError here or
     when fit starts, before training. Ctrl-C in fit: see ``fit``."""
 
@@ -143,6 +151,7 @@ class Trainer:
         non_finite: str = "raise",
         cache_features="auto",
         amp: bool = True,
+        live: Optional[bool] = None,
     ) -> None:
         if loss not in LOSSES:
             raise ConfigError(f"unknown loss {loss!r}; choose one of: {', '.join(LOSSES)}")
@@ -186,6 +195,7 @@ class Trainer:
         self.seed = int(seed)
         self.progress = progress
         self.progress_every = int(progress_every)
+        self.live = live
         self.cache_features = cache_features
         self.config = {
             "loss": loss,
@@ -248,10 +258,12 @@ class Trainer:
         val: Optional[DataLoader] = None,
         epochs: Optional[int] = None,
         on_epoch: Optional[Callable[[Dict], Optional[bool]]] = None,
+        live: Optional[bool] = None,
     ) -> History:
         """Trains `epochs` more epochs (after ``resume``: the rest of the interrupted run; else 10).
         Keeps the weights of the best `monitor` value and restores them at the end, also after early
         stopping. ``on_epoch(row)`` is called after each epoch; returning False stops.
+        ``live`` overrides the Trainer's setting for this call.
 
         Ctrl-C (KeyboardInterrupt) stops the loop after the current batch, whatever
         ``progress_every`` is; fit then restores the best weights, sets ``history.interrupted``,
@@ -290,6 +302,7 @@ class Trainer:
         hist = self.history
         self._continue_from_latest()
         train_core, val_core = self._epoch_loaders(train, val)
+        view = live_curves(epochs > 0 and _first_set(live, self.live, self.progress))
         try:
             for _ in range(epochs):
                 start = time.perf_counter()
@@ -324,6 +337,8 @@ class Trainer:
                         self._save_best(row)
                 else:
                     self.epochs_without_improvement += 1
+                if view is not None:
+                    view.update(hist)
                 stop = bool(
                     self.early_stopping and self.epochs_without_improvement >= self.early_stopping
                 )
@@ -337,6 +352,8 @@ class Trainer:
             hist.interrupted = True
             raise
         finally:
+            if view is not None:
+                view.finish()
             if self.fused:
                 self.engine.head_only = False
             if self.best_state is not None:
