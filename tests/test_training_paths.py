@@ -240,6 +240,26 @@ def test_a_module_gets_the_thread_budget_of_its_layers(data):
     assert macs_per_sample(conv, (1, 28, 28)) == 28 * 28 * 8 * 9 + 8 * 28 * 28 * 10
 
 
+def test_free_cores_leave_out_a_busy_process():
+    # The engine caps its threads to the cores no other process is running on, measured when each
+    # pass starts; a spinning process takes one.
+    import subprocess
+    import sys
+    import time
+
+    from greymatter import _core
+    from greymatter._threads import available_cores
+
+    cores = available_cores()
+    busy = subprocess.Popen([sys.executable, "-c", "while 1: pass"])
+    try:
+        time.sleep(0.3)
+        assert 1 <= _core._free_cores() <= max(1, cores - 1)
+    finally:
+        busy.kill()
+        busy.wait()
+
+
 def test_channels_last_batches_only_for_a_module_that_takes_them():
     # On CUDA with amp the engine gives conv models channels_last batches; the tutorials' CNNs that
     # flatten with x.view(-1, C * H * W) would fail on them, so the engine asks first.

@@ -81,11 +81,16 @@ class Recipe:
             torch_optimizer = make_optimizer(model.parameters(), optimizer, **names)
         if hasattr(scheduler, "optimizer"):  # the Python loop steps the user's object itself
             self.schedule, self._torch_schedule_state = TorchSchedule(scheduler), None
-        loss_fn = self._loss_fn or _core.Loss(
-            **{k: loss_settings[k] for k in ("class_weights", "label_smoothing", "ignore_index")},
-            name=loss_settings["loss"],
-            pos_weight=loss_settings["pos_weight"],
-        )
+        loss_fn = self._loss_fn
+        if loss_fn is None:
+            loss_fn = _core.Loss(
+                **{
+                    k: loss_settings[k]
+                    for k in ("class_weights", "label_smoothing", "ignore_index")
+                },
+                name=loss_settings["loss"],
+                pos_weight=loss_settings["pos_weight"],
+            )
         self.engine = TorchLoop(
             model,
             torch_optimizer,

@@ -132,9 +132,6 @@ class TorchLoop:
     def lrs(self, values) -> None:
         self._set_lrs(values)
 
-    def _lrs(self):
-        return self.lrs
-
     def _set_lrs(self, lrs) -> None:
         for group, lr in zip(self.opt.param_groups, lrs):
             group["lr"] = lr
@@ -144,12 +141,12 @@ class TorchLoop:
         return self.scheduler is not None or self.torch_scheduler is not None
 
     def set_scheduler(self, name, options=None) -> None:
-        self.scheduler = _core.Scheduler(name, dict(options or {}), self._lrs())
+        self.scheduler = _core.Scheduler(name, dict(options or {}), self.lrs)
         self._set_lrs(self.scheduler.initial_lrs())
 
     def scheduler_epoch_end(self, metric=None) -> float:
         if self.scheduler is not None:
-            new = self.scheduler.after_epoch(metric, self._lrs())
+            new = self.scheduler.after_epoch(metric, self.lrs)
             if new is not None:
                 self._set_lrs(new)
         elif isinstance(self.torch_scheduler, lr_scheduler.ReduceLROnPlateau):
