@@ -354,3 +354,44 @@ def test_what_the_engine_does_not_run_trains_in_python_with_a_note(loaders, kwar
     if "scheduler" in args:
         assert args["scheduler"].last_epoch == 2 and opt.param_groups[0]["lr"] == 1e-3 * 0.25
     assert any(opt.state[p] for p in model.parameters())  # the user's optimizer did the steps
+
+
+def test_resume_with_the_objects_equals_the_uninterrupted_run(loaders, tmp_path):
+    train, val = loaders
+
+    def trainer(path):
+        torch.manual_seed(5)
+        model = MNISTNet()
+        opt = optim.SGD(two_groups(model), lr=0.05, momentum=0.9)
+        sched = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7)
+        tr = gm.Trainer(model, optimizer=opt, scheduler=sched, checkpoint=str(path), progress=False)
+        return tr, opt, sched
+
+    full, full_opt, full_sched = trainer(tmp_path / "a" / "best.pth")
+    expected = full.fit(train, val, epochs=4).df.drop(columns="seconds")
+
+    first, _, _ = trainer(tmp_path / "b" / "best.pth")
+
+    def crash(row):
+        if row["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        first.fit(train, val, epochs=4, on_epoch=crash)
+    second, opt, sched = trainer(tmp_path / "b" / "best.pth")
+    second.resume(tmp_path / "b" / "best.resume.pth")
+    assert second.fit(train, val).df.drop(columns="seconds").equals(expected)
+    same_weights(second.model, full.model, tol=0)
+    assert [g["lr"] for g in opt.param_groups] == [g["lr"] for g in full_opt.param_groups]
+    assert sched.last_epoch == full_sched.last_epoch == 4
+
+
+def test_an_lr_set_on_the_optimizer_between_fits_is_used(loaders):
+    train, val = loaders
+    model = MNISTNet()
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+    trainer = gm.Trainer(model, optimizer=opt, progress=False)
+    trainer.fit(train, val, epochs=1)
+    opt.param_groups[0]["lr"] = 1e-4  # as a learner does before training on
+    hist = trainer.fit(train, val, epochs=1)
+    assert hist.column("lr") == [1e-3, 1e-4] and trainer.lr == 1e-4
