@@ -53,7 +53,7 @@ class Recipe:
         device: str,
         monitor: str,
     ) -> None:
-        self.model, self.loss, self.optimizer, self.scheduler = model, loss, optimizer, scheduler
+        self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
         self._torch_schedule_state: Optional[Dict] = None
         self._written_lrs: Optional[tuple] = None
         self._loss_fn = None  # a loss only the Python loop can call
