@@ -238,6 +238,20 @@ def test_a_module_gets_the_thread_budget_of_its_layers(data):
     assert torch.get_num_threads() == before
     conv = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.Flatten(), nn.Linear(8 * 28 * 28, 10))
     assert macs_per_sample(conv, (1, 28, 28)) == 28 * 28 * 8 * 9 + 8 * 28 * 28 * 10
+    # The same layers as a greymatter model: the same count, so the same thread budget.
+    cnn = nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(64 * 7 * 7, 128),
+        nn.ReLU(),
+        nn.Linear(128, 10),
+    )
+    assert macs_per_sample(cnn, (1, 28, 28)) == gm.models.MNISTCNN().macs_per_sample()
 
 
 def test_free_cores_leave_out_a_busy_process():
