@@ -210,8 +210,9 @@ void bind_train(py::module_& m) {
   m.def("_free_cores", &free_cores,
         "cores of this process's affinity that no other process's runnable task holds now (>= 1)");
 
-  // Loss and Scheduler are bound for the Trainer's Python-loop fallback (plain torch.nn.Modules),
-  // so both paths share one definition of targets, accuracy and learning-rate curves.
+  // Loss and Scheduler are bound for the Trainer's Python loop (what the Engine does not run: a
+  // custom loss, another optimizer or scheduler), so both share one definition of targets,
+  // accuracy and learning-rate curves.
   py::class_<Loss>(m, "Loss")
       .def(py::init([](std::string name, std::vector<double> class_weights, double label_smoothing,
                        int64_t ignore_index, std::vector<double> pos_weight) {
