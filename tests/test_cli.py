@@ -1,15 +1,19 @@
-"""The `greymatter` command: train / evaluate / predict against plain PyTorch run on the written
-files, and bad arguments (one line on stderr, exit code 2). The sweep subcommand is tested in
-test_sweep.py."""
+"""The `greymatter` command: train / evaluate / predict / export against plain PyTorch (and, for
+the export, OpenCV's DNN module) run on the written files, and bad arguments (one line on stderr,
+exit code 2). The sweep subcommand is tested in test_sweep.py."""
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import cv2
+import onnx
+import pandas as pd
 import pytest
 import torch
 import torchvision.transforms as tvT
 from PIL import Image
+from sklearn.metrics import classification_report as sklearn_report
 
 import greymatter as gm
 from greymatter import cli
@@ -243,11 +247,83 @@ def test_evaluate_matches_plain_pytorch(fashion_run, capsys, tmp_path):
     lines = out.splitlines()
     assert lines[0] == "10000 images from fashion-mnist (test split)"
     assert float(lines[1].split()[3]) == pytest.approx((pred == y).float().mean().item(), abs=1e-4)
+    # The classification report, printed and written beside the run, as scikit-learn computes it.
+    expected = sklearn_report(y.numpy(), pred.numpy(), output_dict=True, zero_division=0)
     trouser = next(line for line in lines if line.strip().startswith("Trouser"))
-    assert float(trouser.split()[1]) == pytest.approx(
-        (pred[y == 1] == 1).float().mean().item(), abs=1e-4
+    assert [float(v) for v in trouser.split()[1:4]] == pytest.approx(
+        [expected["1"][k] for k in ("precision", "recall", "f1-score")], abs=1e-4
     )
+    assert lines[-2] == f"wrote {fashion_run / 'report.csv'}"
+    table = pd.read_csv(fashion_run / "report.csv", index_col="class")
+    assert list(table.columns) == ["precision", "recall", "f1", "support"]
+    assert table.loc["macro avg", "f1"] == pytest.approx(expected["macro avg"]["f1-score"])
+    assert table.loc["Trouser", "support"] == expected["1"]["support"]
     assert (tmp_path / "cm.png").is_file()
+
+
+def test_evaluate_and_predict_with_tta_average_the_flipped_images(fashion_run, capsys, tmp_path):
+    x, y = fashion_test_tensor()
+    logits = reference_logits(fashion_run / "best.pth", x)
+    flipped = reference_logits(fashion_run / "best.pth", x.flip(3))
+    probs = (logits.softmax(1) + flipped.softmax(1)) / 2
+    code, out, _ = run(
+        capsys,
+        "evaluate",
+        "--checkpoint",
+        fashion_run / "best.pth",
+        "--tta",
+        "--report",
+        tmp_path / "tta.csv",
+    )
+    assert code == 0 and out.splitlines()[0].endswith(", TTA hflip")
+    accuracy = (probs.argmax(1) == y).float().mean().item()
+    assert float(out.splitlines()[1].split()[3]) == pytest.approx(accuracy, abs=1e-4)
+    assert (tmp_path / "tta.csv").is_file()
+
+    test = gm.datasets.FashionMNIST(train=False)
+    path = tmp_path / "item.png"
+    Image.fromarray(test.data[0].numpy()).save(path)
+    code, out, _ = run(
+        capsys,
+        "predict",
+        "--checkpoint",
+        fashion_run / "best.pth",
+        "--top-k",
+        "2",
+        "--tta",
+        "hflip",
+        path,
+    )
+    assert code == 0
+    printed = [float(pair.rsplit(" ", 1)[1]) for pair in out.split(": ", 1)[1].split(", ")]
+    assert printed == pytest.approx(probs[0].topk(2).values.tolist(), abs=6e-4)
+    code, _, err = run(
+        capsys, "predict", "--checkpoint", fashion_run / "best.pth", "--tta", "spin", path
+    )
+    assert code == 2 and "unknown TTA augmentation 'spin'" in err
+
+
+def test_export_writes_an_onnx_file_that_opencv_runs_like_the_checkpoint(fashion_run, capsys):
+    out_file = fashion_run / "export" / "model.onnx"
+    code, out, err = run(
+        capsys, "export", "--checkpoint", fashion_run / "best.pth", "--out", out_file
+    )
+    assert code == 0, err
+    assert out.strip() == (
+        f"wrote {out_file} (onnx.checker and OpenCV DNN agree) and {out_file.with_suffix('.json')}"
+    )
+    onnx.checker.check_model(onnx.load(str(out_file)))
+    x, _ = fashion_test_tensor(64)
+    net = cv2.dnn.readNetFromONNX(str(out_file))
+    net.setInput(x.numpy())
+    got = torch.from_numpy(net.forward())
+    assert (got - reference_logits(fashion_run / "best.pth", x)).abs().max() <= 1e-4
+    meta = json.loads(out_file.with_suffix(".json").read_text())
+    run_json = json.loads((fashion_run / "run.json").read_text())
+    assert meta["image"] == run_json["image"]
+    assert meta["classes"] == gm.datasets.FashionMNIST(train=False).classes
+    assert meta["input"]["shape"] == ["batch", 1, 28, 28]
+    assert meta["output"]["probabilities"] == "softmax"
 
 
 def test_augmentation_flags_build_the_training_chain(folders):
@@ -466,7 +542,9 @@ def test_bad_arguments_give_one_line_and_exit_code_2(
     assert not (tmp_path / "runs").exists()
 
 
-@pytest.mark.parametrize("command", [[], ["train"], ["evaluate"], ["predict"], ["sweep"]])
+@pytest.mark.parametrize(
+    "command", [[], ["train"], ["evaluate"], ["predict"], ["export"], ["sweep"]]
+)
 def test_help_for_each_command(command, capsys):
     code, out, _ = run(capsys, *command, "--help")
     assert code == 0 and out.startswith(

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import greymatter as gm
-from test_models_support import assert_equivalent, fit_batch
+from test_models_support import TutorialBrainTumorCNN, assert_equivalent, fit_batch
 
 
 class TutorialSimpleCNN(nn.Module):  # the cheat sheet's model
@@ -54,25 +54,6 @@ class TutorialExamModel(nn.Module):  # the exam's binary model (Keras-style "val
         x = self.pool(torch.relu(self.conv1(x)))
         x = torch.relu(self.fc1(torch.flatten(x, 1)))
         return torch.sigmoid(self.fc2(x))
-
-
-class TutorialBrainTumorCNN(nn.Module):  # five conv-bn-relu-pool blocks, fc1 -> dropout -> fc2
-    def __init__(self, num_classes=4, image_size=128):
-        super().__init__()
-        widths = [3, 32, 64, 128, 256, 512]
-        for i in range(1, 6):
-            setattr(self, f"conv{i}", nn.Conv2d(widths[i - 1], widths[i], kernel_size=3, padding=1))
-            setattr(self, f"bn{i}", nn.BatchNorm2d(widths[i]))
-        self.pool = nn.MaxPool2d(2, 2)
-        self.fc1 = nn.Linear(512 * (image_size // 32) ** 2, 256)
-        self.dropout = nn.Dropout(0.5)
-        self.fc2 = nn.Linear(256, num_classes)
-
-    def forward(self, x):
-        for i in range(1, 6):
-            x = self.pool(F.relu(getattr(self, f"bn{i}")(getattr(self, f"conv{i}")(x))))
-        x = self.dropout(F.relu(self.fc1(torch.flatten(x, 1))))
-        return self.fc2(x)
 
 
 def cross_entropy_case(classes, shape):

@@ -10,31 +10,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 import torchvision
-from torch import nn
 
 import greymatter as gm
-from test_models_support import assert_equivalent, fit_batch, max_rel_diff, randomize_batchnorm
-
-
-class ClothingClassifierMobileNet(nn.Module):  # the transfer-learning tutorial's model
-    def __init__(self, size_inner=100, num_classes=10, dropout=0.0):
-        super().__init__()
-        self.base_model = torchvision.models.mobilenet_v2(weights=None)
-        for p in self.base_model.parameters():
-            p.requires_grad = False
-        self.base_model.classifier = nn.Identity()
-        self.inner = nn.Linear(1280, size_inner) if size_inner else None
-        self.relu = nn.ReLU() if size_inner else None
-        self.dropout = nn.Dropout(dropout) if dropout else None
-        self.output_layer = nn.Linear(size_inner or 1280, num_classes)
-
-    def forward(self, x):
-        x = self.base_model(x)
-        if self.inner is not None:
-            x = self.relu(self.inner(x))
-        if self.dropout is not None:
-            x = self.dropout(x)
-        return self.output_layer(x)
+from test_models_support import (
+    ClothingClassifierMobileNet,
+    assert_equivalent,
+    fit_batch,
+    max_rel_diff,
+    randomize_batchnorm,
+)
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,29 @@
 """Helpers for the model tests (no tests here): load a plain-PyTorch reference's weights into a
 greymatter model, compare outputs, gradients and BatchNorm statistics, and run the tutorials'
-loop."""
+loop; the brain-tumour and transfer-learning tutorials' models written in plain PyTorch."""
 import torch
+import torch.nn.functional as F
+import torchvision
 from torch import nn
+
+
+class TutorialBrainTumorCNN(nn.Module):  # five conv-bn-relu-pool blocks, fc1 -> dropout -> fc2
+    def __init__(self, num_classes=4, image_size=128):
+        super().__init__()
+        widths = [3, 32, 64, 128, 256, 512]
+        for i in range(1, 6):
+            setattr(self, f"conv{i}", nn.Conv2d(widths[i - 1], widths[i], kernel_size=3, padding=1))
+            setattr(self, f"bn{i}", nn.BatchNorm2d(widths[i]))
+        self.pool = nn.MaxPool2d(2, 2)
+        self.fc1 = nn.Linear(512 * (image_size // 32) ** 2, 256)
+        self.dropout = nn.Dropout(0.5)
+        self.fc2 = nn.Linear(256, num_classes)
+
+    def forward(self, x):
+        for i in range(1, 6):
+            x = self.pool(F.relu(getattr(self, f"bn{i}")(getattr(self, f"conv{i}")(x))))
+        x = self.dropout(F.relu(self.fc1(torch.flatten(x, 1))))
+        return self.fc2(x)
 
 
 def randomize_batchnorm(ref: nn.Module) -> None:
@@ -83,3 +104,24 @@ def fit_batch(model, x: torch.Tensor, y: torch.Tensor, loss_fn, steps: int, lr: 
         optimizer.step()  # 5. update
         losses.append(loss.item())
     return losses
+
+
+class ClothingClassifierMobileNet(nn.Module):  # the transfer-learning tutorial's model
+    def __init__(self, size_inner=100, num_classes=10, dropout=0.0):
+        super().__init__()
+        self.base_model = torchvision.models.mobilenet_v2(weights=None)
+        for p in self.base_model.parameters():
+            p.requires_grad = False
+        self.base_model.classifier = nn.Identity()
+        self.inner = nn.Linear(1280, size_inner) if size_inner else None
+        self.relu = nn.ReLU() if size_inner else None
+        self.dropout = nn.Dropout(dropout) if dropout else None
+        self.output_layer = nn.Linear(size_inner or 1280, num_classes)
+
+    def forward(self, x):
+        x = self.base_model(x)
+        if self.inner is not None:
+            x = self.relu(self.inner(x))
+        if self.dropout is not None:
+            x = self.dropout(x)
+        return self.output_layer(x)

@@ -403,6 +403,7 @@ def test_every_plot_saves_a_png_creating_the_folder(tmp_path, hist):
         torch.tensor([0, 1, 2, 0, 1, 2]),
         torch.randn(6, 3),
     )
+    cnn = gm.models.SimpleCNN(image_size=8, num_classes=3)
     calls = {
         "curves": lambda s: gm.plots.curves(hist, save=s),
         "metrics_2x2": lambda s: gm.plots.metrics_2x2(hist, save=s),
@@ -413,6 +414,8 @@ def test_every_plot_saves_a_png_creating_the_folder(tmp_path, hist):
         "filters": lambda s: gm.plots.filters(torch.randn(4, 1, 3, 3), save=s),
         "sweep_heatmap": lambda s: gm.plots.sweep_heatmap(_sweep_table(), save=s),
         "topk": lambda s: gm.plots.topk(logits[0], save=s),
+        "gradcam": lambda s: gm.plots.gradcam(cnn, images[0], save=s),
+        "feature_maps": lambda s: gm.plots.feature_maps(cnn, images[0], save=s),
     }
     assert sorted(calls) == sorted(gm.plots.__all__)
     for name, call in calls.items():

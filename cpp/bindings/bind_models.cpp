@@ -8,6 +8,8 @@
 #include <variant>
 
 #include "bindings.h"
+#include "greymatter/errors.h"
+#include "greymatter/models/capture.h"
 #include "greymatter/models/cnns.h"
 #include "greymatter/models/mnist_net.h"
 #include "greymatter/models/mobilenet_v2.h"
@@ -35,6 +37,17 @@ void bind_models(py::module_& m) {
   m.def("_forward_module", [](torch::nn::Module& module, const torch::Tensor& x) {
     return forward_module(module, x);
   });
+  m.def(
+      "_capture",
+      [](torch::nn::Module& module, const torch::Tensor& x,
+         const std::vector<std::string>& layers) {
+        auto* model = dynamic_cast<ModelImpl*>(&module);
+        if (!model) throw ConfigError(class_name(module) + " is not a greymatter model");
+        auto out = capture(*model, x, layers);
+        return py::make_tuple(out.output, out.activations, out.layers);
+      },
+      py::arg("model"), py::arg("x"), py::arg("layers"),
+      "(output, [(layer, activation)], every layer name) of one forward pass; layers=[]: all");
 
   bind_model<MNISTNetImpl>(m, "MNISTNet")
       .def(py::init([](std::vector<int64_t> hidden, int64_t num_classes, double dropout,

@@ -7,6 +7,7 @@
 #include "bindings.h"
 #include "greymatter/data/feature_source.h"
 #include "greymatter/errors.h"
+#include "greymatter/models/printout.h"
 #include "greymatter/train/engine.h"
 #include "greymatter/train/loop_checks.h"
 #include "greymatter/train/thread_budget.h"
@@ -226,7 +227,24 @@ void bind_train(py::module_& m) {
       .def("check", &Loss::check, py::arg("output"), py::arg("labels"))
       .def("check_labels", &Loss::check_labels, py::arg("labels"), py::arg("outputs"))
       .def("correct", &Loss::correct, py::arg("output"), py::arg("labels"))
-      .def("probabilities", &Loss::probabilities, py::arg("output"));
+      .def("probabilities", &Loss::probabilities, py::arg("output"))
+      .def("output_for", &Loss::output_for, py::arg("probabilities"));
+
+  py::class_<TestTimeAugmentation>(m, "TestTimeAugmentation")
+      .def(py::init<std::vector<std::string>, double>(),
+           py::arg("augmentations") = std::vector<std::string>{}, py::arg("crop_scale") = 0.875)
+      .def_property_readonly("augmentations", &TestTimeAugmentation::augmentations)
+      .def_property_readonly("crop_scale", &TestTimeAugmentation::crop_scale)
+      .def_property_readonly("num_views", &TestTimeAugmentation::num_views)
+      .def("view", &TestTimeAugmentation::view, py::arg("images"), py::arg("i"))
+      .def("probabilities", &TestTimeAugmentation::probabilities, py::arg("forward"),
+           py::arg("loss"), py::arg("images"))
+      .def("__repr__", [](const TestTimeAugmentation& t) {
+        std::string names;
+        for (const auto& a : t.augmentations()) names += (names.empty() ? "'" : ", '") + a + "'";
+        return "TestTimeAugmentation([" + names +
+               "], crop_scale=" + models::python_float(t.crop_scale()) + ")";
+      });
 
   py::class_<Scheduler>(m, "Scheduler")
       .def(py::init(
@@ -314,6 +332,7 @@ void bind_train(py::module_& m) {
           py::arg("progress") = py::none(), py::arg("every") = 50,
           "(features (N, D) float32, labels (N) int64) of a frozen backbone, in the loader's order")
       .def_property("head_only", &Engine::head_only, &Engine::set_head_only)
+      .def_property("tta", &Engine::tta, &Engine::set_tta)
       .def_property("lr", &Engine::lr, &Engine::set_lr)
       .def_property(
           "lrs", [](Engine& e) { return e.optimizer().lrs(); },
@@ -323,10 +342,9 @@ void bind_train(py::module_& m) {
           "param_groups", [](Engine& e) { return param_groups(e.optimizer()); },
           [](Engine& e, const py::list& groups) { set_param_groups(e.optimizer(), groups); },
           "torch.optim-style groups with slot numbers (positions in model.parameters()) as params")
-      .def(
-          "probabilities",
-          [](Engine& e, const torch::Tensor& output) { return e.loss().probabilities(output); },
-          py::arg("output"))
+      .def_property_readonly(
+          "loss", [](Engine& e) { return e.loss(); },
+          "the Loss this engine trains with (its probabilities rule, checks)")
       .def_property_readonly("optimizer_steps", [](Engine& e) { return e.optimizer().steps(); })
       .def_property_readonly("capturable",
                              [](Engine& e) { return e.optimizer().config().capturable; })

@@ -15,11 +15,12 @@ configure_threads()
 
 from ._core import ConfigError, DataError, TrainingError  # noqa: E402
 from ._version import __version__  # noqa: E402, F401
-from . import datasets, models, plots, transforms  # noqa: E402
+from . import datasets, metrics, models, plots, transforms  # noqa: E402
 from .datasets import Subset, random_split  # noqa: E402
 from .loader import DataLoader  # noqa: E402
 from .train import History, Trainer, schedulers  # noqa: E402
 from .sweep import sweep  # noqa: E402
+from .onnx_export import export  # noqa: E402
 
 __all__ = [
     "ConfigError",
@@ -30,6 +31,8 @@ __all__ = [
     "Trainer",
     "TrainingError",
     "datasets",
+    "export",
+    "metrics",
     "models",
     "plots",
     "random_split",

@@ -4,6 +4,7 @@
 #include "greymatter/models/batch_norm_relu6.h"
 
 #include <torch/csrc/autograd/custom_function.h>
+#include <torch/csrc/jit/frontend/tracer.h>
 
 #include <array>
 
@@ -53,7 +54,9 @@ class BatchNormReLU6Function : public torch::autograd::Function<BatchNormReLU6Fu
 
 torch::Tensor batch_norm_relu6(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x) {
   const auto& o = bn.options;
-  if (!x.is_cpu() || !o.affine() || x.dim() != 4) {
+  // A trace (ONNX export) records the unfused pair: exporters know batch_norm and hardtanh, not
+  // native_batch_norm inside a custom autograd node.
+  if (!x.is_cpu() || !o.affine() || x.dim() != 4 || torch::jit::tracer::isTracing()) {
     auto y = bn.forward(x);
     return at::hardtanh_(y, 0.0, 6.0);
   }

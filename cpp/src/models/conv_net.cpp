@@ -47,8 +47,11 @@ ConvNetImpl::ConvNetImpl(ConvNetOptions options) : options_(std::move(options)) 
                         " is too small for " + std::to_string(o.channels.size()) +
                         " conv + pool blocks");
     convs_.push_back(conv);
-    if (o.batch_norm)
+    conv_names_.push_back("conv" + id);
+    if (o.batch_norm) {
       norms_.push_back(register_module("bn" + id, torch::nn::BatchNorm2d(o.channels[i])));
+      norm_names_.push_back("bn" + id);
+    }
     in = o.channels[i];
   }
   pool_ = register_module("pool", torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2).stride(2)));
@@ -74,17 +77,17 @@ torch::Tensor ConvNetImpl::forward(torch::Tensor x) {
   // W) order.
   if (x.is_cpu()) x = x.contiguous(at::MemoryFormat::ChannelsLast);
   for (size_t i = 0; i < convs_.size(); ++i) {
-    x = convs_[i]->forward(x);
-    if (o.batch_norm) x = norms_[i]->forward(x);
+    x = tap(conv_names_[i], convs_[i]->forward(x));
+    if (o.batch_norm) x = tap(norm_names_[i], norms_[i]->forward(x));
     // ReLU after the pool: max and ReLU commute (both are monotone), so values and gradients are
     // those of conv -> ReLU -> pool, on a map 4x smaller.
     x = pool_->forward(x).relu_();
   }
-  x = fc1_->forward(x.flatten(1));  // (B, C * H * W) -> (B, hidden or classes)
+  x = tap("fc1", fc1_->forward(x.flatten(1)));  // (B, C * H * W) -> (B, hidden or classes)
   if (fc2_) {
     x = x.relu_();
     if (dropout_) x = dropout_->forward(x);
-    x = fc2_->forward(x);
+    x = tap("fc2", fc2_->forward(x));
   }
   return o.sigmoid ? torch::sigmoid(x) : x;
 }

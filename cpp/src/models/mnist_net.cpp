@@ -18,8 +18,8 @@ MNISTNetImpl::MNISTNetImpl(MNISTNetOptions options) : options_(std::move(options
   for (size_t i = 0; i < sizes.size(); ++i) {
     if (sizes[i] < 1)
       throw ConfigError("MNISTNet hidden sizes must be >= 1, got " + std::to_string(sizes[i]));
-    layers_.push_back(
-        register_module("fc" + std::to_string(i + 1), torch::nn::Linear(width, sizes[i])));
+    layer_names_.push_back("fc" + std::to_string(i + 1));
+    layers_.push_back(register_module(layer_names_.back(), torch::nn::Linear(width, sizes[i])));
     width = sizes[i];
   }
   if (options_.dropout > 0.0)
@@ -37,10 +37,10 @@ torch::Tensor MNISTNetImpl::forward(torch::Tensor x) {
                       std::string(c10::toString(x.scalar_type())));
   x = x.flatten(1);  // (B, in_features)
   for (size_t i = 0; i + 1 < layers_.size(); ++i) {
-    x = torch::relu(layers_[i]->forward(x));
+    x = torch::relu(tap(layer_names_[i], layers_[i]->forward(x)));
     if (dropout_) x = dropout_->forward(x);
   }
-  return layers_.back()->forward(x);  // (B, num_classes) logits
+  return tap(layer_names_.back(), layers_.back()->forward(x));  // (B, num_classes) logits
 }
 
 int64_t MNISTNetImpl::macs_per_sample() const {

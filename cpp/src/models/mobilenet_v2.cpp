@@ -90,6 +90,10 @@ MobileNetV2Impl::MobileNetV2Impl(MobileNetV2Options options) : options_(options)
   }
   features_->push_back(Conv2dNormActivation(in, last_channel_, 1));
   register_module("features", features_);
+  for (size_t i = 0; i < features_->size(); ++i) {
+    blocks_.push_back(std::dynamic_pointer_cast<BlockImpl>(features_->ptr(i)));
+    block_names_.push_back("features." + std::to_string(i));
+  }
   if (o.classifier) {
     classifier_ = torch::nn::Sequential(torch::nn::Dropout(o.dropout),
                                         torch::nn::Linear(last_channel_, o.num_classes));
@@ -108,13 +112,14 @@ MobileNetV2Impl::MobileNetV2Impl(MobileNetV2Options options) : options_(options)
 
 torch::Tensor MobileNetV2Impl::forward_features(torch::Tensor x) {
   check_input(x, {-1, 3, -1, -1}, "MobileNetV2", "(B, 3, H, W)");
-  x = features_->forward(x);                                // (B, last_channel, H/32, W/32)
+  for (size_t i = 0; i < blocks_.size(); ++i) x = tap(block_names_[i], blocks_[i]->forward(x));
+  // (B, last_channel, H/32, W/32)
   return torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);  // (B, last_channel)
 }
 
 torch::Tensor MobileNetV2Impl::forward(torch::Tensor x) {
   x = forward_features(x);
-  return classifier_ ? classifier_->forward(x) : x;
+  return classifier_ ? tap("classifier", classifier_->forward(x)) : x;
 }
 
 }  // namespace greymatter::models

@@ -106,15 +106,6 @@ bool extra_repr(const torch::nn::Module& m, std::string& name, std::string& extr
   return true;
 }
 
-// "greymatter::models::MobileNetV2Impl" -> "MobileNetV2"; "torch::nn::SequentialImpl" ->
-// "Sequential".
-std::string class_name(const torch::nn::Module& m) {
-  std::string n = m.name();
-  if (auto colon = n.rfind("::"); colon != std::string::npos) n = n.substr(colon + 2);
-  if (n.size() > 4 && n.compare(n.size() - 4, 4, "Impl") == 0) n.resize(n.size() - 4);
-  return n;
-}
-
 // torch.nn.modules.module._addindent: every line but the first moves right by `spaces`.
 std::string add_indent(const std::string& s, int spaces) {
   std::string out;
@@ -138,6 +129,15 @@ LayerAttribute int_or_vector(const torch::ExpandingArray<D>& a) {
 }
 
 }  // namespace
+
+// "greymatter::models::MobileNetV2Impl" -> "MobileNetV2"; "torch::nn::SequentialImpl" ->
+// "Sequential".
+std::string class_name(const torch::nn::Module& m) {
+  std::string n = m.name();
+  if (auto colon = n.rfind("::"); colon != std::string::npos) n = n.substr(colon + 2);
+  if (n.size() > 4 && n.compare(n.size() - 4, 4, "Impl") == 0) n.resize(n.size() - 4);
+  return n;
+}
 
 std::map<std::string, LayerAttribute> layer_attributes(const torch::nn::Module& m) {
   using namespace torch::nn;

@@ -37,7 +37,8 @@ TransferClassifierImpl::TransferClassifierImpl(TransferClassifierOptions options
 }
 
 torch::Tensor TransferClassifierImpl::forward_features(torch::Tensor x) {
-  if (!frozen_) return base_model_->forward_features(x);
+  // A capture needs the graph from its layers on, even through a frozen backbone.
+  if (!frozen_ || capturing()) return base_model_->forward_features(x);
   torch::NoGradGuard no_grad;  // nothing below needs gradients: no graph, no saved activations
   return base_model_->forward_features(x);
 }
@@ -45,9 +46,9 @@ torch::Tensor TransferClassifierImpl::forward_features(torch::Tensor x) {
 torch::Tensor TransferClassifierImpl::forward_head(torch::Tensor f) {
   check_input(f, {-1, feature_dim()}, "TransferClassifier.forward_head",
               "(B, " + std::to_string(feature_dim()) + ") (pooled backbone features)");
-  if (inner_) f = relu_->forward(inner_->forward(f));
+  if (inner_) f = tap("relu", relu_->forward(tap("inner", inner_->forward(f))));
   if (dropout_) f = dropout_->forward(f);
-  return output_layer_->forward(f);
+  return tap("output_layer", output_layer_->forward(f));
 }
 
 torch::Tensor TransferClassifierImpl::forward(torch::Tensor x) {

@@ -131,6 +131,14 @@ torch::Tensor Engine::forward(const torch::Tensor& input) {
   return split->forward_head(x);
 }
 
+torch::Tensor Engine::evaluation_output(const torch::Tensor& input) {
+  if (tta_.empty()) return forward(input);
+  if (head_only_)
+    throw ConfigError("test-time augmentation needs images; this loop runs on cached features");
+  return loss_.output_for(
+      tta_.probabilities([this](const torch::Tensor& x) { return forward(x); }, loss_, input));
+}
+
 Predictions Engine::features(const data::Loader& loader, const ProgressFn& progress,
                              int64_t every) {
   auto* split = frozen_split();
@@ -227,7 +235,7 @@ EpochStats Engine::evaluate(const data::Loader& loader, const ProgressFn& progre
     auto x = batch->images.to(device_, true);
     auto y = batch->labels.to(device_, true);
     Autocast autocast(options_.amp, device_);
-    auto output = forward(x);
+    auto output = evaluation_output(x);
     if (meter.batches == 1)
       loss_.check(output, y);
     else
@@ -250,7 +258,7 @@ Predictions Engine::predict(const data::Loader& loader, const ProgressFn& progre
   const int64_t total = it->num_batches();
   int64_t done = 0;
   while (auto batch = it->next()) {
-    auto output = forward(batch->images.to(device_, true));
+    auto output = evaluation_output(batch->images.to(device_, true));
     if (done == 0) loss_.check(output, batch->labels.to(device_));
     probs.push_back(loss_.probabilities(output).to(torch::kCPU, torch::kFloat32));
     labels.push_back(batch->labels.clone());  // the batch buffer is reused by the loader

@@ -4,6 +4,7 @@
 #include <torch/nn/functional/loss.h>
 
 #include <cmath>
+#include <limits>
 
 #include "greymatter/errors.h"
 
@@ -159,6 +160,14 @@ torch::Tensor Loss::probabilities(const torch::Tensor& output) const {
   if (n == "mse") return output;
   if (n == "nll") return output.exp();
   return output.softmax(1);
+}
+
+torch::Tensor Loss::output_for(const torch::Tensor& probabilities) const {
+  const auto& n = config_.name;
+  if (n == "bce" || n == "mse") return probabilities;
+  // float32 resolves 1 - 1e-7, so both ends of the logit are finite; a log needs only p > 0.
+  if (n == "bce_with_logits") return probabilities.logit(1e-7);
+  return probabilities.clamp_min(std::numeric_limits<float>::min()).log();
 }
 
 }  // namespace greymatter::train

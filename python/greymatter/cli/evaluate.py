@@ -1,27 +1,29 @@
 """`greymatter evaluate`: a trained checkpoint applied to a test set.
 
     greymatter evaluate --checkpoint runs/x/best.pth                 # the run's own test data
-    greymatter evaluate --checkpoint runs/x/best.pth --data data/Testing
+    greymatter evaluate --checkpoint runs/x/best.pth --data data/Testing --tta hflip
+
+Prints loss, accuracy and the classification report (precision, recall, F1 per class) and writes
+the report beside the checkpoint (runs/x/report.csv) unless --report says elsewhere.
 
 Images go through the C++ decoder and the same transform chain as the run's validation images (from
 the run folder's run.json; see run_folder.py). This module only loads and applies models; it never
 trains. """
-from typing import List
-
-import torch
+from pathlib import Path
 
 from .. import plots
 from .._core import ConfigError
 from ..loader import DataLoader
-from .inputs import check_classes, data_kind, load_split, load_test, predicted_classes
+from ..metrics import classification_report
+from .inputs import check_classes, data_kind, load_split, load_test, predicted_classes, tta_names
 from .run_folder import load_run
 
 __all__ = ["evaluate"]
 
 
 def evaluate(args) -> int:
-    """Loss and accuracy (overall and per class) on --data's test set, or the run's own test data;
-    when the run had none, its validation split (re-made with the same seed)."""
+    """Loss, accuracy and the classification report on --data's test set, or the run's own test
+    data; when the run had none, its validation split (re-made with the same seed)."""
     run = load_run(args.checkpoint)
     run.print_notes()
     data = args.data or run.data.get("test")
@@ -40,22 +42,20 @@ def evaluate(args) -> int:
     check_classes(dataset.classes, run.classes, data or run.data["data"])
     trainer = run.trainer()
     loader = DataLoader(dataset, batch_size=args.batch_size, num_workers=args.num_workers)
-    result = trainer.evaluate(loader)
-    probs, labels = trainer.predict(loader)
+    tta = tta_names(args.tta)
+    result = trainer.evaluate(loader, tta=tta)
+    probs, labels = trainer.predict(loader, tta=tta)
     pred = predicted_classes(probs)
-    print(f"{len(dataset)} images from {what}")
-    print(f"loss {result['loss']:.4f}  accuracy {result['accuracy']:.4f}")
-    _per_class(pred, labels, run.classes)
+    print(f"{len(dataset)} images from {what}" + (f", TTA {'+'.join(tta)}" if tta else ""))
+    print(f"loss {result['loss']:.4f}  accuracy {result['accuracy']:.4f}\n")
+    report = classification_report(labels, probs, run.classes)
+    print(report.to_text())
+    if args.report != "none":
+        out = Path(args.report) if args.report else Path(args.checkpoint).parent / "report.csv"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        report.to_csv(out, index_label="class")
+        print(f"wrote {out}")
     if args.confusion_matrix:
         plots.confusion_matrix(labels, pred, classes=run.classes, save=args.confusion_matrix)
         print(f"wrote {args.confusion_matrix}")
     return 0
-
-
-def _per_class(pred: torch.Tensor, labels: torch.Tensor, classes: List[str]) -> None:
-    width = max(len(c) for c in classes)
-    for i, name in enumerate(classes):
-        mine = labels == i
-        n = int(mine.sum())
-        acc = f"{float((pred[mine] == i).float().mean()):.4f}" if n else "   -  "
-        print(f"  {name:<{width}}  {acc}  (n={n})")

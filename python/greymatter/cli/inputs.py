@@ -23,6 +23,7 @@ __all__ = [
     "check_split_options",
     "check_classes",
     "predicted_classes",
+    "tta_names",
     "positive_ints",
 ]
 
@@ -262,6 +263,14 @@ def predicted_classes(probs):
     """Class indices from Trainer.predict's probabilities: argmax, or p > 0.5 for a binary (N, 1)
     output."""
     return probs.argmax(1) if probs.size(1) > 1 else (probs[:, 0] > 0.5).long()
+
+
+def tta_names(text):
+    """--tta's comma-separated views ("hflip", "hflip,vflip,crops") as a list; None when off.
+    Unknown names are refused by the engine's TestTimeAugmentation, which names the choices."""
+    if not text:
+        return None
+    return [name.strip() for name in text.split(",") if name.strip()] or None
 
 
 def check_classes(found, expected, source: str) -> None:

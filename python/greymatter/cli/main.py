@@ -3,7 +3,7 @@ line on stderr and an exit code, never a traceback: 2 for bad arguments or data 
 DataError, an unwritable --out), 1 for a failed run (TrainingError), 130 for Ctrl-C."""
 import sys
 
-from . import evaluate, predict, sweep, train
+from . import evaluate, export, predict, sweep, train
 from .parser import build_parser
 
 __all__ = ["main"]
@@ -19,6 +19,7 @@ def main(argv=None) -> int:
         "train": lambda a: train.train(a, argv),
         "evaluate": evaluate.evaluate,
         "predict": predict.predict,
+        "export": export.export,
         "sweep": sweep.sweep,
     }
     try:

@@ -1,9 +1,10 @@
-"""The `greymatter` command: `train`, `evaluate`, `predict`, `sweep`; `greymatter <command> --help`
-for each.
+"""The `greymatter` command: `train`, `evaluate`, `predict`, `export`, `sweep`;
+`greymatter <command> --help` for each.
 
     greymatter train --data fashion-mnist --model mnistnet --epochs 2 --out runs/x
     greymatter evaluate --checkpoint runs/x/best.pth
     greymatter predict --checkpoint runs/x/best.pth shoe.png bag.jpg
+    greymatter export --checkpoint runs/x/best.pth --out model.onnx
     greymatter sweep --lr 1e-4,1e-3,1e-2,1e-1 --size-inner 10,100,1000 --epochs 1 \\
                      --results runs/sweep.csv
 
@@ -26,10 +27,13 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="greymatter", description="Train image classifiers fast, from the shell.")
-    sub = p.add_subparsers(dest="command", required=True, metavar="{train,evaluate,predict,sweep}")
+    sub = p.add_subparsers(
+        dest="command", required=True, metavar="{train,evaluate,predict,export,sweep}"
+    )
     _train_parser(sub)
     _evaluate_parser(sub)
     _predict_parser(sub)
+    _export_parser(sub)
     _sweep_parser(sub)
     return p
 
@@ -138,9 +142,11 @@ def _train_parser(sub) -> None:
 def _evaluate_parser(sub) -> None:
     e = sub.add_parser(
         "evaluate",
-        help="loss and accuracy of a checkpoint on test data",
-        description="Loss, accuracy and per-class accuracy of a checkpoint written by greymatter "
-        "train. Data: --data, else the run's test data, else its validation split.",
+        help="loss, accuracy and per-class report of a checkpoint on test data",
+        description="Loss, accuracy and the classification report (precision, recall, F1 per "
+        "class) of a checkpoint written by greymatter train; the report is also written to "
+        "report.csv beside the checkpoint. Data: --data, else the run's test data, else its "
+        "validation split.",
     )
     e.add_argument("--checkpoint", required=True, help="best.pth of a run folder")
     e.add_argument(
@@ -156,6 +162,14 @@ def _evaluate_parser(sub) -> None:
         metavar="PNG",
         help="also draw the confusion matrix there",
     )
+    e.add_argument(
+        "--report",
+        default=None,
+        metavar="CSV",
+        help="where to write the classification report (default: report.csv beside the "
+        "checkpoint; 'none': do not write it)",
+    )
+    _tta_argument(e)
 
 
 def _predict_parser(sub) -> None:
@@ -167,7 +181,37 @@ def _predict_parser(sub) -> None:
     )
     r.add_argument("--checkpoint", required=True, help="best.pth of a run folder")
     r.add_argument("--top-k", type=int, default=3)
+    _tta_argument(r)
     r.add_argument("images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, BMP, ...)")
+
+
+def _tta_argument(parser) -> None:
+    parser.add_argument(
+        "--tta",
+        nargs="?",
+        const="hflip",
+        default=None,
+        metavar="VIEWS",
+        help="test-time augmentation: average the probabilities over the image and its views, "
+        "comma-separated from hflip, vflip, crops (--tta alone: hflip)",
+    )
+
+
+def _export_parser(sub) -> None:
+    x = sub.add_parser(
+        "export",
+        help="write a checkpoint as an ONNX file (and its metadata JSON)",
+        description="Writes the checkpoint's model as ONNX (input 'input' (B, C, H, W), output "
+        "'output'), checks it with onnx.checker and by running it in OpenCV's DNN module, and "
+        "writes the metadata (classes, input size, normalization) beside it as .json.",
+    )
+    x.add_argument("--checkpoint", required=True, help="best.pth of a run folder")
+    x.add_argument("--out", required=True, help="the .onnx file to write")
+    x.add_argument(
+        "--no-check",
+        action="store_true",
+        help="skip onnx.checker and the OpenCV comparison",
+    )
 
 
 def _sweep_parser(sub) -> None:

@@ -1,6 +1,7 @@
 """`greymatter predict`: the top-k classes of image files under a trained checkpoint.
 
     greymatter predict --checkpoint runs/x/best.pth shoe.png bag.jpg --top-k 3
+    greymatter predict --checkpoint runs/x/best.pth shoe.png --tta hflip   # flip-averaged
 
 Images go through the C++ decoder and the same transform chain as the run's validation images (from
 the run folder's run.json; see run_folder.py). This module only loads and applies models; it never
@@ -10,6 +11,7 @@ from pathlib import Path
 import torch
 
 from .._core import ConfigError
+from .inputs import tta_names
 from .run_folder import eval_transform, load_run
 
 __all__ = ["predict"]
@@ -27,11 +29,14 @@ def predict(args) -> int:
         raise ConfigError(f"{Path(args.checkpoint).with_suffix('.json')} lists no classes")
     tf = eval_transform(run.spec)
     trainer = run.trainer()
+    tta = tta_names(args.tta)
     for start in range(0, len(args.images), BATCH):
         paths = args.images[start : start + BATCH]
         batch = torch.stack(
             [tf(path) for path in paths]
         )  # C++ decode + transforms; DataError names the file
-        for path, top in zip(paths, trainer.predict_topk(batch, k=args.top_k, classes=run.classes)):
+        for path, top in zip(
+            paths, trainer.predict_topk(batch, k=args.top_k, classes=run.classes, tta=tta)
+        ):
             print(f"{path}: " + ", ".join(f"{name} {p:.3f}" for name, p in top), flush=True)
     return 0

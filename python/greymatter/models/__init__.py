@@ -14,10 +14,12 @@ This package re-exports; each module has one job:
                    views, pickling)
   classifiers.py   the model classes and mobilenet_v2(), each registered where it is defined
   weights.py       reading pretrained weights files (never downloads)
+  capture.py       capture(model, x, layers): activations of named layers, for gradients too
 
 Not here: the layers themselves (cpp/src/models) or training (greymatter.train).
 """
 from ._cpp_modules import IncompatibleKeys, num_parameters
+from .capture import Captured, capture
 from .classifiers import (
     BrainTumorCNN,
     ExamModel,
@@ -33,6 +35,7 @@ from .weights import IMAGENET_MEAN, IMAGENET_STD, checkpoint_dir
 
 __all__ = [
     "BrainTumorCNN",
+    "Captured",
     "ExamModel",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
@@ -43,6 +46,7 @@ __all__ = [
     "ModelEntry",
     "SimpleCNN",
     "TransferClassifier",
+    "capture",
     "checkpoint_dir",
     "from_config",
     "get_model",

@@ -113,6 +113,7 @@ class TorchLoop:
         self.scheduler = None  # a C++ Scheduler (named schedules)
         self.torch_scheduler = scheduler
         self.optimizer_steps = 0
+        self.tta = _core.TestTimeAugmentation()  # the engine's test-time augmentation, same views
 
     # -- learning rate and schedule ------------------------------------------------------------
     @property
@@ -174,9 +175,6 @@ class TorchLoop:
     def load_optimizer_state(self, state) -> None:
         self.opt.load_state_dict(state)
 
-    def probabilities(self, output):
-        return self.loss.probabilities(output)
-
     # -- loops -----------------------------------------------------------------------------------
     def _autocast(self):
         if not self.amp:
@@ -189,8 +187,8 @@ class TorchLoop:
             x = x.contiguous(memory_format=torch.channels_last)
         return x
 
-    def _forward_checked(self, x, y, y_cpu, first: bool):
-        out = self.model(self._input(x))
+    def _forward_checked(self, x, y, y_cpu, first: bool, forward=None):
+        out = (forward or self.model)(self._input(x))
         if first:
             self.loss.check(out, y)
         else:
@@ -249,7 +247,7 @@ class TorchLoop:
             m.batches += 1
             y = y_cpu.to(self.device, non_blocking=True)
             with self._autocast():
-                out = self._forward_checked(x, y, y_cpu, m.batches == 1)
+                out = self._forward_checked(x, y, y_cpu, m.batches == 1, self._output)
                 m.add(self.loss, self.loss(out, y), out, y)
             if not _report(progress, m.batches, total, every):
                 stopped = True
@@ -262,7 +260,7 @@ class TorchLoop:
         probs, labels, total = [], [], len(loader)
         for i, (x, y) in enumerate(loader.epoch(0), 1):
             with self._autocast():
-                out = self.model(self._input(x))
+                out = self._output(self._input(x))
             if i == 1:
                 self.loss.check(out, y.to(self.device))
             probs.append(self.loss.probabilities(out).float().cpu())
@@ -272,6 +270,18 @@ class TorchLoop:
         if not probs:
             return torch.empty(0, 0), torch.empty(0, dtype=torch.int64)
         return torch.cat(probs), torch.cat(labels)
+
+    def _output(self, x):
+        """Evaluation's output: with test-time augmentation, the output whose probabilities are
+        the mean over the views, as the engine computes it."""
+        if self.tta.num_views == 0:
+            return self.model(x)
+        if not isinstance(self.loss, _core.Loss):
+            raise ConfigError(
+                "test-time augmentation needs one of greymatter's losses (it averages their "
+                "probabilities), not a loss function of your own"
+            )
+        return self.loss.output_for(self.tta.probabilities(self.model, self.loss, x))
 
 
 class _Meter:

@@ -9,6 +9,7 @@ decides: history, learning-rate schedule, best weights, early stopping, checkpoi
 ``best.json`` metadata when the monitored metric improves, and the whole training state to
 ``runs/best.resume.pth`` after every epoch, so ``Trainer.resume`` continues an interrupted run with
 the same results it would have had. """
+import contextlib
 import copy
 import math
 import time
@@ -16,9 +17,11 @@ from typing import Callable, Dict, Optional, Sequence
 
 import torch
 
+from .. import _core
 from .. import transforms as T
 from .._core import ConfigError
 from ..loader import DataLoader
+from ..metrics import classification_report
 from . import feature_cache
 from .checkpoint import atomic_save, save_checkpoint
 from .history import History
@@ -85,6 +88,17 @@ def _origin(dataset) -> str:
         dataset = dataset.dataset
     root = getattr(dataset, "root", None)
     return f" (from {root})" if root else ""
+
+
+def _test_time_augmentation(tta) -> "_core.TestTimeAugmentation":
+    """The engine's TestTimeAugmentation from a Trainer's ``tta`` argument: None/False/[] (off), a
+    name ("hflip", "vflip", "crops") or a list of them."""
+    if tta is None or tta is False:
+        return _core.TestTimeAugmentation()
+    names = [tta] if isinstance(tta, str) else tta
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise ConfigError(f"tta takes 'hflip', 'vflip', 'crops' or a list of them, got {tta!r}")
+    return _core.TestTimeAugmentation(list(names))
 
 
 class Trainer:
@@ -377,41 +391,86 @@ class Trainer:
             return True
         return value > self.best_value if monitor.endswith("acc") else value < self.best_value
 
-    def evaluate(self, loader: DataLoader) -> Dict[str, float]:
+    def evaluate(self, loader: DataLoader, report: bool = False, tta=None) -> Dict:
         """{"loss", "accuracy"} of the current weights over the loader; an empty one is a
-        ConfigError (no accuracy to report, rather than 0.0)."""
+        ConfigError (no accuracy to report, rather than 0.0). ``report=True`` adds "report": the
+        per-class precision, recall and F1 (greymatter.metrics.classification_report; a second
+        pass over the loader). ``tta``: test-time augmentation, see predict."""
         if not isinstance(loader, DataLoader):
             raise ConfigError(
                 f"evaluate takes a greymatter DataLoader, got {type(loader).__name__}"
             )
         _check_not_empty(loader, "evaluation set", "")
-        stats = self._run(loader.core, self.engine.evaluate, "evaluate")
-        return {"loss": stats.loss, "accuracy": stats.accuracy}
+        with self._tta(tta):
+            stats = self._run(loader.core, self.engine.evaluate, "evaluate")
+            result = {"loss": stats.loss, "accuracy": stats.accuracy}
+            if report:
+                probs, labels = self._run(loader.core, self.engine.predict, "predict")
+                classes = list(getattr(loader.dataset, "classes", None) or self.classes)
+                if len(classes) != max(probs.size(1), 2):  # names of another task: numbers
+                    classes = None
+                result["report"] = classification_report(labels, probs, classes)
+        return result
 
-    def predict(self, loader: DataLoader):
-        """(probabilities (N, C), labels (N)) over the loader, in its order (use shuffle=False)."""
+    def predict(self, loader: DataLoader, tta=None):
+        """(probabilities (N, C), labels (N)) over the loader, in its order (use shuffle=False).
+        ``tta``: test-time augmentation, the probabilities averaged over the image and fixed
+        views of it: "hflip", "vflip", "crops" (four corners and the centre at 7/8 of the side,
+        resized back) or a list of them; None: off."""
         if not isinstance(loader, DataLoader):
             raise ConfigError(f"predict takes a greymatter DataLoader, got {type(loader).__name__}")
-        return self._run(loader.core, self.engine.predict, "predict")
+        with self._tta(tta):
+            return self._run(loader.core, self.engine.predict, "predict")
+
+    @contextlib.contextmanager
+    def _tta(self, tta):
+        """The engine evaluates with `tta`'s views inside the block, and without after."""
+        views = _test_time_augmentation(tta)
+        if not views.num_views:
+            yield
+            return
+        self.engine.tta = views
+        try:
+            yield
+        finally:
+            self.engine.tta = _core.TestTimeAugmentation()
 
     @torch.no_grad()
-    def predict_topk(self, x: torch.Tensor, k: int = 5, classes: Optional[Sequence[str]] = None):
+    def predict_topk(
+        self,
+        x: torch.Tensor,
+        k: int = 5,
+        classes: Optional[Sequence[str]] = None,
+        tta=None,
+    ):
         """Top-k (class, probability) pairs for one transformed image (C, H, W) or a list per image
-        of a batch (B, C, H, W); classes default to those of the training set."""
+        of a batch (B, C, H, W); classes default to those of the training set. ``tta`` as in
+        predict."""
         if not isinstance(x, torch.Tensor) or x.dim() not in (3, 4):
             raise ConfigError(
                 f"predict_topk takes a (C, H, W) or (B, C, H, W) tensor, got "
                 f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}"
             )
         single = x.dim() == 3
+        loss = self.engine.loss  # the loss the training ran with: its rule for probabilities
+        views = _test_time_augmentation(tta)
+        if views.num_views and not isinstance(loss, _core.Loss):
+            raise ConfigError(
+                "test-time augmentation needs one of greymatter's losses (it averages their "
+                "probabilities), not a loss function of your own"
+            )
         was_training = self.model.training
         self.model.eval()
         try:
             device = next(iter(self.model.parameters())).device
-            out = self.model((x.unsqueeze(0) if single else x).to(device))
+            batch = (x.unsqueeze(0) if single else x).to(device)
+            if views.num_views:
+                probs = views.probabilities(self.model, loss, batch)
+            else:
+                probs = loss.probabilities(self.model(batch))
         finally:
             self.model.train(was_training)
-        probs = self.engine.probabilities(out).float().cpu()
+        probs = probs.float().cpu()
         if probs.size(1) == 1:  # binary: the probability of class 1 and its complement
             probs = torch.cat([1 - probs, probs], dim=1)
         names = list(classes if classes is not None else self.classes) or [

@@ -2,7 +2,8 @@
 // autograd node on CPU: the same ATen kernels and the same numbers as BatchNorm2d ->
 // ReLU6(inplace=True), without the copy that autograd's in-place hardtanh_ makes. Updates the
 // module's running statistics and num_batches_tracked exactly as BatchNorm2d's forward does.
-// Elsewhere (CUDA: cuDNN's batch norm) it calls the module and hardtanh_ as they are.
+// Elsewhere (CUDA: cuDNN's batch norm) and while the JIT tracer records the forward (ONNX export)
+// it calls the module and hardtanh_ as they are.
 #pragma once
 
 #include <torch/nn/modules/batchnorm.h>

@@ -49,6 +49,7 @@ class ConvNetImpl : public ModelImpl {
   torch::nn::MaxPool2d pool_{nullptr};
   torch::nn::Linear fc1_{nullptr}, fc2_{nullptr};
   torch::nn::Dropout dropout_{nullptr};
+  std::vector<std::string> conv_names_, norm_names_;  // taps: "conv1", "bn1", ...
   int64_t macs_ = 0;
 };
 

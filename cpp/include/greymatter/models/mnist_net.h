@@ -7,6 +7,7 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
+#include <string>
 #include <vector>
 
 #include "greymatter/models/model.h"
@@ -32,6 +33,7 @@ class MNISTNetImpl : public ModelImpl {
  private:
   MNISTNetOptions options_;
   std::vector<torch::nn::Linear> layers_;
+  std::vector<std::string> layer_names_;  // "fc1", "fc2", ...: also the taps
   torch::nn::Dropout dropout_{nullptr};
 };
 TORCH_MODULE(MNISTNet);

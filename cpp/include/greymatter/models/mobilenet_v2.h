@@ -11,6 +11,10 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/pimpl.h>
 
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "greymatter/models/model.h"
 
 namespace greymatter::models {
@@ -65,6 +69,9 @@ class MobileNetV2Impl : public ModelImpl {
  private:
   MobileNetV2Options options_;
   torch::nn::Sequential features_{nullptr};
+  // features_' blocks, run one by one so each output passes its tap ("features.0", ...).
+  std::vector<std::shared_ptr<BlockImpl>> blocks_;
+  std::vector<std::string> block_names_;
   torch::nn::Sequential classifier_{nullptr};
   int64_t last_channel_ = 0;
   int64_t macs_ = 0;

@@ -1,6 +1,7 @@
 // The base of every greymatter model: a torch::nn::Module with a one-tensor forward, so the
 // engine can train any of them. Subclasses register their layers under PyTorch's key names.
-// Also here: the input check every model runs first, and the state in PyTorch's order.
+// Also here: the input check every model runs first, the state in PyTorch's order, and the named
+// taps through which a forward pass shows its intermediate outputs to a capture (capture.h).
 #pragma once
 
 #include <torch/nn/module.h>
@@ -12,6 +13,8 @@
 
 namespace greymatter::models {
 
+struct CaptureState;
+
 class ModelImpl : public torch::nn::Module {
  public:
   using torch::nn::Module::Module;
@@ -19,6 +22,21 @@ class ModelImpl : public torch::nn::Module {
   // Multiply-adds of one sample's forward pass, or -1 when unknown. The engine uses it to decide
   // whether a batch is worth splitting across threads.
   virtual int64_t macs_per_sample() const { return -1; }
+
+ protected:
+  // A forward pass hands each layer's output through tap(<the layer's PyTorch name>, y). Without
+  // an active capture that is one pointer test; during one (capture.h) the output may be recorded,
+  // and the tensor returned is then the one the rest of the forward must use.
+  torch::Tensor tap(const std::string& name, torch::Tensor y) {
+    return capture_ ? record(name, std::move(y)) : y;
+  }
+  bool capturing() const { return capture_ != nullptr; }
+
+ private:
+  friend class CaptureScope;
+  torch::Tensor record(const std::string& name, torch::Tensor y);
+  CaptureState* capture_ = nullptr;
+  std::string tap_prefix_;  // where this model sits in the captured one: "", "base_model.", ...
 };
 
 // Throws a ConfigError (a ValueError in Python) when x is not a floating-point tensor of the

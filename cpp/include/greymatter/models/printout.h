@@ -15,6 +15,9 @@ namespace greymatter::models {
 
 std::string pytorch_repr(const torch::nn::Module& module);
 
+// The class name PyTorch would show: "greymatter::models::MobileNetV2Impl" -> "MobileNetV2".
+std::string class_name(const torch::nn::Module& module);
+
 // The constructor attributes PyTorch's layer of the same kind has (Linear: in_features,
 // out_features; Conv2d: in_channels, out_channels, kernel_size, stride, padding, dilation, groups;
 // BatchNorm2d: num_features, eps, momentum, ...), so Python code reading

@@ -19,6 +19,7 @@
 #include "greymatter/train/network.h"
 #include "greymatter/train/optimizer.h"
 #include "greymatter/train/scheduler.h"
+#include "greymatter/train/tta.h"
 
 namespace greymatter::train {
 
@@ -74,6 +75,11 @@ class Engine {
   void set_head_only(bool on);
   bool head_only() const { return head_only_; }
 
+  // Test-time augmentation for evaluate() and predict() (not training): their outputs become the
+  // mean probabilities over the views (tta.h), and evaluate's loss and accuracy score that mean.
+  void set_tta(TestTimeAugmentation tta) { tta_ = std::move(tta); }
+  const TestTimeAugmentation& tta() const { return tta_; }
+
   double lr() const { return optimizer_->lr(); }  // the first parameter group's
   void set_lr(double lr) { optimizer_->set_lr(lr); }
   // Replaces the schedule; the optimizer's lrs (one per parameter group) become the schedule's
@@ -91,6 +97,7 @@ class Engine {
  private:
   void optimizer_step();
   torch::Tensor forward(const torch::Tensor& input);
+  torch::Tensor evaluation_output(const torch::Tensor& input);  // forward, with TTA when set
   FeatureSplit* frozen_split() const;  // the network's split when its backbone is frozen, else null
   int64_t macs_per_sample(const data::Loader& loader) const;
 
@@ -101,6 +108,7 @@ class Engine {
   std::unique_ptr<Scheduler> scheduler_;
   torch::Device device_;
   bool head_only_ = false;
+  TestTimeAugmentation tta_;
 };
 
 }  // namespace greymatter::train

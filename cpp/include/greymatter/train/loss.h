@@ -35,6 +35,11 @@ class Loss {
                         const torch::Tensor& labels) const;  // count, 0-dim
   // Class probabilities for predict(): softmax for logits, the output itself for BCE's sigmoid.
   torch::Tensor probabilities(const torch::Tensor& output) const;
+  // The inverse: an output whose probabilities() are `probabilities` (log-probabilities as logits
+  // for cross-entropy, their logits for BCE with logits), so a loss and accuracy can be computed
+  // for averaged probabilities (test-time augmentation). Probabilities are clamped away from 0
+  // and 1 first, so the loss stays finite.
+  torch::Tensor output_for(const torch::Tensor& probabilities) const;
 
   const LossConfig& config() const { return config_; }
 
