@@ -127,6 +127,8 @@ def test_notebook_runs(path, weights, kernel_name, torch_homes, tmp_path, monkey
     # Without weights the notebooks train unfrozen: no "frozen random backbone" warning for learners
     # to puzzle over.
     assert "learns almost nothing" not in text
+    # The learner's own classes, losses, optimizers and schedulers train in the C++ engine.
+    assert "not fused" not in text
     if path.stem[:2] in USES_WEIGHTS:
         assert ("not found at" in text) is not weights  # the branch this run was meant to take
         assert (WEIGHTS_FILE in text) is not weights

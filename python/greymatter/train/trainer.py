@@ -1,7 +1,9 @@
 """Trainer: the tutorials' training loop in one call.
 
-Each epoch of a greymatter model runs in the C++ engine with the GIL released; a plain
-``torch.nn.Module`` runs the same loop in Python (slower, same features). Between epochs Python
+Each epoch runs in the C++ engine with the GIL released — for a greymatter model and for a plain
+``torch.nn.Module`` alike (the engine takes the GIL only to call the module's forward) — given the
+loss, optimizer and schedule as names or as the tutorial's torch objects (recipe.py); what the
+engine cannot run trains in a Python loop with the same features, more slowly. Between epochs Python
 decides: history, learning-rate schedule, best weights, early stopping, checkpoints. With
 ``checkpoint="runs/best.pth"`` the Trainer writes the best weights (a plain state_dict) and
 ``best.json`` metadata when the monitored metric improves, and the whole training state to
@@ -21,19 +23,19 @@ from .. import transforms as T
 from .._core import ConfigError, DataError
 from ..loader import DataLoader
 from ..metrics import classification_report
-from . import feature_cache, schedulers
+from . import feature_cache
 from .checkpoint import check_checkpoint_path, prepare_checkpoint_folder, save_checkpoint
 from .history import History
 from .live_curves import live_curves
 from .progress import progress_bar
+from .recipe import LOSS_DEFAULTS, Recipe
 from .resume_state import read_state, write_state
-from .torch_loop import TorchLoop
 
 __all__ = ["Trainer"]
 
-LOSSES = ("cross_entropy", "bce", "bce_with_logits", "mse")
-OPTIMIZERS = ("adam", "adamw", "sgd")
 MONITORS = ("val_acc", "val_loss", "train_acc", "train_loss")
+# Settings states written before they existed were trained with.
+_OLDER_DEFAULTS = {"dampening": 0.0}
 
 
 def resolve_device(device: str) -> str:
@@ -108,10 +110,20 @@ def _test_time_augmentation(tta) -> "_core.TestTimeAugmentation":
 class Trainer:
     """``Trainer(model, loss, optimizer, lr, ...)``; ``fit(train, val, epochs)`` -> History.
 
-    loss: 'cross_entropy' (class_weights, label_smoothing), 'bce' (sigmoid outputs),
-        'bce_with_logits', 'mse'.
-    optimizer: 'adam', 'adamw', 'sgd' (momentum, nesterov); weight_decay; betas/eps for Adam(W).
-    scheduler: None, 'plateau', 'cosine', 'onecycle' or a ``greymatter.schedulers`` object.
+    model: a greymatter model or any ``torch.nn.Module`` (both train in the C++ engine).
+    loss: 'cross_entropy' (class_weights, label_smoothing), 'nll', 'bce' (sigmoid outputs),
+        'bce_with_logits', 'mse'; or nn.CrossEntropyLoss / NLLLoss / BCELoss / BCEWithLogitsLoss /
+        MSELoss objects (their weight, label_smoothing, ignore_index, pos_weight); any other
+        callable (output, labels) -> loss trains in the Python loop.
+    optimizer: 'adam', 'adamw', 'sgd' (momentum, nesterov); weight_decay; betas/eps for Adam(W);
+        or a torch.optim.Adam / AdamW / SGD built over the model's parameters, with any parameter
+        groups (other torch optimizers train in the Python loop). After fit the object holds the
+        state the tutorial's loop would have left (lr per group, per-parameter state).
+    scheduler: None, 'plateau', 'cosine', 'onecycle', a ``greymatter.schedulers`` object, or a
+        torch.optim.lr_scheduler ReduceLROnPlateau / StepLR / MultiStepLR / ExponentialLR /
+        CosineAnnealingLR / OneCycleLR over that optimizer, continuing from its state (others train
+        in the Python loop). ReduceLROnPlateau reads val_acc for mode 'max' and val_loss for 'min'
+        (train_* without validation) unless `monitor` is given.
     early_stopping: patience in epochs on `monitor` ('val_acc' by default; 'train_loss' without
         val).
     accumulate: gradient accumulation over N batches. non_finite: 'raise' (default) or 'skip'
@@ -129,8 +141,8 @@ class Trainer:
     def __init__(
         self,
         model: torch.nn.Module,
-        loss: str = "cross_entropy",
-        optimizer: str = "adam",
+        loss="cross_entropy",
+        optimizer="adam",
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         momentum: float = 0.0,
@@ -142,7 +154,7 @@ class Trainer:
         device: str = "auto",
         scheduler=None,
         early_stopping: Optional[int] = None,
-        monitor: str = "val_acc",
+        monitor: Optional[str] = None,
         checkpoint: Optional[str] = None,
         seed: int = 42,
         progress: bool = True,
@@ -153,12 +165,8 @@ class Trainer:
         amp: bool = True,
         live: Optional[bool] = None,
     ) -> None:
-        if loss not in LOSSES:
-            raise ConfigError(f"unknown loss {loss!r}; choose one of: {', '.join(LOSSES)}")
-        if optimizer not in OPTIMIZERS:
-            raise ConfigError(
-                f"unknown optimizer {optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}"
-            )
+        self._monitor_given = monitor is not None
+        monitor = "val_acc" if monitor is None else monitor
         if monitor not in MONITORS:
             raise ConfigError(f"unknown monitor {monitor!r}; choose one of: {', '.join(MONITORS)}")
         if early_stopping is not None and (
@@ -188,7 +196,6 @@ class Trainer:
             )
         self.model = model
         self.monitor = monitor
-        self.schedule = schedulers.resolve(scheduler, monitor)
         self.device = resolve_device(device)
         self.early_stopping = early_stopping
         self.checkpoint = checkpoint
@@ -197,9 +204,7 @@ class Trainer:
         self.progress_every = int(progress_every)
         self.live = live
         self.cache_features = cache_features
-        self.config = {
-            "loss": loss,
-            "optimizer": optimizer,
+        names = {
             "lr": float(lr),
             "weight_decay": float(weight_decay),
             "momentum": float(momentum),
@@ -208,15 +213,15 @@ class Trainer:
             "eps": float(eps),
             "class_weights": [float(w) for w in class_weights or ()],
             "label_smoothing": float(label_smoothing),
-            "accumulate": int(accumulate),
-            "non_finite": non_finite,
-            "amp": bool(amp),
         }
-        # greymatter models train in the C++ engine; anything else in the Python loop (same
-        # features).
-        backend = _core.Engine if hasattr(model, "cpp_module") else TorchLoop
-        self.engine = backend(model, device=self.device, **self.config)
-        self.fused = backend is _core.Engine
+        loop = {"accumulate": int(accumulate), "non_finite": non_finite, "amp": bool(amp)}
+        # Names or the tutorial's torch objects; the C++ engine when it runs them all, else the
+        # Python loop (with a warning saying why).
+        self.recipe = Recipe(model, loss, optimizer, scheduler, names, loop, self.device, monitor)
+        self.engine = self.recipe.engine
+        self.fused = self.recipe.fused
+        self.schedule = self.recipe.schedule
+        self.config = self.recipe.config
         self.history = History(monitor=monitor)
         self.classes: Sequence[str] = ()
         self.transforms = (
@@ -299,6 +304,9 @@ class Trainer:
                 epochs, steps_per_epoch, self.config["lr"]
             )
             self.engine.set_scheduler(self.schedule.name, self.schedule_options)
+            self.recipe.schedule_started()
+        self.recipe.fit_starts()
+        schedule_metric = self._schedule_metric(monitor, val is not None)
         hist = self.history
         self._continue_from_latest()
         train_core, val_core = self._epoch_loaders(train, val)
@@ -328,7 +336,9 @@ class Trainer:
                 row["seconds"] = time.perf_counter() - start
                 hist.append(row)
                 self.epoch += 1
-                self.engine.scheduler_epoch_end(row[monitor] if self.schedule is not None else None)
+                self.engine.scheduler_epoch_end(
+                    row[schedule_metric] if self.schedule is not None else None
+                )
                 if self._improved(row[monitor], monitor):
                     self.best_value, self.epochs_without_improvement = row[monitor], 0
                     self.best_state = copy.deepcopy(self.model.state_dict())
@@ -356,10 +366,19 @@ class Trainer:
                 view.finish()
             if self.fused:
                 self.engine.head_only = False
+            self.recipe.fit_ended()
             if self.best_state is not None:
                 self._latest_state = copy.deepcopy(self.model.state_dict())
                 self.model.load_state_dict(self.best_state)
         return hist
+
+    def _schedule_metric(self, monitor: str, has_val: bool) -> str:
+        """What the schedule reads at the end of an epoch: `monitor` when the user chose it; for
+        ReduceLROnPlateau otherwise the metric its mode asks for (max: accuracy, min: loss)."""
+        mode = (self.schedule.options.get("mode") if self.schedule is not None else None) or ""
+        if self._monitor_given or mode not in ("min", "max"):
+            return monitor
+        return f"{'val' if has_val else 'train'}_{'acc' if mode == 'max' else 'loss'}"
 
     def _epoch_loaders(self, train: DataLoader, val: Optional[DataLoader]):
         """The C++ loaders the epochs run on: the DataLoaders' own, or cached backbone features."""
@@ -470,8 +489,13 @@ class Trainer:
                 f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}"
             )
         single = x.dim() == 3
-        loss = _core.Loss(self.loss)
+        loss = self.engine.loss  # the loss the training ran with: its rule for probabilities
         views = _test_time_augmentation(tta)
+        if views.num_views and not isinstance(loss, _core.Loss):
+            raise ConfigError(
+                "test-time augmentation needs one of greymatter's losses (it averages their "
+                "probabilities), not a loss function of your own"
+            )
         was_training = self.model.training
         self.model.eval()
         try:
@@ -546,6 +570,7 @@ class Trainer:
             "model": self.model.state_dict(),
             "optimizer": self.engine.optimizer_state(),
             "lr": self.engine.lr,
+            "lrs": list(self.engine.lrs),
             "scheduler": {
                 "name": self.schedule.name if self.schedule else None,
                 "options": self.schedule_options,
@@ -571,7 +596,12 @@ class Trainer:
         runs); one that is not a whole greymatter training state is a DataError naming it."""
         state = read_state(path)
         saved = state["trainer"]
-        differs = [k for k in self.config if saved.get(k) != self.config[k] and k != "lr"]
+        differs = [
+            k
+            for k in self.config
+            if saved.get(k, LOSS_DEFAULTS.get(k, _OLDER_DEFAULTS.get(k))) != self.config[k]
+            and k != "lr"
+        ]
         if differs:
             raise ConfigError(
                 f"{path} was written by a Trainer with other settings: "
@@ -589,9 +619,10 @@ class Trainer:
                     f"{path} was trained with scheduler '{sched['name']}'; pass the same scheduler"
                 )
             self.schedule_options = sched["options"]
-            self.engine.set_scheduler(sched["name"], sched["options"])
+            if not self.engine.has_scheduler:  # a torch scheduler the Python loop steps has one
+                self.engine.set_scheduler(sched["name"], sched["options"])
             self.engine.load_scheduler_state(sched["state"])
-        self.engine.lr = state["lr"]
+        self.engine.lrs = state.get("lrs", [state["lr"]] * len(self.engine.lrs))
         self.epoch = state["epoch"]
         self.planned_epochs = state["planned_epochs"]
         self.best_value = state["best_value"]
