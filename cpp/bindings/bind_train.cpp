@@ -1,8 +1,13 @@
 // Training: the Engine runs whole epochs with the GIL released. The progress callback re-takes the
 // GIL every N batches, checks for Ctrl-C and calls the Python function; a Python exception there
-// stops the epoch after the current batch and is re-raised once the loop has unwound.
+// stops the epoch after the current batch and is re-raised once the loop has unwound. Ctrl-C is
+// also seen within one batch through the core's stop flag, set by a SIGINT handler installed around
+// the loop (StopOnSigint).
 #include <pybind11/functional.h>
 #include <pybind11/stl.h>
+#include <signal.h>
+
+#include <exception>
 
 #include <optional>
 
@@ -11,6 +16,10 @@
 #include "greymatter/errors.h"
 #include "greymatter/models/printout.h"
 #include "greymatter/train/engine.h"
+#include "greymatter/train/loop_checks.h"
+#include "greymatter/train/stop.h"
+#include "greymatter/train/thread_budget.h"
+#include "python_network.h"
 
 namespace greymatter::bindings {
 
@@ -19,19 +28,86 @@ using greymatter::data::Loader;
 
 namespace {
 
-std::shared_ptr<models::ModelImpl> as_model(const py::object& model) {
-  py::object cpp = py::hasattr(model, "cpp_module") ? model.attr("cpp_module") : model;
-  auto module = cpp.cast<std::shared_ptr<torch::nn::Module>>();
-  auto typed = std::dynamic_pointer_cast<models::ModelImpl>(module);
-  if (!typed) throw ConfigError("the Engine trains greymatter models only, got " + module->name());
-  return typed;
+// Python's C-level SIGINT handler only records the signal; the Python-level one, which raises
+// KeyboardInterrupt, runs when the main thread next checks for signals, which a loop without the
+// GIL does only in its progress callback. While such a loop runs on the main thread, this handler
+// also sets the core's stop flag, so the loop ends after the current batch, then chains to the
+// previous C-level handler (Python's), so PyErr_CheckSignals() afterwards raises
+// KeyboardInterrupt as it always did.
+struct sigaction g_previous_sigint;  // written before on_sigint is installed, only read by it
+
+void on_sigint(int sig, siginfo_t* info, void* context) {
+  train::request_stop();
+  if (g_previous_sigint.sa_flags & SA_SIGINFO) {
+    if (g_previous_sigint.sa_sigaction) g_previous_sigint.sa_sigaction(sig, info, context);
+  } else if (g_previous_sigint.sa_handler != SIG_DFL && g_previous_sigint.sa_handler != SIG_IGN) {
+    g_previous_sigint.sa_handler(sig);
+  }
 }
 
+// Installs on_sigint for its lifetime (construct with the GIL held). Only on the main thread
+// (where Python handles signals), only when Python's handler is the default one (Ctrl-C means
+// KeyboardInterrupt: a custom handler may not want the loop stopped), never over SIG_IGN or
+// SIG_DFL, and not twice (a loop started from a progress callback).
+class StopOnSigint {
+ public:
+  StopOnSigint() {
+    auto threading = py::module_::import("threading");
+    if (!threading.attr("current_thread")().is(threading.attr("main_thread")())) return;
+    auto signal = py::module_::import("signal");
+    if (!signal.attr("getsignal")(signal.attr("SIGINT")).is(signal.attr("default_int_handler")))
+      return;
+    struct sigaction current {};
+    if (sigaction(SIGINT, nullptr, &current) != 0) return;
+    const bool info = current.sa_flags & SA_SIGINFO;
+    if (info && current.sa_sigaction == on_sigint) return;
+    if (!info && (current.sa_handler == SIG_DFL || current.sa_handler == SIG_IGN)) return;
+    g_previous_sigint = current;
+    struct sigaction mine {};
+    mine.sa_sigaction = on_sigint;
+    mine.sa_flags = SA_SIGINFO | (current.sa_flags & (SA_ONSTACK | SA_RESTART));
+    sigemptyset(&mine.sa_mask);
+    train::clear_stop();
+    installed_ = sigaction(SIGINT, &mine, nullptr) == 0;
+  }
+  ~StopOnSigint() {
+    if (!installed_) return;
+    sigaction(SIGINT, &g_previous_sigint, nullptr);
+    train::clear_stop();
+  }
+  // Whether a SIGINT asked the loop to stop (read before the destructor clears the flag).
+  bool fired() const { return installed_ && train::stop_requested(); }
+
+  StopOnSigint(const StopOnSigint&) = delete;
+  StopOnSigint& operator=(const StopOnSigint&) = delete;
+
+ private:
+  bool installed_ = false;
+};
+
+// Takes the pending Python error into three owned references, for restoring after C++ unwinds.
+struct HeldError {
+  py::object type, value, trace;
+  explicit operator bool() const { return bool(type); }
+  void fetch() {
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    type = py::reinterpret_steal<py::object>(t);
+    value = py::reinterpret_steal<py::object>(v);
+    trace = py::reinterpret_steal<py::object>(tb);
+  }
+  [[noreturn]] void raise() {
+    PyErr_Restore(type.release().ptr(), value.release().ptr(), trace.release().ptr());
+    throw py::error_already_set();
+  }
+};
+
 // Runs `loop` without the GIL; `callback(done, total)` runs with it. Python errors raised by the
-// callback (KeyboardInterrupt included) are held while C++ unwinds, then restored.
+// callback (KeyboardInterrupt included) are held while C++ unwinds, then restored. A Ctrl-C seen
+// through the stop flag is raised as KeyboardInterrupt once the loop has stopped.
 template <typename Loop>
 EpochStats run_with_progress(Loop loop, const py::object& callback) {
-  py::object error_type, error_value, error_trace;
+  HeldError error;
   ProgressFn progress = [&](int64_t done, int64_t total) -> bool {
     py::gil_scoped_acquire gil;
     if (PyErr_CheckSignals() == 0 && !callback.is_none()) {
@@ -43,26 +119,26 @@ EpochStats run_with_progress(Loop loop, const py::object& callback) {
       }
     }
     if (!PyErr_Occurred()) return true;
-    PyObject *type, *value, *trace;
-    PyErr_Fetch(&type, &value, &trace);
-    error_type = py::reinterpret_steal<py::object>(type);
-    error_value = py::reinterpret_steal<py::object>(value);
-    error_trace = py::reinterpret_steal<py::object>(trace);
+    error.fetch();
     return false;
   };
   EpochStats stats;
-  try {
-    py::gil_scoped_release release;
-    stats = loop(progress);
-  } catch (...) {
-    if (!error_type)
-      throw;  // a Ctrl-C taken by the callback wins over what the loop threw after it
+  std::exception_ptr failure;
+  bool signalled = false;
+  {
+    StopOnSigint stop_on_sigint;
+    try {
+      py::gil_scoped_release release;
+      stats = loop(progress);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    signalled = stop_on_sigint.fired();
   }
-  if (error_type) {
-    PyErr_Restore(error_type.release().ptr(), error_value.release().ptr(),
-                  error_trace.release().ptr());
-    throw py::error_already_set();
-  }
+  // Python's handler has recorded the SIGINT: this runs it (KeyboardInterrupt).
+  if (!error && signalled && PyErr_CheckSignals() != 0) error.fetch();
+  if (error) error.raise();  // a Ctrl-C wins over what the loop threw after it
+  if (failure) std::rethrow_exception(failure);
   return stats;
 }
 
@@ -86,15 +162,18 @@ auto tensors_pass(Pass pass) {
 // (greymatter/train/core_options.py) from the names users write.
 void bind_train_options(py::module_& m) {
   py::enum_<LossKind>(m, "LossKind",
-                      "The losses: cross-entropy, BCE on probabilities or logits, MSE")
+                      "The losses: cross-entropy, NLL, BCE on probabilities or logits, MSE")
       .value("CROSS_ENTROPY", LossKind::kCrossEntropy)
+      .value("NLL", LossKind::kNLL)
       .value("BCE", LossKind::kBCE)
       .value("BCE_WITH_LOGITS", LossKind::kBCEWithLogits)
       .value("MSE", LossKind::kMSE);
-  bind_options<LossConfig>(m, "LossConfig", "A loss and its cross-entropy options")
+  bind_options<LossConfig>(m, "LossConfig", "A loss and its options, torch.nn's names")
       .def_readwrite("kind", &LossConfig::kind)
       .def_readwrite("class_weights", &LossConfig::class_weights)
-      .def_readwrite("label_smoothing", &LossConfig::label_smoothing);
+      .def_readwrite("label_smoothing", &LossConfig::label_smoothing)
+      .def_readwrite("ignore_index", &LossConfig::ignore_index)
+      .def_readwrite("pos_weight", &LossConfig::pos_weight);
 
   py::enum_<OptimizerKind>(m, "OptimizerKind", "The optimizers, with torch.optim's update rules")
       .value("ADAM", OptimizerKind::kAdam)
@@ -111,11 +190,18 @@ void bind_train_options(py::module_& m) {
       .def_readwrite("beta1", &OptimizerConfig::beta1)
       .def_readwrite("beta2", &OptimizerConfig::beta2)
       .def_readwrite("eps", &OptimizerConfig::eps);
+  bind_options<ParamGroup>(m, "ParamGroup",
+                           "A parameter group: slots (positions in the model's parameters()) and "
+                           "their hyper-parameters (options.kind is the optimizer's)")
+      .def_readwrite("slots", &ParamGroup::slots)
+      .def_readwrite("options", &ParamGroup::options);
 
   py::enum_<SchedulerKind>(m, "SchedulerKind", "The learning-rate schedules (NONE: constant)")
       .value("NONE", SchedulerKind::kNone)
       .value("PLATEAU", SchedulerKind::kPlateau)
       .value("STEP", SchedulerKind::kStep)
+      .value("MULTISTEP", SchedulerKind::kMultiStep)
+      .value("EXPONENTIAL", SchedulerKind::kExponential)
       .value("COSINE", SchedulerKind::kCosine)
       .value("ONECYCLE", SchedulerKind::kOneCycle);
   py::enum_<PlateauMode>(m, "PlateauMode", "ReduceLROnPlateau: should the metric fall or rise")
@@ -137,18 +223,24 @@ void bind_train_options(py::module_& m) {
       .def_readwrite("threshold_mode", &SchedulerConfig::threshold_mode)
       .def_readwrite("cooldown", &SchedulerConfig::cooldown)
       .def_readwrite("min_lr", &SchedulerConfig::min_lr)
+      .def_readwrite("min_lrs", &SchedulerConfig::min_lrs)
       .def_readwrite("eps", &SchedulerConfig::eps)
       .def_readwrite("step_size", &SchedulerConfig::step_size)
+      .def_readwrite("milestones", &SchedulerConfig::milestones)
       .def_readwrite("gamma", &SchedulerConfig::gamma)
       .def_readwrite("t_max", &SchedulerConfig::t_max)
       .def_readwrite("eta_min", &SchedulerConfig::eta_min)
       .def_readwrite("max_lr", &SchedulerConfig::max_lr)
+      .def_readwrite("max_lrs", &SchedulerConfig::max_lrs)
       .def_readwrite("total_steps", &SchedulerConfig::total_steps)
       .def_readwrite("pct_start", &SchedulerConfig::pct_start)
       .def_readwrite("anneal_strategy", &SchedulerConfig::anneal_strategy)
       .def_readwrite("div_factor", &SchedulerConfig::div_factor)
       .def_readwrite("final_div_factor", &SchedulerConfig::final_div_factor)
-      .def_readwrite("three_phase", &SchedulerConfig::three_phase);
+      .def_readwrite("three_phase", &SchedulerConfig::three_phase)
+      .def_readwrite("cycle_momentum", &SchedulerConfig::cycle_momentum)
+      .def_readwrite("base_momentum", &SchedulerConfig::base_momentum)
+      .def_readwrite("max_momentum", &SchedulerConfig::max_momentum);
 
   py::enum_<NonFinite>(m, "NonFinite", "What a batch with a NaN/inf loss does: raise, or skip it")
       .value("RAISE", NonFinite::kRaise)
@@ -182,12 +274,23 @@ void bind_train(py::module_& m) {
 
   bind_train_options(m);
 
-  // Loss and Scheduler are bound for the Trainer's Python-loop fallback (plain torch.nn.Modules),
-  // so both paths share one definition of targets, accuracy and learning-rate curves.
+  // The checks the Python loop shares with the Engine (same refusals, same messages).
+  m.def("_check_accumulate", &check_accumulate, py::arg("accumulate"));
+  m.def("_check_trainable", &check_trainable, py::arg("parameters"));
+  m.def("_non_finite_loss", &throw_non_finite_loss, py::arg("value"), py::arg("epoch"),
+        py::arg("batch"), "raises the TrainingError for a NaN/inf loss");
+
+  m.def("_free_cores", &free_cores,
+        "cores of this process's affinity that no other process's runnable task holds now (>= 1)");
+
+  // Loss and Scheduler are bound for the Trainer's Python loop (what the Engine does not run: a
+  // custom loss, another optimizer or scheduler), so both share one definition of targets,
+  // accuracy and learning-rate curves.
   py::class_<Loss>(m, "Loss")
       .def(py::init<LossConfig>(), py::arg("config"))
       .def("__call__", &Loss::operator(), py::arg("output"), py::arg("labels"))
       .def("check", &Loss::check, py::arg("output"), py::arg("labels"))
+      .def("check_labels", &Loss::check_labels, py::arg("labels"), py::arg("outputs"))
       .def("correct", &Loss::correct, py::arg("output"), py::arg("labels"))
       .def("probabilities", &Loss::probabilities, py::arg("output"))
       .def("output_for", &Loss::output_for, py::arg("probabilities"));
@@ -220,10 +323,12 @@ void bind_train(py::module_& m) {
       });
 
   py::class_<Scheduler>(m, "Scheduler")
-      .def(py::init<SchedulerConfig, double>(), py::arg("config"), py::arg("base_lr"))
-      .def("initial_lr", &Scheduler::initial_lr)
+      .def(py::init<SchedulerConfig, std::vector<double>>(), py::arg("config"), py::arg("base_lrs"),
+           "base_lrs: each parameter group's lr when training starts")
+      .def("initial_lrs", &Scheduler::initial_lrs)
+      .def("momentum", &Scheduler::momentum)
       .def("after_step", &Scheduler::after_step)
-      .def("after_epoch", &Scheduler::after_epoch, py::arg("metric"), py::arg("current_lr"))
+      .def("after_epoch", &Scheduler::after_epoch, py::arg("metric"), py::arg("current_lrs"))
       .def_property_readonly("per_step", &Scheduler::per_step)
       .def("state", &Scheduler::state)
       .def("load_state", &Scheduler::load_state, py::arg("state"));
@@ -236,11 +341,16 @@ void bind_train(py::module_& m) {
       .def("__len__", &data::FeatureSource::size);
 
   py::class_<Engine>(m, "Engine")
-      .def(py::init([](const py::object& model, EngineOptions options, const std::string& device) {
-             return std::make_unique<Engine>(as_model(model), std::move(options),
+      .def(py::init([](const py::object& model, EngineOptions options, const std::string& device,
+                       const py::object& probes) {
+             return std::make_unique<Engine>(as_network(model, probes), std::move(options),
                                              torch::Device(device));
            }),
-           py::arg("model"), py::arg("options") = EngineOptions{}, py::arg("device") = "cpu")
+           py::arg("model"), py::arg("options") = EngineOptions{}, py::arg("device") = "cpu",
+           py::arg("probes") = py::none(),
+           "model: a greymatter model or any torch.nn.Module (its forward is called with the GIL "
+           "held, the rest of the loop runs without it); probes: what a plain module's cost and "
+           "memory format are (greymatter.train.module_cost)")
       .def(
           "train_epoch",
           [](Engine& e, const Loader& loader, int64_t epoch, const py::object& progress,
@@ -268,6 +378,19 @@ void bind_train(py::module_& m) {
       .def_property("head_only", &Engine::head_only, &Engine::set_head_only)
       .def_property("tta", &Engine::tta, &Engine::set_tta)
       .def_property("lr", &Engine::lr, &Engine::set_lr)
+      .def_property(
+          "lrs", [](Engine& e) { return e.optimizer().lrs(); },
+          [](Engine& e, const std::vector<double>& lrs) { e.optimizer().set_lrs(lrs); },
+          "one lr per parameter group")
+      .def_property(
+          "param_groups", [](Engine& e) { return e.optimizer().groups(); },
+          [](Engine& e, std::vector<ParamGroup> groups) {
+            e.optimizer().set_groups(std::move(groups));
+          },
+          "the optimizer's parameter groups (torch.optim's param_groups, with slot numbers)")
+      .def_property_readonly(
+          "loss", [](Engine& e) { return e.loss(); },
+          "the Loss this engine trains with (its probabilities rule, checks)")
       .def_property_readonly("optimizer_steps", [](Engine& e) { return e.optimizer().steps(); })
       .def_property_readonly("capturable",
                              [](Engine& e) { return e.optimizer().config().capturable; })
@@ -284,6 +407,9 @@ void bind_train(py::module_& m) {
             if (!e.scheduler())
               throw ConfigError("this Engine has no scheduler to load a state into");
             e.scheduler()->load_state(s);
+            if (auto momentum = e.scheduler()->momentum())  // a cycled momentum continues too
+              e.optimizer().set_momenta(
+                  std::vector<double>(e.optimizer().groups().size(), *momentum));
           },
           py::arg("state"))
       .def("optimizer_state", [](Engine& e) { return e.optimizer().state(); })

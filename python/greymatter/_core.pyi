@@ -26,6 +26,15 @@ class TrainingError(RuntimeError):
 def read_idx(path: str) -> torch.Tensor:
     """Read an IDX file (optionally .gz) into a uint8 tensor."""
 
+def max_image_pixels() -> int:
+    """The largest image (width x height) any decode or transform accepts; 0: no limit."""
+
+def set_max_image_pixels(pixels: int) -> None:
+    """Sets the process-wide pixel limit (0: no limit)."""
+
+def default_max_image_pixels() -> int:
+    """PIL's default limit (Image.MAX_IMAGE_PIXELS), greymatter's too."""
+
 def have_image_decoder() -> bool:
     """Whether this build can decode image files (OpenCV)."""
 
@@ -486,9 +495,10 @@ class EpochStats:
         """The progress callback asked to stop."""
 
 class LossKind:
-    """The losses: cross-entropy, BCE on probabilities or logits, MSE."""
+    """The losses: cross-entropy, NLL, BCE on probabilities or logits, MSE."""
 
     CROSS_ENTROPY: ClassVar[LossKind]
+    NLL: ClassVar[LossKind]
     BCE: ClassVar[LossKind]
     BCE_WITH_LOGITS: ClassVar[LossKind]
     MSE: ClassVar[LossKind]
@@ -502,11 +512,13 @@ class LossKind:
         """The member's number."""
 
 class LossConfig:
-    """A loss and its cross-entropy options."""
+    """A loss and its options, torch.nn's names."""
 
     kind: LossKind
     class_weights: List[float]
     label_smoothing: float
+    ignore_index: int
+    pos_weight: List[float]
     def __init__(self, **kwargs) -> None: ...
 
 class OptimizerKind:
@@ -538,12 +550,21 @@ class OptimizerConfig:
     eps: float
     def __init__(self, **kwargs) -> None: ...
 
+class ParamGroup:
+    """Parameter slots (positions in parameters()) with their own hyper-parameters."""
+
+    slots: List[int]
+    options: OptimizerConfig
+    def __init__(self, **kwargs) -> None: ...
+
 class SchedulerKind:
     """The learning-rate schedules (NONE: constant)."""
 
     NONE: ClassVar[SchedulerKind]
     PLATEAU: ClassVar[SchedulerKind]
     STEP: ClassVar[SchedulerKind]
+    MULTISTEP: ClassVar[SchedulerKind]
+    EXPONENTIAL: ClassVar[SchedulerKind]
     COSINE: ClassVar[SchedulerKind]
     ONECYCLE: ClassVar[SchedulerKind]
     __members__: ClassVar[Dict[str, SchedulerKind]]
@@ -608,18 +629,24 @@ class SchedulerConfig:
     threshold_mode: ThresholdMode
     cooldown: int
     min_lr: float
+    min_lrs: List[float]
     eps: float
     step_size: int
+    milestones: List[int]
     gamma: float
     t_max: int
     eta_min: float
     max_lr: float
+    max_lrs: List[float]
     total_steps: int
     pct_start: float
     anneal_strategy: AnnealStrategy
     div_factor: float
     final_div_factor: float
     three_phase: bool
+    cycle_momentum: bool
+    base_momentum: float
+    max_momentum: float
     def __init__(self, **kwargs) -> None: ...
 
 class NonFinite:
@@ -647,6 +674,18 @@ class EngineOptions:
     capturable: Optional[bool]
     def __init__(self, **kwargs) -> None: ...
 
+def _check_accumulate(accumulate: int) -> None:
+    """ConfigError unless accumulate >= 1 (the check the Python loop shares with the Engine)."""
+
+def _check_trainable(parameters: Sequence[torch.Tensor]) -> None:
+    """ConfigError when no parameter requires a gradient."""
+
+def _non_finite_loss(value: float, epoch: int, batch: int) -> None:
+    """Raises the TrainingError for a NaN/inf loss."""
+
+def _free_cores() -> int:
+    """Cores of this process's affinity that no other process's runnable task holds now (>= 1)."""
+
 class Loss:
     """A loss with its target conversions and its rule for a correct prediction."""
 
@@ -654,6 +693,8 @@ class Loss:
     def __call__(self, output: torch.Tensor, labels: torch.Tensor) -> torch.Tensor: ...
     def check(self, output: torch.Tensor, labels: torch.Tensor) -> None:
         """ConfigError when output and labels cannot go together."""
+    def check_labels(self, labels: torch.Tensor, outputs: int) -> None:
+        """ConfigError when a label is out of range for `outputs` outputs (cheap, every batch)."""
     def correct(self, output: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """The number of correct predictions, 0-dim."""
     def probabilities(self, output: torch.Tensor) -> torch.Tensor:
@@ -706,13 +747,18 @@ class TestTimeAugmentation:
 class Scheduler:
     """A learning-rate schedule with torch.optim.lr_scheduler's formulas."""
 
-    def __init__(self, config: SchedulerConfig, base_lr: float) -> None: ...
-    def initial_lr(self) -> float:
-        """The lr of the first step."""
-    def after_step(self) -> Optional[float]:
-        """A new lr after an optimizer step, or None."""
-    def after_epoch(self, metric: Optional[float], current_lr: float) -> Optional[float]:
-        """A new lr after an epoch, or None."""
+    def __init__(self, config: SchedulerConfig, base_lrs: Sequence[float]) -> None:
+        """base_lrs: each parameter group's lr when training starts."""
+    def initial_lrs(self) -> List[float]:
+        """The lrs of the first step, one per parameter group."""
+    def momentum(self) -> Optional[float]:
+        """OneCycleLR with cycle_momentum: the momentum of the next step; else None."""
+    def after_step(self) -> Optional[List[float]]:
+        """New lrs after an optimizer step, or None."""
+    def after_epoch(
+        self, metric: Optional[float], current_lrs: Sequence[float]
+    ) -> Optional[List[float]]:
+        """New lrs after an epoch, or None."""
     @property
     def per_step(self) -> bool:
         """Whether the schedule changes the lr every optimizer step."""
@@ -738,8 +784,13 @@ class Engine:
     """Training and evaluation loops over a Loader, in C++ with the GIL released."""
 
     def __init__(
-        self, model: torch.nn.Module, options: EngineOptions = ..., device: str = ...
-    ) -> None: ...
+        self,
+        model: torch.nn.Module,
+        options: EngineOptions = ...,
+        device: str = ...,
+        probes: Optional[ModuleType] = ...,
+    ) -> None:
+        """model: any torch.nn.Module; probes: greymatter.train.module_cost for a plain one."""
     def train_epoch(
         self, loader: Loader, epoch: int, progress: _Progress = ..., every: int = ...
     ) -> EpochStats:
@@ -757,6 +808,11 @@ class Engine:
     head_only: bool
     tta: TestTimeAugmentation
     lr: float
+    lrs: List[float]  # one per parameter group
+    param_groups: List[ParamGroup]
+    @property
+    def loss(self) -> Loss:
+        """The Loss this engine trains with (its probabilities rule, checks)."""
     @property
     def optimizer_steps(self) -> int:
         """Optimizer steps taken."""
@@ -764,12 +820,12 @@ class Engine:
     def capturable(self) -> bool:
         """Whether the optimizer keeps its step counts and lr on the device."""
     def set_scheduler(self, config: SchedulerConfig) -> None:
-        """Replaces the schedule; the optimizer's lr becomes its starting lr."""
+        """Replaces the schedule; the groups' lrs become its base lrs, its starting lrs theirs."""
     @property
     def has_scheduler(self) -> bool:
         """Whether a schedule is set."""
     def scheduler_epoch_end(self, metric: Optional[float] = ...) -> float:
-        """Lets the schedule change the lr at an epoch's end; -> the lr."""
+        """Lets the schedule change the lrs at an epoch's end; -> the first group's lr."""
     def scheduler_state(self) -> Dict[str, float]:
         """The schedule's state ({} without one)."""
     def load_scheduler_state(self, state: Dict[str, float]) -> None:

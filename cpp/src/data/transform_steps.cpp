@@ -12,6 +12,7 @@
 
 #include "greymatter/data/color.h"
 #include "greymatter/data/geometry.h"
+#include "greymatter/data/pixel_limit.h"
 #include "greymatter/errors.h"
 
 namespace greymatter::data {
@@ -49,6 +50,19 @@ std::vector<int64_t> size_arg(const char* step, const std::vector<int64_t>& size
   for (int64_t x : size) out.push_back(positive_int(step, "size", x));
   if (square_if_one && out.size() == 1) out.push_back(out[0]);
   return out;
+}
+
+// An output size over the pixel limit would allocate gigabytes per sample (Resize((100000,
+// 100000)) is 10^10 pixels); refused when the chain is built, naming the size.
+std::vector<int64_t> checked_output_size(const char* step, std::vector<int64_t> size) {
+  const int64_t h = size[0], w = size.size() > 1 ? size[1] : size[0];
+  if (fits_pixel_limit(h, w)) return size;
+  bad(step, "size " +
+                (size.size() > 1 ? "(" + std::to_string(h) + ", " + std::to_string(w) + ")"
+                                 : std::to_string(h)) +
+                " makes images of at least " + std::to_string(h) + "x" + std::to_string(w) +
+                " pixels, over the limit of " + std::to_string(max_image_pixels()) +
+                " (greymatter.datasets.set_max_image_pixels raises it)");
 }
 
 const char* interpolation_name(Interpolation m) {
@@ -105,11 +119,16 @@ Size2 ResizeStep::output_size(Size2 in) const {
 
 Image ResizeStep::apply_to(const Image& im, Size2 target) const {
   if (target.height == im.height && target.width == im.width)
-    return im;                                // torchvision returns it as is
-  if (target.height < 1 || target.width < 1)  // PIL refuses too ("height and width must be > 0")
+    return im;  // torchvision returns it as is
+  // PIL refuses an empty size too ("height and width must be > 0"); a shorter-side Resize of a
+  // very long image can also ask for more than the pixel limit.
+  if (target.height < 1 || target.width < 1 || !fits_pixel_limit(target.height, target.width))
     throw DataError(describe() + " would turn a " + std::to_string(im.height) + "x" +
                     std::to_string(im.width) + " image into " + std::to_string(target.height) +
-                    "x" + std::to_string(target.width) + " pixels");
+                    "x" + std::to_string(target.width) + " pixels" +
+                    (target.height < 1 || target.width < 1
+                         ? std::string()
+                         : ", over the limit of " + std::to_string(max_image_pixels())));
   return resize(ImageView(im), target.height, target.width, mode_);
 }
 
@@ -344,7 +363,7 @@ struct StepFactory {
 
   std::unique_ptr<Step> operator()(const ResizeOptions& o) const {
     const char* step = "Resize";
-    const auto size = size_arg(step, o.size, false);
+    const auto size = checked_output_size(step, size_arg(step, o.size, false));
     if (o.max_size != 0) {
       if (size.size() != 1)
         bad(step, "max_size is only supported when size is an int (the shorter side)");
@@ -358,7 +377,8 @@ struct StepFactory {
   }
 
   std::unique_ptr<Step> operator()(const CenterCropOptions& o) const {
-    return std::make_unique<CenterCropStep>(size_arg("CenterCrop", o.size, true));
+    return std::make_unique<CenterCropStep>(
+        checked_output_size("CenterCrop", size_arg("CenterCrop", o.size, true)));
   }
 
   std::unique_ptr<Step> operator()(const RandomResizedCropOptions& o) const {
@@ -368,7 +388,8 @@ struct StepFactory {
     if (scale.second <= 0)
       bad(step, "scale must allow a non-empty crop, got " + range_string(scale));
     return std::make_unique<RandomResizedCropStep>(
-        size_arg(step, o.size, true), std::vector<double>{scale.first, scale.second},
+        checked_output_size(step, size_arg(step, o.size, true)),
+        std::vector<double>{scale.first, scale.second},
         std::vector<double>{ratio.first, ratio.second}, o.interpolation);
   }
 

@@ -14,6 +14,7 @@ import argparse
 
 from ..models import model_entry, model_names
 from .sweep import SWEEP_GRID
+from .values import non_negative_float, positive_float, positive_int, probability
 
 __all__ = ["build_parser"]
 
@@ -35,6 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
     _predict_parser(sub)
     _export_parser(sub)
     _sweep_parser(sub)
+    for command in sub.choices.values():
+        command.add_argument(
+            "--max-image-pixels",
+            type=positive_int,
+            default=None,
+            metavar="N",
+            help="refuse image files larger than N pixels, read from their header before decoding "
+            "(default: PIL's limit, 89478485)",
+        )
     return p
 
 
@@ -61,11 +71,11 @@ def _train_parser(sub) -> None:
     )
     t.add_argument("--model", default="mnistnet", choices=model_names(), help="default: mnistnet")
     t.add_argument("--epochs", type=int, default=5)
-    t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--lr", type=positive_float, default=1e-3)
+    t.add_argument("--batch-size", type=positive_int, default=64)
     t.add_argument("--optimizer", default="adam", choices=("adam", "adamw", "sgd"))
-    t.add_argument("--weight-decay", type=float, default=0.0)
-    t.add_argument("--momentum", type=float, default=0.0, help="for sgd")
+    t.add_argument("--weight-decay", type=non_negative_float, default=0.0)
+    t.add_argument("--momentum", type=non_negative_float, default=0.0, help="for sgd")
     t.add_argument("--scheduler", default=None, choices=("plateau", "cosine", "onecycle"))
     t.add_argument(
         "--early-stopping",
@@ -92,11 +102,14 @@ def _train_parser(sub) -> None:
         "--hidden", default=None, help="hidden layer sizes, comma-separated (default: the model's)"
     )
     m.add_argument(
-        "--dropout", type=float, default=None, help="dropout probability (default: the model's)"
+        "--dropout",
+        type=probability,
+        default=None,
+        help="dropout probability (default: the model's)",
     )
     m.add_argument(
         "--size-inner",
-        type=int,
+        type=positive_int,
         default=None,
         help="transfer: size of the inner layer (default: none)",
     )
@@ -109,7 +122,7 @@ def _train_parser(sub) -> None:
     i = t.add_argument_group("image folders")
     i.add_argument(
         "--image-size",
-        type=int,
+        type=positive_int,
         default=None,
         help=f"side of the square input (default: the model's: {_input_sizes()})",
     )
@@ -154,7 +167,7 @@ def _evaluate_parser(sub) -> None:
         default=None,
         help="'fashion-mnist', an IDX folder (test files) or an image folder",
     )
-    e.add_argument("--batch-size", type=int, default=256)
+    e.add_argument("--batch-size", type=positive_int, default=256)
     e.add_argument("--num-workers", type=int, default=2)
     e.add_argument(
         "--confusion-matrix",
@@ -265,7 +278,7 @@ def _sweep_parser(sub) -> None:
     i = s.add_argument_group("image folders (read as greymatter train reads them)")
     i.add_argument(
         "--image-size",
-        type=int,
+        type=positive_int,
         default=None,
         help="side of the square input (default: the model's)",
     )

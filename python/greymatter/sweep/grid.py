@@ -10,6 +10,8 @@ import hashlib
 import inspect
 import itertools
 import json
+import math
+import numbers
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Sequence
 
@@ -20,6 +22,7 @@ from ..train import Trainer
 __all__ = [
     "Config",
     "expand",
+    "check_values",
     "route_keys",
     "stable_hash",
     "check_kwargs",
@@ -135,6 +138,28 @@ def expand(grid: Mapping[str, Sequence[Any]]) -> List[Dict[str, Any]]:
             raise ConfigError(f"grid[{k!r}] is empty: give at least one value")
     keys = list(grid)
     return [dict(zip(keys, combo)) for combo in itertools.product(*(list(grid[k]) for k in keys))]
+
+
+def check_values(grid: Mapping[str, Sequence[Any]], trainer_kwargs: Mapping[str, Any]) -> None:
+    """A ConfigError now, naming the value, for learning rates and inner layer sizes that could
+    only fail or train nothing (nan, inf, 0, negative): otherwise every such configuration becomes
+    a "failed" row and the sweep itself reports success."""
+    lrs = [("grid['lr']", v) for v in grid.get("lr", ())]
+    if "lr" in (trainer_kwargs or {}):
+        lrs.append(("trainer_kwargs['lr']", trainer_kwargs["lr"]))
+    for where, lr in lrs:
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not 0 < lr < math.inf:
+            raise ConfigError(
+                f"{where}: the learning rate must be a positive finite number, got {lr!r}"
+            )
+    for size in grid.get("size_inner", ()):
+        if size is not None and (
+            isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1
+        ):
+            raise ConfigError(
+                f"grid['size_inner']: an inner layer size is an integer >= 1 (or None for no "
+                f"inner layer), got {size!r}"
+            )
 
 
 def _name(obj: Any) -> str:

@@ -1,21 +1,33 @@
 """Learning-rate schedules with torch.optim.lr_scheduler's names, arguments and formulas.
 
 They are descriptions: the Trainer hands them to the C++ engine, which applies OneCycleLR after
-every optimizer step (no Python per batch) and the others at the end of each epoch::
+every optimizer step (no Python per batch) and the others at the end of each epoch. The Trainer
+also takes torch.optim.lr_scheduler's own objects of these classes (translated to these
+descriptions, continuing from the object's state)::
 
     gm.Trainer(model, scheduler=gm.schedulers.ReduceLROnPlateau(mode="max", factor=0.5, patience=3))
     gm.Trainer(model, scheduler="plateau")   # the same: the leaf-disease script's settings
     gm.Trainer(model, scheduler="cosine")    # CosineAnnealingLR over the epochs of fit()
     gm.Trainer(model, scheduler="onecycle")  # OneCycleLR(max_lr=lr) over the batches of fit()
 
-Differences from torch: OneCycleLR cycles the learning rate only (torch's ``cycle_momentum=False``);
-ReduceLROnPlateau reads the Trainer's monitored metric (``val_acc`` by default, so ``mode="max"``).
+Differences from torch: greymatter's OneCycleLR cycles the learning rate only unless asked
+(``cycle_momentum=False`` by default; torch's own OneCycleLR object keeps torch's default, True).
+ReduceLROnPlateau reads the metric its mode asks for — ``val_acc`` for ``mode="max"``, ``val_loss``
+for ``"min"`` (``train_*`` without validation) — unless the Trainer was given ``monitor=``.
 """
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 from .._core import ConfigError
 
-__all__ = ["ReduceLROnPlateau", "StepLR", "CosineAnnealingLR", "OneCycleLR", "resolve"]
+__all__ = [
+    "ReduceLROnPlateau",
+    "StepLR",
+    "MultiStepLR",
+    "ExponentialLR",
+    "CosineAnnealingLR",
+    "OneCycleLR",
+    "resolve",
+]
 
 
 class _Schedule:
@@ -43,7 +55,7 @@ class ReduceLROnPlateau(_Schedule):
         threshold: how much better counts as an improvement.
         threshold_mode: ``"rel"`` (relative to the best) or ``"abs"``.
         cooldown: epochs to wait after a drop before counting again.
-        min_lr: the lr never drops below this.
+        min_lr: the lr never drops below this; a list: one floor per parameter group.
         eps: a drop smaller than this is skipped.
     """
 
@@ -86,6 +98,33 @@ class StepLR(_Schedule):
         super().__init__(step_size=step_size, gamma=gamma)
 
 
+class MultiStepLR(_Schedule):
+    """torch's MultiStepLR: the lr times ``gamma`` at each milestone epoch.
+
+    Args:
+        milestones: the epochs of the drops (a repeated one drops twice).
+        gamma: the factor of each drop.
+    """
+
+    name = "multistep"
+
+    def __init__(self, milestones: Sequence[int], gamma: float = 0.1) -> None:
+        super().__init__(milestones=[int(m) for m in milestones], gamma=gamma)
+
+
+class ExponentialLR(_Schedule):
+    """torch's ExponentialLR: the lr times ``gamma`` every epoch.
+
+    Args:
+        gamma: the factor per epoch.
+    """
+
+    name = "exponential"
+
+    def __init__(self, gamma: float) -> None:
+        super().__init__(gamma=gamma)
+
+
 class CosineAnnealingLR(_Schedule):
     """torch's CosineAnnealingLR, per epoch.
 
@@ -108,20 +147,20 @@ class CosineAnnealingLR(_Schedule):
 
 
 class OneCycleLR(_Schedule):
-    """torch's OneCycleLR, applied by the engine after every optimizer step (learning rate only).
+    """torch's OneCycleLR, applied by the engine after every optimizer step.
 
     Args:
-        max_lr: the peak lr; None uses the Trainer's lr.
+        max_lr: the peak lr (a list: one per parameter group); None uses the Trainer's lr.
         total_steps: optimizer steps of the cycle; None covers the optimizer steps of ``fit``.
         pct_start: the fraction of the cycle spent rising.
         anneal_strategy: ``"cos"`` or ``"linear"``.
         div_factor: the starting lr is ``max_lr / div_factor``.
         final_div_factor: the final lr is the starting lr divided by this.
         three_phase: torch's three-phase variant.
-        cycle_momentum: must stay False (greymatter cycles the learning rate only).
-
-    Raises:
-        ConfigError: ``cycle_momentum=True``.
+        cycle_momentum: also cycle SGD's momentum / Adam's first beta, from ``max_momentum``
+            down to ``base_momentum`` and back (False by default, unlike torch's).
+        base_momentum: the momentum at the lr's peak.
+        max_momentum: the momentum at the lr's ends.
     """
 
     name = "onecycle"
@@ -136,12 +175,12 @@ class OneCycleLR(_Schedule):
         final_div_factor: float = 1e4,
         three_phase: bool = False,
         cycle_momentum: bool = False,
+        base_momentum: float = 0.85,
+        max_momentum: float = 0.95,
     ) -> None:
-        if cycle_momentum:
-            raise ConfigError(
-                "OneCycleLR(cycle_momentum=True) is not supported: greymatter cycles the learning "
-                "rate only"
-            )
+        momentum = (
+            {"base_momentum": base_momentum, "max_momentum": max_momentum} if cycle_momentum else {}
+        )
         super().__init__(
             max_lr=max_lr,
             total_steps=total_steps,
@@ -150,6 +189,8 @@ class OneCycleLR(_Schedule):
             div_factor=div_factor,
             final_div_factor=final_div_factor,
             three_phase=three_phase,
+            cycle_momentum=cycle_momentum,
+            **momentum,
         )
 
     def engine_options(self, epochs, steps_per_epoch, lr):
@@ -188,6 +229,6 @@ def resolve(scheduler, monitor: str = "val_acc") -> Optional[_Schedule]:
     if isinstance(scheduler, str) and scheduler in _BY_NAME:
         return _BY_NAME[scheduler](monitor)
     raise ConfigError(
-        f"unknown scheduler {scheduler!r}; use None, 'plateau', 'cosine', 'onecycle' or a "
-        f"greymatter.schedulers object (ReduceLROnPlateau, StepLR, CosineAnnealingLR, OneCycleLR)"
+        f"unknown scheduler {scheduler!r}; use None, 'plateau', 'cosine', 'onecycle', a "
+        f"greymatter.schedulers object or a torch.optim.lr_scheduler one"
     )

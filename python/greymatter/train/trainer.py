@@ -1,15 +1,18 @@
 """Trainer: the tutorials' training loop in one call.
 
-Each epoch of a greymatter model runs in the C++ engine with the GIL released; a plain
-``torch.nn.Module`` runs the same loop in Python (slower, same features). Between epochs Python
+Each epoch runs in the C++ engine with the GIL released — for a greymatter model and for a plain
+``torch.nn.Module`` alike (the engine takes the GIL only to call the module's forward) — given the
+loss, optimizer and schedule as names or as the tutorial's torch objects (recipe.py); what the
+engine cannot run trains in a Python loop with the same features, more slowly. Between epochs Python
 decides: history, learning-rate schedule, best weights, early stopping, checkpoints. With
-``checkpoint="runs/best.pth"`` the Trainer writes the best weights (plain ``torch.load``-able) and
+``checkpoint="runs/best.pth"`` the Trainer writes the best weights (a plain state_dict) and
 ``best.json`` metadata when the monitored metric improves, and the whole training state to
 ``runs/best.resume.pth`` after every epoch, so ``Trainer.resume`` continues an interrupted run with
 the same results it would have had. """
 import contextlib
 import copy
 import math
+import numbers
 import time
 from typing import Callable, Dict, Optional, Sequence
 
@@ -17,21 +20,24 @@ import torch
 
 from .. import _core
 from .. import transforms as T
-from .._core import ConfigError
+from .._core import ConfigError, DataError
 from .._enums import enum_member
 from ..loader import DataLoader
 from ..metrics import classification_report
-from . import feature_cache, schedulers
-from .core_options import engine_options, loss_config, scheduler_config
-from .checkpoint import atomic_save, save_checkpoint
+from . import feature_cache
+from .checkpoint import check_checkpoint_path, prepare_checkpoint_folder, save_checkpoint
+from .core_options import scheduler_config
 from .history import History
+from .live_curves import live_curves
 from .progress import progress_bar
-from .torch_loop import TorchLoop
+from .recipe import LOSS_DEFAULTS, Recipe
+from .resume_state import read_state, write_state
 
 __all__ = ["Trainer"]
 
 MONITORS = ("val_acc", "val_loss", "train_acc", "train_loss")
-RESUME_FORMAT = 1
+# Settings states written before they existed were trained with.
+_OLDER_DEFAULTS = {"dampening": 0.0}
 
 
 def resolve_device(device: str) -> str:
@@ -80,6 +86,10 @@ def _check_not_empty(loader: DataLoader, role: str, hint: str) -> None:
         )
 
 
+def _first_set(*choices: Optional[bool]) -> bool:
+    return bool(next((c for c in choices if c is not None), False))
+
+
 def _origin(dataset) -> str:
     """' (from <root>)' for a dataset, or a Subset of one, read from files; '' otherwise."""
     while getattr(dataset, "dataset", None) is not None:  # Subset of a Subset of ...
@@ -106,14 +116,22 @@ class Trainer:
     """The tutorials' training loop in one call: ``Trainer(model, ...)``, then ``fit(train, val,
     epochs)`` -> History; also ``evaluate``, ``predict``, ``predict_topk``, ``resume``.
 
-    A greymatter model trains in the C++ engine; any other ``torch.nn.Module`` in an equivalent
-    Python loop (same losses, schedules and results, slower).
+    Every model, a greymatter one or any other ``torch.nn.Module``, trains in the C++ engine with
+    the losses, optimizers and schedules it runs; anything else (a loss function of your own,
+    another torch optimizer or scheduler) trains in an equivalent Python loop, with a warning
+    saying what is not fused.
 
     Args:
         model: a greymatter model or any ``torch.nn.Module``.
-        loss: ``"cross_entropy"``, ``"bce"`` (sigmoid outputs), ``"bce_with_logits"`` or ``"mse"``.
-        optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"``, with torch.optim's update rules.
-        lr: the learning rate (a schedule's starting point).
+        loss: ``"cross_entropy"``, ``"nll"`` (log-probabilities), ``"bce"`` (sigmoid outputs),
+            ``"bce_with_logits"`` or ``"mse"``; or an nn.CrossEntropyLoss / NLLLoss / BCELoss /
+            BCEWithLogitsLoss / MSELoss object (its weight, label_smoothing, ignore_index,
+            pos_weight); any other callable (output, labels) -> loss trains in the Python loop.
+        optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"``, with torch.optim's update rules; or a
+            torch.optim.Adam / AdamW / SGD built over the model's parameters, with any parameter
+            groups (other torch optimizers train in the Python loop). After fit the object holds
+            the state the tutorial's loop would have left (lr per group, per-parameter state).
+        lr: the learning rate (a schedule's starting point); positive and finite.
         weight_decay: L2 penalty (decoupled for AdamW).
         momentum: SGD's momentum.
         nesterov: SGD's Nesterov momentum (needs ``momentum > 0``).
@@ -122,34 +140,41 @@ class Trainer:
         class_weights: cross-entropy's per-class weights; None: unweighted.
         label_smoothing: cross-entropy's label smoothing in [0, 1].
         device: ``"auto"`` (CUDA when torch sees one), ``"cpu"`` or ``"cuda"``.
-        scheduler: None, ``"plateau"``, ``"cosine"``, ``"onecycle"`` or a
-            ``greymatter.schedulers`` object.
+        scheduler: None, ``"plateau"``, ``"cosine"``, ``"onecycle"``, a ``greymatter.schedulers``
+            object, or a torch.optim.lr_scheduler ReduceLROnPlateau / StepLR / MultiStepLR /
+            ExponentialLR / CosineAnnealingLR / OneCycleLR over that optimizer, continuing from
+            its state (others train in the Python loop).
         early_stopping: stop after this many epochs without improvement of ``monitor``; None never.
         monitor: ``"val_acc"``, ``"val_loss"``, ``"train_acc"`` or ``"train_loss"``: what "best"
-            means for the kept weights, the checkpoint, early stopping and ReduceLROnPlateau
-            (``fit`` without ``val`` monitors ``"train_loss"``).
+            means for the kept weights, the checkpoint, early stopping and ReduceLROnPlateau.
+            By default ``"val_acc"`` (``"train_loss"`` for ``fit`` without ``val``), and
+            ReduceLROnPlateau reads ``val_acc`` for mode ``"max"``, ``val_loss`` for ``"min"``.
         checkpoint: a path such as ``"runs/best.pth"``: the best weights and ``best.json`` metadata
             when ``monitor`` improves, the whole state to ``best.resume.pth`` every epoch.
         seed: seeds torch's generator at every epoch (dropout), so a resumed run draws the same.
         progress: show a progress bar per epoch.
-        progress_every: batches between progress updates (and Ctrl-C checks).
+        progress_every: batches between progress updates.
         accumulate: one optimizer step every this many batches (gradient accumulation).
         non_finite: ``"raise"`` a TrainingError on a NaN/inf loss, or ``"skip"`` the batch.
         cache_features: ``"auto"`` computes a frozen backbone's features once and trains only the
             head on them when the transforms are deterministic (same results, far faster); True
             insists, False never.
         amp: on CUDA, bf16 autocast and channels_last inputs (ignored on CPU).
+        live: in a Jupyter notebook, fit shows the loss and accuracy curves in its cell, redrawn
+            after every epoch; None follows ``progress``, False never. Outside a notebook it
+            changes nothing.
 
     Raises:
-        ConfigError: an unknown name (loss, optimizer, monitor, non_finite, device, scheduler) or a
-            value out of range, before anything trains.
+        ConfigError: an unknown name (loss, optimizer, monitor, non_finite, device, scheduler), a
+            value out of range, or a checkpoint path that cannot be written, before anything
+            trains.
     """
 
     def __init__(
         self,
         model: torch.nn.Module,
-        loss: str = "cross_entropy",
-        optimizer: str = "adam",
+        loss="cross_entropy",
+        optimizer="adam",
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         momentum: float = 0.0,
@@ -161,7 +186,7 @@ class Trainer:
         device: str = "auto",
         scheduler=None,
         early_stopping: Optional[int] = None,
-        monitor: str = "val_acc",
+        monitor: Optional[str] = None,
         checkpoint: Optional[str] = None,
         seed: int = 42,
         progress: bool = True,
@@ -170,23 +195,10 @@ class Trainer:
         non_finite: str = "raise",
         cache_features="auto",
         amp: bool = True,
+        live: Optional[bool] = None,
     ) -> None:
-        self.config = {
-            "loss": loss,
-            "optimizer": optimizer,
-            "lr": float(lr),
-            "weight_decay": float(weight_decay),
-            "momentum": float(momentum),
-            "nesterov": bool(nesterov),
-            "betas": tuple(map(float, betas)),
-            "eps": float(eps),
-            "class_weights": [float(w) for w in class_weights or ()],
-            "label_smoothing": float(label_smoothing),
-            "accumulate": int(accumulate),
-            "non_finite": non_finite,
-            "amp": bool(amp),
-        }
-        options = engine_options(**self.config)  # names checked here: loss, optimizer, non_finite
+        self._monitor_given = monitor is not None
+        monitor = "val_acc" if monitor is None else monitor
         if monitor not in MONITORS:
             raise ConfigError(f"unknown monitor {monitor!r}; choose one of: {', '.join(MONITORS)}")
         if early_stopping is not None and (
@@ -199,6 +211,16 @@ class Trainer:
             raise ConfigError(
                 f"cache_features must be 'auto', True or False, got {cache_features!r}"
             )
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not 0 < lr < math.inf:
+            raise ConfigError(f"lr must be a positive finite number, got {lr!r}")
+        if (
+            isinstance(progress_every, bool)
+            or not isinstance(progress_every, int)
+            or progress_every < 1
+        ):
+            raise ConfigError(f"progress_every must be an integer >= 1, got {progress_every!r}")
+        if checkpoint is not None:
+            check_checkpoint_path(checkpoint)
         if not isinstance(model, torch.nn.Module):
             raise ConfigError(
                 "Trainer trains a greymatter model or a torch.nn.Module, got "
@@ -206,19 +228,32 @@ class Trainer:
             )
         self.model = model
         self.monitor = monitor
-        self.schedule = schedulers.resolve(scheduler, monitor)
         self.device = resolve_device(device)
         self.early_stopping = early_stopping
         self.checkpoint = checkpoint
         self.seed = int(seed)
         self.progress = progress
         self.progress_every = int(progress_every)
+        self.live = live
         self.cache_features = cache_features
-        # greymatter models train in the C++ engine; anything else in the Python loop (same
-        # features).
-        backend = _core.Engine if hasattr(model, "cpp_module") else TorchLoop
-        self.engine = backend(model, options, self.device)
-        self.fused = backend is _core.Engine
+        names = {
+            "lr": float(lr),
+            "weight_decay": float(weight_decay),
+            "momentum": float(momentum),
+            "nesterov": bool(nesterov),
+            "betas": tuple(map(float, betas)),
+            "eps": float(eps),
+            "class_weights": [float(w) for w in class_weights or ()],
+            "label_smoothing": float(label_smoothing),
+        }
+        loop = {"accumulate": int(accumulate), "non_finite": non_finite, "amp": bool(amp)}
+        # Names or the tutorial's torch objects; the C++ engine when it runs them all, else the
+        # Python loop (with a warning saying why).
+        self.recipe = Recipe(model, loss, optimizer, scheduler, names, loop, self.device, monitor)
+        self.engine = self.recipe.engine
+        self.fused = self.recipe.fused
+        self.schedule = self.recipe.schedule
+        self.config = self.recipe.config
         self.history = History(monitor=monitor)
         self.classes: Sequence[str] = ()
         self.transforms = (
@@ -260,10 +295,17 @@ class Trainer:
         val: Optional[DataLoader] = None,
         epochs: Optional[int] = None,
         on_epoch: Optional[Callable[[Dict], Optional[bool]]] = None,
+        live: Optional[bool] = None,
     ) -> History:
         """Trains `epochs` more epochs (after ``resume``: the rest of the interrupted run; else 10).
         Keeps the weights of the best `monitor` value and restores them at the end, also after early
-        stopping or Ctrl-C. ``on_epoch(row)`` is called after each epoch; returning False stops."""
+        stopping. ``on_epoch(row)`` is called after each epoch; returning False stops.
+        ``live`` overrides the Trainer's setting for this call.
+
+        Ctrl-C (KeyboardInterrupt) stops the loop after the current batch, whatever
+        ``progress_every`` is; fit then restores the best weights, sets ``history.interrupted``,
+        leaves the resume state of the finished epochs (``<checkpoint>.resume.pth``) in place and
+        re-raises KeyboardInterrupt. The interrupted epoch adds no history row."""
         if not isinstance(train, DataLoader) or (
             val is not None and not isinstance(val, DataLoader)
         ):
@@ -277,6 +319,8 @@ class Trainer:
             epochs = self.planned_epochs - self.epoch if self.planned_epochs > self.epoch else 10
         if not isinstance(epochs, int) or epochs < 0:
             raise ConfigError(f"epochs must be a non-negative integer, got {epochs!r}")
+        if self.checkpoint:  # an unwritable folder fails now, not after the first epoch
+            prepare_checkpoint_folder(self.checkpoint)
         monitor = (
             self.monitor if val is not None or self.monitor.startswith("train") else "train_loss"
         )
@@ -292,9 +336,13 @@ class Trainer:
                 epochs, steps_per_epoch, self.config["lr"]
             )
             self.engine.set_scheduler(scheduler_config(self.schedule.name, self.schedule_options))
+            self.recipe.schedule_started()
+        self.recipe.fit_starts()
+        schedule_metric = self._schedule_metric(monitor, val is not None)
         hist = self.history
         self._continue_from_latest()
         train_core, val_core = self._epoch_loaders(train, val)
+        view = live_curves(epochs > 0 and _first_set(live, self.live, self.progress))
         try:
             for _ in range(epochs):
                 start = time.perf_counter()
@@ -320,7 +368,9 @@ class Trainer:
                 row["seconds"] = time.perf_counter() - start
                 hist.append(row)
                 self.epoch += 1
-                self.engine.scheduler_epoch_end(row[monitor] if self.schedule is not None else None)
+                self.engine.scheduler_epoch_end(
+                    row[schedule_metric] if self.schedule is not None else None
+                )
                 if self._improved(row[monitor], monitor):
                     self.best_value, self.epochs_without_improvement = row[monitor], 0
                     self.best_state = copy.deepcopy(self.model.state_dict())
@@ -329,6 +379,8 @@ class Trainer:
                         self._save_best(row)
                 else:
                     self.epochs_without_improvement += 1
+                if view is not None:
+                    view.update(hist)
                 stop = bool(
                     self.early_stopping and self.epochs_without_improvement >= self.early_stopping
                 )
@@ -342,12 +394,23 @@ class Trainer:
             hist.interrupted = True
             raise
         finally:
+            if view is not None:
+                view.finish()
             if self.fused:
                 self.engine.head_only = False
+            self.recipe.fit_ended()
             if self.best_state is not None:
                 self._latest_state = copy.deepcopy(self.model.state_dict())
                 self.model.load_state_dict(self.best_state)
         return hist
+
+    def _schedule_metric(self, monitor: str, has_val: bool) -> str:
+        """What the schedule reads at the end of an epoch: `monitor` when the user chose it; for
+        ReduceLROnPlateau otherwise the metric its mode asks for (max: accuracy, min: loss)."""
+        mode = (self.schedule.options.get("mode") if self.schedule is not None else None) or ""
+        if self._monitor_given or mode not in ("min", "max"):
+            return monitor
+        return f"{'val' if has_val else 'train'}_{'acc' if mode == 'max' else 'loss'}"
 
     def _epoch_loaders(self, train: DataLoader, val: Optional[DataLoader]):
         """The C++ loaders the epochs run on: the DataLoaders' own, or cached backbone features."""
@@ -458,8 +521,13 @@ class Trainer:
                 f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}"
             )
         single = x.dim() == 3
-        loss = _core.Loss(loss_config(self.loss))
+        loss = self.engine.loss  # the loss the training ran with: its rule for probabilities
         views = _test_time_augmentation(tta)
+        if views.num_views and not isinstance(loss, _core.Loss):
+            raise ConfigError(
+                "test-time augmentation needs one of greymatter's losses (it averages their "
+                "probabilities), not a loss function of your own"
+            )
         was_training = self.model.training
         self.model.eval()
         try:
@@ -528,12 +596,13 @@ class Trainer:
         save_checkpoint(self.checkpoint, self.best_state, self._metadata(row))
 
     def state(self) -> Dict:
-        """Everything a resumed run needs; loadable with plain torch.load."""
+        """Everything a resumed run needs: tensors and plain values (save_state stores it so that
+        weights-only loading reads it)."""
         return {
-            "format": RESUME_FORMAT,
             "model": self.model.state_dict(),
             "optimizer": self.engine.optimizer_state(),
             "lr": self.engine.lr,
+            "lrs": list(self.engine.lrs),
             "scheduler": {
                 "name": self.schedule.name if self.schedule else None,
                 "options": self.schedule_options,
@@ -550,31 +619,30 @@ class Trainer:
         }
 
     def save_state(self, path) -> None:
-        atomic_save(self.state(), path)
+        write_state(self.state(), path)
 
     def resume(self, path) -> "Trainer":
         """Loads a state written by a Trainer built with the same arguments
         (``runs/best.resume.pth`` next to ``checkpoint="runs/best.pth"``); then ``fit(train, val)``
-        finishes the interrupted run."""
-        try:
-            state = torch.load(path, map_location="cpu")
-        except FileNotFoundError:
-            raise ConfigError(
-                f"no training state at {path}: it is written next to checkpoint= after each "
-                f"epoch"
-            ) from None
-        if not isinstance(state, dict) or state.get("format") != RESUME_FORMAT:
-            raise ConfigError(
-                f"{path} is not a greymatter training state (Trainer.save_state writes those)"
-            )
+        finishes the interrupted run. The file is read with weights-only loading (nothing in it
+        runs); one that is not a whole greymatter training state is a DataError naming it."""
+        state = read_state(path)
         saved = state["trainer"]
-        differs = [k for k in self.config if saved.get(k) != self.config[k] and k != "lr"]
+        differs = [
+            k
+            for k in self.config
+            if saved.get(k, LOSS_DEFAULTS.get(k, _OLDER_DEFAULTS.get(k))) != self.config[k]
+            and k != "lr"
+        ]
         if differs:
             raise ConfigError(
                 f"{path} was written by a Trainer with other settings: "
                 + ", ".join(f"{k}={saved.get(k)!r} (this one: {self.config[k]!r})" for k in differs)
             )
-        self.model.load_state_dict(state["model"])
+        try:
+            self.model.load_state_dict(state["model"])
+        except (RuntimeError, KeyError, TypeError) as e:
+            raise DataError(f"{path} does not fit this model: {str(e).splitlines()[0]}") from None
         self.engine.load_optimizer_state(state["optimizer"])
         sched = state["scheduler"]
         if sched["name"] is not None:
@@ -583,9 +651,10 @@ class Trainer:
                     f"{path} was trained with scheduler '{sched['name']}'; pass the same scheduler"
                 )
             self.schedule_options = sched["options"]
-            self.engine.set_scheduler(scheduler_config(sched["name"], sched["options"]))
+            if not self.engine.has_scheduler:  # a torch scheduler the Python loop steps has one
+                self.engine.set_scheduler(scheduler_config(sched["name"], sched["options"]))
             self.engine.load_scheduler_state(sched["state"])
-        self.engine.lr = state["lr"]
+        self.engine.lrs = state.get("lrs", [state["lr"]] * len(self.engine.lrs))
         self.epoch = state["epoch"]
         self.planned_epochs = state["planned_epochs"]
         self.best_value = state["best_value"]

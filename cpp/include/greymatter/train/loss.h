@@ -11,16 +11,19 @@
 
 namespace greymatter::train {
 
-// BCE takes sigmoid probabilities, BCE-with-logits raw logits; MSE compares with one-hot targets.
-enum class LossKind { kCrossEntropy, kBCE, kBCEWithLogits, kMSE };
+// NLL takes log-probabilities, BCE sigmoid probabilities, BCE-with-logits raw logits; MSE compares
+// with one-hot targets.
+enum class LossKind { kCrossEntropy, kNLL, kBCE, kBCEWithLogits, kMSE };
 
 // The name users write for a loss ("cross_entropy", "bce", ...), for messages.
 const char* loss_name(LossKind kind);
 
 struct LossConfig {
   LossKind kind = LossKind::kCrossEntropy;
-  std::vector<double> class_weights;  // cross_entropy only; empty = unweighted
+  std::vector<double> class_weights;  // cross_entropy, nll; empty = unweighted
   double label_smoothing = 0.0;       // cross_entropy only
+  int64_t ignore_index = -100;        // cross_entropy, nll: samples with this label add no loss
+  std::vector<double> pos_weight;     // bce_with_logits: weight of the positive class; empty = 1
 };
 
 class Loss {
@@ -50,10 +53,14 @@ class Loss {
   bool binary() const {
     return config_.kind == LossKind::kBCE || config_.kind == LossKind::kBCEWithLogits;
   }
+  bool classes() const {
+    return config_.kind == LossKind::kCrossEntropy || config_.kind == LossKind::kNLL;
+  }
   torch::Tensor float_target(const torch::Tensor& output, const torch::Tensor& labels) const;
 
   LossConfig config_;
-  mutable torch::Tensor weight_;  // class weights, moved to the output's device on first use
+  // class weights and pos_weight, moved to the output's device and type on first use
+  mutable torch::Tensor weight_, pos_weight_;
 };
 
 }  // namespace greymatter::train
