@@ -21,10 +21,12 @@ import torch
 from .. import _core
 from .. import transforms as T
 from .._core import ConfigError, DataError
+from .._enums import enum_member
 from ..loader import DataLoader
 from ..metrics import classification_report
 from . import feature_cache
 from .checkpoint import check_checkpoint_path, prepare_checkpoint_folder, save_checkpoint
+from .core_options import scheduler_config
 from .history import History
 from .live_curves import live_curves
 from .progress import progress_bar
@@ -104,39 +106,69 @@ def _test_time_augmentation(tta) -> "_core.TestTimeAugmentation":
     names = [tta] if isinstance(tta, str) else tta
     if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
         raise ConfigError(f"tta takes 'hflip', 'vflip', 'crops' or a list of them, got {tta!r}")
-    return _core.TestTimeAugmentation(list(names))
+    message = "unknown TTA augmentation {value!r}; choose from {choices}"
+    return _core.TestTimeAugmentation(
+        [enum_member(_core.TtaAugmentation, name, message) for name in names]
+    )
 
 
 class Trainer:
-    """``Trainer(model, loss, optimizer, lr, ...)``; ``fit(train, val, epochs)`` -> History.
+    """The tutorials' training loop in one call: ``Trainer(model, ...)``, then ``fit(train, val,
+    epochs)`` -> History; also ``evaluate``, ``predict``, ``predict_topk``, ``resume``.
 
-    model: a greymatter model or any ``torch.nn.Module`` (both train in the C++ engine).
-    loss: 'cross_entropy' (class_weights, label_smoothing), 'nll', 'bce' (sigmoid outputs),
-        'bce_with_logits', 'mse'; or nn.CrossEntropyLoss / NLLLoss / BCELoss / BCEWithLogitsLoss /
-        MSELoss objects (their weight, label_smoothing, ignore_index, pos_weight); any other
-        callable (output, labels) -> loss trains in the Python loop.
-    optimizer: 'adam', 'adamw', 'sgd' (momentum, nesterov); weight_decay; betas/eps for Adam(W);
-        or a torch.optim.Adam / AdamW / SGD built over the model's parameters, with any parameter
-        groups (other torch optimizers train in the Python loop). After fit the object holds the
-        state the tutorial's loop would have left (lr per group, per-parameter state).
-    scheduler: None, 'plateau', 'cosine', 'onecycle', a ``greymatter.schedulers`` object, or a
-        torch.optim.lr_scheduler ReduceLROnPlateau / StepLR / MultiStepLR / ExponentialLR /
-        CosineAnnealingLR / OneCycleLR over that optimizer, continuing from its state (others train
-        in the Python loop). ReduceLROnPlateau reads val_acc for mode 'max' and val_loss for 'min'
-        (train_* without validation) unless `monitor` is given.
-    early_stopping: patience in epochs on `monitor` ('val_acc' by default; 'train_loss' without
-        val).
-    accumulate: gradient accumulation over N batches. non_finite: 'raise' (default) or 'skip'
-        NaN/inf batches.
-    amp: on CUDA, bf16 autocast and channels_last inputs (ignored on CPU).
-    cache_features: 'auto' computes a frozen backbone's features once and trains only the head on
-    them when the transforms are deterministic (same results, far faster); True insists, False
-    never.
-    live: in a Jupyter notebook, fit shows the loss and accuracy curves in its cell, redrawn after
-        every epoch; None (default) follows `progress`, False never. ``fit(live=...)`` overrides it
-        for one call. Outside a notebook it changes nothing.
-    lr must be positive and finite; a checkpoint= that cannot be written is a ConfigError here or
-    when fit starts, before training. Ctrl-C in fit: see ``fit``."""
+    Every model, a greymatter one or any other ``torch.nn.Module``, trains in the C++ engine with
+    the losses, optimizers and schedules it runs; anything else (a loss function of your own,
+    another torch optimizer or scheduler) trains in an equivalent Python loop, with a warning
+    saying what is not fused.
+
+    Args:
+        model: a greymatter model or any ``torch.nn.Module``.
+        loss: ``"cross_entropy"``, ``"nll"`` (log-probabilities), ``"bce"`` (sigmoid outputs),
+            ``"bce_with_logits"`` or ``"mse"``; or an nn.CrossEntropyLoss / NLLLoss / BCELoss /
+            BCEWithLogitsLoss / MSELoss object (its weight, label_smoothing, ignore_index,
+            pos_weight); any other callable (output, labels) -> loss trains in the Python loop.
+        optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"``, with torch.optim's update rules; or a
+            torch.optim.Adam / AdamW / SGD built over the model's parameters, with any parameter
+            groups (other torch optimizers train in the Python loop). After fit the object holds
+            the state the tutorial's loop would have left (lr per group, per-parameter state).
+        lr: the learning rate (a schedule's starting point); positive and finite.
+        weight_decay: L2 penalty (decoupled for AdamW).
+        momentum: SGD's momentum.
+        nesterov: SGD's Nesterov momentum (needs ``momentum > 0``).
+        betas: Adam(W)'s (beta1, beta2).
+        eps: Adam(W)'s epsilon.
+        class_weights: cross-entropy's per-class weights; None: unweighted.
+        label_smoothing: cross-entropy's label smoothing in [0, 1].
+        device: ``"auto"`` (CUDA when torch sees one), ``"cpu"`` or ``"cuda"``.
+        scheduler: None, ``"plateau"``, ``"cosine"``, ``"onecycle"``, a ``greymatter.schedulers``
+            object, or a torch.optim.lr_scheduler ReduceLROnPlateau / StepLR / MultiStepLR /
+            ExponentialLR / CosineAnnealingLR / OneCycleLR over that optimizer, continuing from
+            its state (others train in the Python loop).
+        early_stopping: stop after this many epochs without improvement of ``monitor``; None never.
+        monitor: ``"val_acc"``, ``"val_loss"``, ``"train_acc"`` or ``"train_loss"``: what "best"
+            means for the kept weights, the checkpoint, early stopping and ReduceLROnPlateau.
+            By default ``"val_acc"`` (``"train_loss"`` for ``fit`` without ``val``), and
+            ReduceLROnPlateau reads ``val_acc`` for mode ``"max"``, ``val_loss`` for ``"min"``.
+        checkpoint: a path such as ``"runs/best.pth"``: the best weights and ``best.json`` metadata
+            when ``monitor`` improves, the whole state to ``best.resume.pth`` every epoch.
+        seed: seeds torch's generator at every epoch (dropout), so a resumed run draws the same.
+        progress: show a progress bar per epoch.
+        progress_every: batches between progress updates.
+        accumulate: one optimizer step every this many batches (gradient accumulation).
+        non_finite: ``"raise"`` a TrainingError on a NaN/inf loss, or ``"skip"`` the batch.
+        cache_features: ``"auto"`` computes a frozen backbone's features once and trains only the
+            head on them when the transforms are deterministic (same results, far faster); True
+            insists, False never.
+        amp: on CUDA, bf16 autocast and channels_last inputs (ignored on CPU).
+        live: in a Jupyter notebook, fit shows the loss and accuracy curves in its cell, redrawn
+            after every epoch; None follows ``progress``, False never. Outside a notebook it
+            changes nothing.
+
+    Raises:
+        ConfigError: an unknown name (loss, optimizer, monitor, non_finite, device, scheduler), a
+            value out of range, or a checkpoint path that cannot be written, before anything
+            trains.
+    """
 
     def __init__(
         self,
@@ -303,7 +335,7 @@ class Trainer:
             self.schedule_options = self.schedule.engine_options(
                 epochs, steps_per_epoch, self.config["lr"]
             )
-            self.engine.set_scheduler(self.schedule.name, self.schedule_options)
+            self.engine.set_scheduler(scheduler_config(self.schedule.name, self.schedule_options))
             self.recipe.schedule_started()
         self.recipe.fit_starts()
         schedule_metric = self._schedule_metric(monitor, val is not None)
@@ -620,7 +652,7 @@ class Trainer:
                 )
             self.schedule_options = sched["options"]
             if not self.engine.has_scheduler:  # a torch scheduler the Python loop steps has one
-                self.engine.set_scheduler(sched["name"], sched["options"])
+                self.engine.set_scheduler(scheduler_config(sched["name"], sched["options"]))
             self.engine.load_scheduler_state(sched["state"])
         self.engine.lrs = state.get("lrs", [state["lr"]] * len(self.engine.lrs))
         self.epoch = state["epoch"]
