@@ -192,6 +192,15 @@ def as_dataset(given, part: str) -> Tuple[Dataset, Dict[str, Any]]:
         f"sweep {part}= takes a greymatter Dataset, a DataLoader, or a zero-argument function "
         f"returning one; got {type(given).__name__}"
     )
+        if (
+            given.sampler is not None
+        ):  # only then, so stores written without samplers keep their keys
+            sampler = given.weighted_sampler
+            settings.update(
+                sampler=given.sampler if isinstance(given.sampler, str) else list(sampler.weights),
+                num_samples=sampler.num_samples,
+                replacement=sampler.replacement,
+            )
 
 
 class ModelByName:
