@@ -1,10 +1,13 @@
 """Imbalanced classes: DataLoader(sampler=...) draws in C++ from (seed, epoch), so per-epoch class
 counts of sampler="balanced" are equal within sampling noise and identical for any worker count; a
-repeated sample gets its own augmentation."""
+repeated sample gets its own augmentation; Trainer(class_weights="balanced") trains and evaluates
+with torch's CrossEntropyLoss(weight=n / (k * count)), and records the weights in best.json."""
+import json
 import math
 
 import pytest
 import torch
+from torch import nn
 
 import greymatter as gm
 from greymatter import transforms as T
@@ -105,3 +108,57 @@ def test_weights_tensors_and_torch_weighted_random_sampler_agree(folder):
 def test_bad_sampler_arguments_are_config_errors(folder, kwargs, message):
     with pytest.raises(gm.ConfigError, match=message):
         gm.DataLoader(plain(folder), batch_size=8, **kwargs)
+
+
+def test_balanced_class_weights_are_torch_cross_entropy_weights(folder, tmp_path):
+    ds = plain(folder)
+    expected = [44 / (2 * 40), 44 / (2 * 4)]  # n / (k * count), scikit-learn's "balanced"
+    torch.manual_seed(0)
+    model = gm.models.MNISTNet(in_features=32 * 32, hidden=(16,), num_classes=2)
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    train = gm.DataLoader(ds, batch_size=8, shuffle=True, seed=5)
+    trainer = gm.Trainer(
+        model, class_weights="balanced", checkpoint=str(tmp_path / "best.pth"), progress=False
+    )
+    trainer.fit(train, epochs=1)
+    assert trainer.class_weights == pytest.approx(expected)
+    meta = json.loads((tmp_path / "best.json").read_text())
+    assert meta["trainer"]["class_weights"] == pytest.approx(expected)
+    assert meta["trainer"]["class_weights_rule"] == "balanced"
+
+    # The same epoch in PyTorch: same start, same batches, torch's weighted loss and Adam.
+    reference = nn.Sequential(nn.Flatten(), nn.Linear(32 * 32, 16), nn.ReLU(), nn.Linear(16, 2))
+    reference.load_state_dict(
+        {f"{1 if k.startswith('fc1') else 3}.{k.split('.')[-1]}": v for k, v in start.items()}
+    )
+    loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(expected, dtype=torch.float32))
+    opt = torch.optim.Adam(reference.parameters(), lr=1e-3)
+    for x, y in train.epoch(0):
+        opt.zero_grad()
+        loss_fn(reference(x), y).backward()
+        opt.step()
+    trained = {
+        f"{1 if k.startswith('fc1') else 3}.{k.split('.')[-1]}": v
+        for k, v in model.state_dict().items()
+    }
+    for k, v in reference.state_dict().items():
+        torch.testing.assert_close(trained[k], v, atol=1e-5, rtol=1e-4)
+
+    everything = gm.DataLoader(ds, batch_size=len(ds))  # one batch: torch's weighted mean
+    x, y = next(iter(everything))
+    with torch.no_grad():
+        want = loss_fn(reference(x), y).item()
+    assert trainer.evaluate(everything)["loss"] == pytest.approx(want, rel=1e-4)
+
+
+def test_class_weights_of_the_wrong_length_or_sign_are_config_errors(folder):
+    train = gm.DataLoader(plain(folder), batch_size=8)
+    model = gm.models.MNISTNet(in_features=32 * 32, hidden=(8,), num_classes=2)
+    with pytest.raises(gm.ConfigError, match="3 entries but the training set has 2 classes"):
+        gm.Trainer(model, class_weights=[1.0, 2.0, 3.0], progress=False).fit(train, epochs=1)
+    with pytest.raises(gm.ConfigError, match="finite and >= 0"):
+        gm.Trainer(model, class_weights=[1.0, -2.0], progress=False)
+    with pytest.raises(gm.ConfigError, match="'balanced'"):
+        gm.Trainer(model, class_weights="inverse", progress=False)
+    with pytest.raises(gm.ConfigError, match="cross_entropy"):
+        gm.Trainer(gm.models.ExamModel(), loss="bce", class_weights="balanced", progress=False)

@@ -255,6 +255,7 @@ void bind_train(py::module_& m) {
       .def_property("head_only", &Engine::head_only, &Engine::set_head_only)
       .def_property("tta", &Engine::tta, &Engine::set_tta)
       .def_property("lr", &Engine::lr, &Engine::set_lr)
+      .def("set_class_weights", &Engine::set_class_weights, py::arg("weights"))
       .def_property_readonly("optimizer_steps", [](Engine& e) { return e.optimizer().steps(); })
       .def_property_readonly("capturable",
                              [](Engine& e) { return e.optimizer().config().capturable; })

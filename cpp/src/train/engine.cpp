@@ -122,6 +122,13 @@ void Engine::set_scheduler(const SchedulerConfig& config) {
   optimizer_->set_lr(scheduler_->initial_lr());
 }
 
+void Engine::set_class_weights(std::vector<double> weights) {
+  LossConfig config = options_.loss;
+  config.class_weights = std::move(weights);
+  loss_ = Loss(config);
+  options_.loss = std::move(config);
+}
+
 double Engine::scheduler_epoch_end(std::optional<double> metric) {
   if (scheduler_)
     if (auto lr = scheduler_->after_epoch(metric, optimizer_->lr())) optimizer_->set_lr(*lr);

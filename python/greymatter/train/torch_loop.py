@@ -43,6 +43,7 @@ class TorchLoop:
         self.model = model.to(device)
         self.device = torch.device(device)
         self.loss = _core.Loss(loss, list(class_weights), label_smoothing)
+        self._loss_settings = (loss, label_smoothing)
         params = list(model.parameters())
         try:
             if optimizer == "sgd":
@@ -61,6 +62,10 @@ class TorchLoop:
         self.scheduler = None
         self.optimizer_steps = 0
         self.tta = _core.TestTimeAugmentation()  # the engine's test-time augmentation, same views
+
+    def set_class_weights(self, weights) -> None:
+        name, label_smoothing = self._loss_settings
+        self.loss = _core.Loss(name, list(weights), label_smoothing)
 
     # -- learning rate and schedule ------------------------------------------------------------
     @property

@@ -18,6 +18,7 @@ import torch
 from .. import _core
 from .. import transforms as T
 from .._core import ConfigError
+from ..datasets import labels_of
 from ..loader import DataLoader
 from ..metrics import classification_report
 from . import feature_cache, schedulers
@@ -80,6 +81,30 @@ def _check_not_empty(loader: DataLoader, role: str, hint: str) -> None:
         )
 
 
+def _check_class_weights(class_weights, loss: str) -> bool:
+    """True for "balanced"; a list is checked here (its length against the classes in fit)."""
+    if class_weights is None:
+        return False
+    if isinstance(class_weights, str):
+        if class_weights != "balanced":
+            raise ConfigError(
+                f"class_weights takes one weight per class or 'balanced', got {class_weights!r}"
+            )
+        if loss != "cross_entropy":
+            raise ConfigError(f"class_weights apply to loss='cross_entropy' only, not {loss!r}")
+        return True
+    try:
+        weights = [float(w) for w in class_weights]
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"class_weights takes one weight per class or 'balanced', got {class_weights!r}"
+        ) from None
+    bad = [w for w in weights if not (w >= 0 and math.isfinite(w))]
+    if bad:
+        raise ConfigError(f"class_weights must be finite and >= 0, got {bad[0]} in {weights}")
+    return False
+
+
 def _origin(dataset) -> str:
     """' (from <root>)' for a dataset, or a Subset of one, read from files; '' otherwise."""
     while getattr(dataset, "dataset", None) is not None:  # Subset of a Subset of ...
@@ -106,6 +131,8 @@ class Trainer:
         'bce_with_logits', 'mse'.
     optimizer: 'adam', 'adamw', 'sgd' (momentum, nesterov); weight_decay; betas/eps for Adam(W).
     scheduler: None, 'plateau', 'cosine', 'onecycle' or a ``greymatter.schedulers`` object.
+    class_weights: one weight per class for cross_entropy, or "balanced": n_samples / (n_classes
+        * class count), computed from the training labels when fit starts (recorded in best.json).
     early_stopping: patience in epochs on `monitor` ('val_acc' by default; 'train_loss' without
         val).
     accumulate: gradient accumulation over N batches. non_finite: 'raise' (default) or 'skip'
@@ -126,7 +153,7 @@ class Trainer:
         nesterov: bool = False,
         betas: Sequence[float] = (0.9, 0.999),
         eps: float = 1e-8,
-        class_weights: Optional[Sequence[float]] = None,
+        class_weights=None,
         label_smoothing: float = 0.0,
         device: str = "auto",
         scheduler=None,
@@ -155,6 +182,7 @@ class Trainer:
             raise ConfigError(
                 f"early_stopping is a patience in epochs (an integer >= 1), got {early_stopping!r}"
             )
+        balanced = _check_class_weights(class_weights, loss)
         if cache_features not in ("auto", True, False):
             raise ConfigError(
                 f"cache_features must be 'auto', True or False, got {cache_features!r}"
@@ -183,7 +211,7 @@ class Trainer:
             "nesterov": bool(nesterov),
             "betas": tuple(map(float, betas)),
             "eps": float(eps),
-            "class_weights": [float(w) for w in class_weights or ()],
+            "class_weights": [] if balanced else [float(w) for w in class_weights or ()],
             "label_smoothing": float(label_smoothing),
             "accumulate": int(accumulate),
             "non_finite": non_finite,
@@ -194,6 +222,9 @@ class Trainer:
         backend = _core.Engine if hasattr(model, "cpp_module") else TorchLoop
         self.engine = backend(model, device=self.device, **self.config)
         self.fused = backend is _core.Engine
+        if balanced:  # the engine gets the weights when fit() has the training labels
+            self.config["class_weights"] = "balanced"
+        self.class_weights: Optional[list] = None  # the weights "balanced" came to
         self.history = History(monitor=monitor)
         self.classes: Sequence[str] = ()
         self.transforms = (
@@ -256,6 +287,7 @@ class Trainer:
             self.monitor if val is not None or self.monitor.startswith("train") else "train_loss"
         )
         self.classes = list(getattr(train.dataset, "classes", []) or self.classes)
+        self._set_class_weights(train)
         self.transforms = repr(getattr(train.dataset, "transform", None))
         read_as = val if val is not None else train
         self.transform_source = "val" if val is not None else "train"
@@ -371,6 +403,31 @@ class Trainer:
         if self.best_value is None:
             return True
         return value > self.best_value if monitor.endswith("acc") else value < self.best_value
+
+    def _set_class_weights(self, train: DataLoader) -> None:
+        """class_weights="balanced": n / (k * count) per class, from the training labels; a list:
+        its length checked against the training set's classes."""
+        given = self.config["class_weights"]
+        classes = list(getattr(train.dataset, "classes", None) or [])
+        if given != "balanced":
+            if given and classes and len(given) != len(classes):
+                raise ConfigError(
+                    f"class_weights has {len(given)} entries but the training set has "
+                    f"{len(classes)} classes ({', '.join(map(str, classes))})"
+                )
+            return
+        labels = torch.tensor(labels_of(train.dataset, 'class_weights="balanced"'))
+        k = max(len(classes), int(labels.max()) + 1)
+        counts = torch.bincount(labels, minlength=k)
+        missing = [classes[c] if c < len(classes) else str(c) for c in range(k) if counts[c] == 0]
+        if missing:
+            raise ConfigError(
+                f'class_weights="balanced": the training set has no images of class(es) '
+                f"{', '.join(map(str, missing))}, whose weight would be infinite; pass a list"
+            )
+        weights = (len(labels) / (k * counts.double())).tolist()
+        self.engine.set_class_weights(weights)
+        self.class_weights = weights
 
     def evaluate(self, loader: DataLoader, report: bool = False, tta=None) -> Dict:
         """{"loss", "accuracy"} of the current weights over the loader; an empty one is a
@@ -496,8 +553,18 @@ class Trainer:
             "transforms": self.transforms,
             "transform_config": self.transform_config,
             "transform_source": self.transform_source,
-            "trainer": {**self.config, "scheduler": repr(self.schedule), "seed": self.seed},
+            "trainer": {
+                **self.config,
+                **self._class_weights_metadata(),
+                "scheduler": repr(self.schedule),
+                "seed": self.seed,
+            },
         }
+
+    def _class_weights_metadata(self) -> Dict:
+        if self.config["class_weights"] != "balanced":
+            return {}
+        return {"class_weights": self.class_weights, "class_weights_rule": "balanced"}
 
     def _save_best(self, row: Dict) -> None:
         save_checkpoint(self.checkpoint, self.best_state, self._metadata(row))
