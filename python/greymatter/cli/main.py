@@ -3,7 +3,7 @@ line on stderr and an exit code, never a traceback: 2 for bad arguments or data 
 DataError, an unwritable --out), 1 for a failed run (TrainingError), 130 for Ctrl-C."""
 import sys
 
-from . import evaluate, export, predict, sweep, train
+from . import evaluate, export, lr_find, predict, sweep, train
 from .parser import build_parser
 
 __all__ = ["main"]
@@ -17,6 +17,7 @@ def main(argv=None) -> int:
         return e.code if isinstance(e.code, int) else 0
     commands = {
         "train": lambda a: train.train(a, argv),
+        "lr-find": lr_find.lr_find,
         "evaluate": evaluate.evaluate,
         "predict": predict.predict,
         "export": export.export,

@@ -1,7 +1,8 @@
-"""The `greymatter` command: `train`, `evaluate`, `predict`, `export`, `sweep`;
+"""The `greymatter` command: `train`, `lr-find`, `evaluate`, `predict`, `export`, `sweep`;
 `greymatter <command> --help` for each.
 
     greymatter train --data fashion-mnist --model mnistnet --epochs 2 --out runs/x
+    greymatter lr-find --data fashion-mnist --model mnistnet
     greymatter evaluate --checkpoint runs/x/best.pth
     greymatter predict --checkpoint runs/x/best.pth shoe.png bag.jpg
     greymatter export --checkpoint runs/x/best.pth --out model.onnx
@@ -28,9 +29,10 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="greymatter", description="Train image classifiers fast, from the shell.")
     sub = p.add_subparsers(
-        dest="command", required=True, metavar="{train,evaluate,predict,export,sweep}"
+        dest="command", required=True, metavar="{train,lr-find,evaluate,predict,export,sweep}"
     )
     _train_parser(sub)
+    _lr_find_parser(sub)
     _evaluate_parser(sub)
     _predict_parser(sub)
     _export_parser(sub)
@@ -44,28 +46,17 @@ def _train_parser(sub) -> None:
         help="train a model; write checkpoint, metadata, history and plots to --out",
         description="Train a model on Fashion-MNIST, MNIST-format IDX files or an image folder "
         "(one sub-folder per class) and write the run to --out: best.pth, best.json, "
-        "best.resume.pth, run.json, history.csv, curves.png, metrics.png and, with test "
-        "data, confusion_matrix.png.",
+        "best.resume.pth, run.json, "
+        "history.csv, curves.png, metrics.png and, with test data, confusion_matrix.png.",
     )
-    t.add_argument(
-        "--data",
-        default="fashion-mnist",
-        help="'fashion-mnist', a folder of MNIST IDX files, or an image folder (default: "
-        "fashion-mnist)",
-    )
+    _data_and_model_arguments(t)
     t.add_argument(
         "--test",
         default=None,
         metavar="DIR",
         help="test image folder (IDX data uses its own test files)",
     )
-    t.add_argument("--model", default="mnistnet", choices=model_names(), help="default: mnistnet")
     t.add_argument("--epochs", type=int, default=5)
-    t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--batch-size", type=int, default=64)
-    t.add_argument("--optimizer", default="adam", choices=("adam", "adamw", "sgd"))
-    t.add_argument("--weight-decay", type=float, default=0.0)
-    t.add_argument("--momentum", type=float, default=0.0, help="for sgd")
     t.add_argument("--scheduler", default=None, choices=("plateau", "cosine", "onecycle"))
     t.add_argument(
         "--early-stopping",
@@ -74,6 +65,39 @@ def _train_parser(sub) -> None:
         metavar="PATIENCE",
         help="stop after this many epochs without a better validation accuracy",
     )
+    t.add_argument("--out", default="runs/train", help="run folder (default: runs/train)")
+
+
+def _lr_find_parser(sub) -> None:
+    f = sub.add_parser(
+        "lr-find",
+        help="learning-rate range test: loss against lr, and a suggested lr",
+        description="Trains one batch per step with the learning rate growing from --start to "
+        "--end, prints the suggested lr (a tenth of the lr at the lowest smoothed loss) and "
+        "writes lr_find.png and lr_find.csv to --out. Data, model and optimizer arguments are "
+        "those of greymatter train.",
+    )
+    _data_and_model_arguments(f)
+    f.add_argument("--start", type=float, default=1e-7, help="first lr (default: 1e-7)")
+    f.add_argument("--end", type=float, default=10.0, help="last lr (default: 10)")
+    f.add_argument("--steps", type=int, default=100, help="steps, one batch each (default: 100)")
+    f.add_argument("--out", default="runs/lr-find", help="folder for the plot and the table")
+
+
+def _data_and_model_arguments(t) -> None:
+    """What `train` and `lr-find` share: data, model, optimizer, loader and image options."""
+    t.add_argument(
+        "--data",
+        default="fashion-mnist",
+        help="'fashion-mnist', a folder of MNIST IDX files, or an image folder (default: "
+        "fashion-mnist)",
+    )
+    t.add_argument("--model", default="mnistnet", choices=model_names(), help="default: mnistnet")
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--optimizer", default="adam", choices=("adam", "adamw", "sgd"))
+    t.add_argument("--weight-decay", type=float, default=0.0)
+    t.add_argument("--momentum", type=float, default=0.0, help="for sgd")
     t.add_argument(
         "--val-fraction", type=float, default=0.1, help="share of the training data for validation"
     )
@@ -86,7 +110,6 @@ def _train_parser(sub) -> None:
     )
     t.add_argument("--seed", type=int, default=42)
     t.add_argument("--num-workers", type=int, default=2, help="loader threads")
-    t.add_argument("--out", default="runs/train", help="run folder (default: runs/train)")
     m = t.add_argument_group("model options")
     m.add_argument(
         "--hidden", default=None, help="hidden layer sizes, comma-separated (default: the model's)"

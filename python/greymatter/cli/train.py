@@ -30,7 +30,7 @@ from .inputs import (
 )
 from .run_folder import ImageSpec, write_run
 
-__all__ = ["train"]
+__all__ = ["train", "prepare"]
 
 
 def _check(args) -> None:
@@ -59,16 +59,23 @@ def _epoch_line(planned: int):
     return show
 
 
-def train(args, argv) -> int:
-    _check(args)
+def prepare(args):
+    """(kind, spec, training transform, train set, val set, classes, model) from the arguments
+    `train` and `lr-find` share."""
     kind = data_kind(args.data)
     spec = image_spec(args, kind)
     augment = train_transform(args, spec, kind)
     train_ds, val_ds, classes = load_split(
         args.data, spec, args.val_fraction, args.seed, augment, args.train_size
     )
-    test_ds = _test_set(args, kind, spec, classes)
     model = build_model(args, spec, len(classes))
+    return kind, spec, augment, train_ds, val_ds, classes, model
+
+
+def train(args, argv) -> int:
+    _check(args)
+    kind, spec, augment, train_ds, val_ds, classes, model = prepare(args)
+    test_ds = _test_set(args, kind, spec, classes)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     trainer = Trainer(

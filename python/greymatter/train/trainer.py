@@ -21,7 +21,7 @@ from .._core import ConfigError
 from ..datasets import labels_of
 from ..loader import DataLoader
 from ..metrics import classification_report
-from . import feature_cache, schedulers
+from . import feature_cache, lr_finder, schedulers
 from .checkpoint import atomic_save, save_checkpoint
 from .history import History
 from .progress import progress_bar
@@ -428,6 +428,32 @@ class Trainer:
         weights = (len(labels) / (k * counts.double())).tolist()
         self.engine.set_class_weights(weights)
         self.class_weights = weights
+
+    def lr_find(
+        self, train: DataLoader, start: float = 1e-7, end: float = 10.0, steps: int = 100
+    ) -> "lr_finder.LRFinder":
+        """The learning-rate range test: `steps` training steps, one batch each, with the lr growing
+        exponentially from `start` to `end`; returns the loss per lr (``.lrs``, ``.losses``,
+        ``.df``), ``.suggestion`` and ``.plot()``.
+
+        Suggestion rule: one tenth of the lr at the lowest point of the loss curve smoothed by an
+        exponential moving average (beta 0.98), reading the curve only up to the first NaN/inf
+        loss or to two steps in a row whose loss and smoothed loss exceed 4x the lowest smoothed
+        loss (the divergent tail, where the test also stops; a single spike does not end it). The
+        test uses a fresh optimizer of this Trainer's kind and settings and puts the model's
+        weights, buffers, gradients, mode and torch's random state back afterwards; the Trainer's
+        optimizer and schedule are never touched, so ``fit`` afterwards trains exactly as it would
+        have without the test."""
+        if not isinstance(train, DataLoader):
+            raise ConfigError(f"lr_find takes a greymatter DataLoader, got {type(train).__name__}")
+        _check_not_empty(train, "training set (train)", "")
+        self._set_class_weights(train)
+        loss = lr_finder.loss_for(self.config, self._engine_class_weights())
+        return lr_finder.range_test(self, train, loss, start, end, steps)
+
+    def _engine_class_weights(self) -> list:
+        given = self.config["class_weights"]
+        return self.class_weights if given == "balanced" else list(given)
 
     def evaluate(self, loader: DataLoader, report: bool = False, tta=None) -> Dict:
         """{"loss", "accuracy"} of the current weights over the loader; an empty one is a
