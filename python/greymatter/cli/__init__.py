@@ -2,6 +2,7 @@
 `greymatter <command> --help` for each.
 
     greymatter train --data fashion-mnist --model mnistnet --epochs 2 --out runs/x
+    greymatter train --resume runs/x
     greymatter lr-find --data fashion-mnist --model mnistnet
     greymatter evaluate --checkpoint runs/x/best.pth
     greymatter predict --checkpoint runs/x/best.pth shoe.png bag.jpg

@@ -2,6 +2,7 @@
 `greymatter <command> --help` for each.
 
     greymatter train --data fashion-mnist --model mnistnet --epochs 2 --out runs/x
+    greymatter train --resume runs/x
     greymatter lr-find --data fashion-mnist --model mnistnet
     greymatter evaluate --checkpoint runs/x/best.pth
     greymatter predict --checkpoint runs/x/best.pth shoe.png bag.jpg
@@ -46,8 +47,9 @@ def _train_parser(sub) -> None:
         help="train a model; write checkpoint, metadata, history and plots to --out",
         description="Train a model on Fashion-MNIST, MNIST-format IDX files or an image folder "
         "(one sub-folder per class) and write the run to --out: best.pth, best.json, "
-        "best.resume.pth, run.json, "
-        "history.csv, curves.png, metrics.png and, with test data, confusion_matrix.png.",
+        "best.resume.pth, best.log.csv (a row per epoch, written as it ends), run.json, "
+        "history.csv, curves.png, metrics.png and, with test data, confusion_matrix.png. "
+        "--resume DIR finishes an interrupted run with its own arguments.",
     )
     _data_and_model_arguments(t)
     t.add_argument(
@@ -66,6 +68,13 @@ def _train_parser(sub) -> None:
         help="stop after this many epochs without a better validation accuracy",
     )
     t.add_argument("--out", default="runs/train", help="run folder (default: runs/train)")
+    t.add_argument(
+        "--resume",
+        default=None,
+        metavar="DIR",
+        help="finish the interrupted run in DIR (its arguments are read from DIR/run.json; give "
+        "no others)",
+    )
 
 
 def _lr_find_parser(sub) -> None:

@@ -6,7 +6,8 @@ decides: history, learning-rate schedule, best weights, early stopping, checkpoi
 ``checkpoint="runs/best.pth"`` the Trainer writes the best weights (plain ``torch.load``-able) and
 ``best.json`` metadata when the monitored metric improves, and the whole training state to
 ``runs/best.resume.pth`` after every epoch, so ``Trainer.resume`` continues an interrupted run with
-the same results it would have had. """
+the same results it would have had, and appends each epoch's row to ``runs/best.log.csv`` as the
+epoch ends (epoch_log.py). """
 import contextlib
 import copy
 import math
@@ -23,6 +24,7 @@ from ..loader import DataLoader
 from ..metrics import classification_report
 from . import feature_cache, lr_finder, schedulers
 from .checkpoint import atomic_save, save_checkpoint
+from .epoch_log import EpochLog, log_path
 from .history import History
 from .progress import progress_bar
 from .torch_loop import TorchLoop
@@ -134,7 +136,8 @@ class Trainer:
     class_weights: one weight per class for cross_entropy, or "balanced": n_samples / (n_classes
         * class count), computed from the training labels when fit starts (recorded in best.json).
     early_stopping: patience in epochs on `monitor` ('val_acc' by default; 'train_loss' without
-        val).
+        val); min_delta: the least change of `monitor` that counts as an improvement for it.
+    checkpoint: the best weights' path; best.json, best.resume.pth and best.log.csv go beside it.
     accumulate: gradient accumulation over N batches. non_finite: 'raise' (default) or 'skip'
         NaN/inf batches.
     amp: on CUDA, bf16 autocast and channels_last inputs (ignored on CPU).
@@ -158,6 +161,7 @@ class Trainer:
         device: str = "auto",
         scheduler=None,
         early_stopping: Optional[int] = None,
+        min_delta: float = 0.0,
         monitor: str = "val_acc",
         checkpoint: Optional[str] = None,
         seed: int = 42,
@@ -182,6 +186,8 @@ class Trainer:
             raise ConfigError(
                 f"early_stopping is a patience in epochs (an integer >= 1), got {early_stopping!r}"
             )
+        if not (isinstance(min_delta, (int, float)) and min_delta >= 0):
+            raise ConfigError(f"min_delta must be a number >= 0, got {min_delta!r}")
         balanced = _check_class_weights(class_weights, loss)
         if cache_features not in ("auto", True, False):
             raise ConfigError(
@@ -197,6 +203,7 @@ class Trainer:
         self.schedule = schedulers.resolve(scheduler, monitor)
         self.device = resolve_device(device)
         self.early_stopping = early_stopping
+        self.min_delta = float(min_delta)
         self.checkpoint = checkpoint
         self.seed = int(seed)
         self.progress = progress
@@ -244,6 +251,7 @@ class Trainer:
         self.best_state = None
         self._latest_state = None  # the last epoch's weights while the model holds the best ones
         self.epochs_without_improvement = 0
+        self.stopping_best: Optional[float] = None  # early stopping's reference (min_delta)
 
     # -- properties users read ---------------------------------------------------------------
     @property
@@ -266,10 +274,18 @@ class Trainer:
         val: Optional[DataLoader] = None,
         epochs: Optional[int] = None,
         on_epoch: Optional[Callable[[Dict], Optional[bool]]] = None,
+        callbacks: Sequence[Callable[[Dict], Optional[bool]]] = (),
     ) -> History:
         """Trains `epochs` more epochs (after ``resume``: the rest of the interrupted run; else 10).
         Keeps the weights of the best `monitor` value and restores them at the end, also after early
-        stopping or Ctrl-C. ``on_epoch(row)`` is called after each epoch; returning False stops."""
+        stopping or Ctrl-C.
+
+        on_epoch, callbacks: functions called after each epoch (``on_epoch`` first, then each of
+        ``callbacks`` in order) with a copy of its History row: a dict with epoch (1-based),
+        train_loss, train_acc, lr and seconds, plus val_loss, val_acc and gap with validation data
+        (absent without). They run after the epoch's checkpoint and log row are written; any
+        returning False stops training after this epoch. For a logger of one's own, e.g.
+        ``callbacks=[lambda row: print(row)]``."""
         if not isinstance(train, DataLoader) or (
             val is not None and not isinstance(val, DataLoader)
         ):
@@ -286,6 +302,9 @@ class Trainer:
         monitor = (
             self.monitor if val is not None or self.monitor.startswith("train") else "train_loss"
         )
+        callbacks = ([on_epoch] if on_epoch is not None else []) + list(callbacks or ())
+        if not all(callable(c) for c in callbacks):
+            raise ConfigError("on_epoch and callbacks take functions of one argument (the row)")
         self.classes = list(getattr(train.dataset, "classes", []) or self.classes)
         self._set_class_weights(train)
         self.transforms = repr(getattr(train.dataset, "transform", None))
@@ -302,6 +321,9 @@ class Trainer:
         hist = self.history
         self._continue_from_latest()
         train_core, val_core = self._epoch_loaders(train, val)
+        log = EpochLog(log_path(self.checkpoint)) if self.checkpoint else None
+        if log is not None:
+            log.restart(hist.rows)
         try:
             for _ in range(epochs):
                 start = time.perf_counter()
@@ -326,14 +348,18 @@ class Trainer:
                     row.update(val_loss=va.loss, val_acc=va.accuracy, gap=tr.accuracy - va.accuracy)
                 row["seconds"] = time.perf_counter() - start
                 hist.append(row)
+                if log is not None:
+                    log.append(row)
                 self.epoch += 1
                 self.engine.scheduler_epoch_end(row[monitor] if self.schedule is not None else None)
-                if self._improved(row[monitor], monitor):
-                    self.best_value, self.epochs_without_improvement = row[monitor], 0
+                if self._improved(self.best_value, row[monitor], monitor, 0.0):
+                    self.best_value = row[monitor]
                     self.best_state = copy.deepcopy(self.model.state_dict())
                     hist.best_epoch = row["epoch"]
                     if self.checkpoint:
                         self._save_best(row)
+                if self._improved(self.stopping_best, row[monitor], monitor, self.min_delta):
+                    self.stopping_best, self.epochs_without_improvement = row[monitor], 0
                 else:
                     self.epochs_without_improvement += 1
                 stop = bool(
@@ -341,8 +367,9 @@ class Trainer:
                 )
                 if self.checkpoint:
                     self.save_state(resume_path(self.checkpoint))
-                if on_epoch is not None and on_epoch(dict(row)) is False:
-                    stop = True
+                for callback in callbacks:
+                    if callback(dict(row)) is False:
+                        stop = True
                 if stop:
                     break
         except KeyboardInterrupt:
@@ -399,10 +426,12 @@ class Trainer:
         if all(torch.equal(current[k], v) for k, v in self.best_state.items() if k in current):
             self.model.load_state_dict(latest)
 
-    def _improved(self, value: float, monitor: str) -> bool:
-        if self.best_value is None:
+    @staticmethod
+    def _improved(best: Optional[float], value: float, monitor: str, min_delta: float) -> bool:
+        """Whether `value` beats `best` by more than `min_delta` (Keras' rule)."""
+        if best is None:
             return True
-        return value > self.best_value if monitor.endswith("acc") else value < self.best_value
+        return value - best > min_delta if monitor.endswith("acc") else best - value > min_delta
 
     def _set_class_weights(self, train: DataLoader) -> None:
         """class_weights="balanced": n / (k * count) per class, from the training labels; a list:
@@ -613,6 +642,7 @@ class Trainer:
             "best_value": self.best_value,
             "best_state": self.best_state,
             "epochs_without_improvement": self.epochs_without_improvement,
+            "stopping_best": self.stopping_best,
             "history": {"rows": list(self.history.rows), "best_epoch": self.history.best_epoch},
             "classes": list(self.classes),
         }
@@ -659,6 +689,7 @@ class Trainer:
         self.best_value = state["best_value"]
         self.best_state = state["best_state"]
         self.epochs_without_improvement = state["epochs_without_improvement"]
+        self.stopping_best = state.get("stopping_best", self.best_value)
         self.history = History(monitor=self.monitor)
         for row in state["history"]["rows"]:
             self.history.append(row)
