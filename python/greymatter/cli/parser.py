@@ -250,7 +250,9 @@ def _sweep_parser(sub) -> None:
     s = sub.add_parser(
         "sweep",
         help="train one model per configuration of a grid and print the results table",
-        description="Lists are comma-separated: --lr 1e-4,1e-3 --size-inner 10,100 is a 2x2 grid.",
+        description="Lists are comma-separated: --lr 1e-4,1e-3 --size-inner 10,100 is a 2x2 grid. "
+        "With --strategy optuna a value may be a range Optuna samples: --lr log:1e-5:1e-1, "
+        "--dropout float:0:0.5, --size-inner int:10:1000.",
     )
     s.add_argument(
         "--data",
@@ -292,7 +294,16 @@ def _sweep_parser(sub) -> None:
     s.add_argument("--strategy", default="grid", choices=("grid", "optuna"))
     s.add_argument("--n-trials", type=int, default=None, help="optuna: trials in all")
     s.add_argument(
-        "--storage", default=None, help="optuna: study storage URL, e.g. sqlite:///study.db"
+        "--storage",
+        default=None,
+        help="optuna: study storage URL, e.g. sqlite:///study.db (default: beside --results)",
+    )
+    s.add_argument(
+        "--prune",
+        default=None,
+        choices=("median", "halving"),
+        help="optuna: stop bad trials early (median or successive halving of the per-epoch "
+        "val_acc)",
     )
     i = s.add_argument_group("image folders (read as greymatter train reads them)")
     i.add_argument(

@@ -30,12 +30,14 @@ from .grid import (
     check_kwargs,
     expand,
     factory_parameters,
+    first_point,
     route_keys,
     stable_hash,
 )
 from .run import ModelByName, Plan, as_dataset, resolve_model
-from .search import GridSearch, OptunaSearch
+from .search import GridSearch, OptunaSearch, make_pruner
 from .store import check_results_path, open_store
+from .study import default_storage
 
 __all__ = ["sweep", "RESULT_COLUMNS"]
 
@@ -74,13 +76,15 @@ def sweep(
     strategy: str = "grid",
     n_trials: Optional[int] = None,
     storage: Optional[str] = None,
+    prune=False,
     retry_failed: bool = False,
     progress: bool = True,
 ):
     """Trains `model` once per configuration and returns a pandas DataFrame, one row per
     configuration: its grid values, then val_acc, val_loss, train_acc, train_loss, gap (train_acc -
-    val_acc) of its best epoch, best_epoch, epochs trained, seconds, status ("ok" / "failed") and
-    error.
+    val_acc) of its best epoch, best_epoch, epochs trained, seconds, status ("ok", "pruned" or
+    "failed") and error. Optuna sweeps start with a "trial" column (the trial's number) and name
+    the study's best trial in ``df.attrs["best"]``.
 
     model: a function (or class) building the model; grid keys that are its parameters go to it. Or
         a name from gm.models' registry ("transfer": TransferClassifier, "mnistnet", ...; "mnistnet"
@@ -88,7 +92,9 @@ def sweep(
         right after torch.manual_seed(seed), so all get the same TransferClassifier backbone (unless
         `seed` is a grid key), and a frozen one runs once per image for the whole sweep (the
         Trainer's feature cache), not every epoch of every configuration.
-    grid: key -> list of values. Other keys go to the Trainer (lr, weight_decay, optimizer,
+    grid: key -> list of values, or (strategy="optuna") a range Optuna samples: ("log", lo, hi),
+        ("float", lo, hi) or ("int", lo, hi), e.g. {"lr": ("log", 1e-5, 1e-1), "size_inner": [10,
+        100, 1000]}. Keys that are not the model's go to the Trainer (lr, weight_decay, optimizer,
         momentum, ...), the training DataLoader (batch_size, ...) or the run (seed, epochs). Unknown
         keys: ConfigError.
     train, val: a Dataset, a DataLoader (its dataset and settings; the shuffle seed is the
@@ -109,15 +115,21 @@ def sweep(
     seed: seeds each configuration's model init, shuffle and dropout (a "seed" grid key overrides
         it).
     strategy: "grid" (every configuration) or "optuna" (n_trials configurations picked by Optuna's
-        TPE sampler from the grid's values; storage="sqlite:///study.db" keeps the study between
-        runs).
+        TPE sampler: list values, and ranges sampled on their scale).
+    storage: Optuna's study storage, an RDB URL; default: "sqlite:///<results>.optuna.db" beside
+        the results file (in memory with results=None). Sweeps and Dask workers on several
+        machines work on one study through one URL; a re-run continues it (docs/sweep.md).
+    prune: Optuna only. True or "median" (MedianPruner), "halving" (SuccessiveHalvingPruner) or an
+        optuna.pruners object: each configuration reports its per-epoch val_acc (train_loss without
+        val) to its trial, and a trial the pruner stops ends its training there; its row says
+        status "pruned" with the epochs it trained.
     """
     make_model = resolve_model(model)
     if strategy not in STRATEGIES:
         raise ConfigError(f"unknown strategy {strategy!r}; choose one of: {', '.join(STRATEGIES)}")
-    if strategy == "grid" and (n_trials is not None or storage is not None):
-        raise ConfigError("n_trials and storage are settings of strategy='optuna'")
-    points = expand(grid)
+    if strategy == "grid" and (n_trials is not None or storage is not None or prune):
+        raise ConfigError("n_trials, storage and prune are settings of strategy='optuna'")
+    points = expand(grid) if strategy == "grid" else [first_point(grid)]
     routes = route_keys(list(grid), make_model)
     if train is None:
         raise ConfigError("sweep needs train= data")
@@ -155,6 +167,13 @@ def sweep(
     if strategy == "grid":
         search = GridSearch([make_config(i, p) for i, p in enumerate(points)])
     else:
+        storage = storage if storage is not None else default_storage(results)
+        pruner = make_pruner(prune)
+        if pruner is not None and storage is None and (executor is not None or n_jobs > 1):
+            raise ConfigError(
+                "prune=True with worker processes or Dask needs a study they can reach: give "
+                "results= (the study goes beside it) or storage= (an RDB URL)"
+            )
         search = OptunaSearch(
             grid,
             make_config,
@@ -163,6 +182,7 @@ def sweep(
             study_name=f"greymatter-sweep-{plan.token}",
             seed=plan.seed,
             maximize=val is not None,
+            pruner=pruner,
         )
     store = open_store(results)
     try:
@@ -177,7 +197,11 @@ def sweep(
             runner.close()
     finally:
         store.close()
-    return _dataframe(table, list(grid))
+        search.close()
+    df = _dataframe(table, list(grid), trials=strategy == "optuna")
+    if strategy == "optuna":
+        df.attrs["best"] = search.best()
+    return df
 
 
 def _loop(search, runner, store, known: Dict[str, Dict], bar) -> List:
@@ -215,6 +239,7 @@ def _loop(search, runner, store, known: Dict[str, Dict], bar) -> List:
         BaseException
     ):  # KeyboardInterrupt included: stop what runs, keep what the store has, re-raise
         runner.cancel(list(in_flight))
+        search.cancel(list(in_flight.values()))
         raise
     finally:
         if bar is not None:
@@ -222,16 +247,17 @@ def _loop(search, runner, store, known: Dict[str, Dict], bar) -> List:
     return [(config, rows[key]) for key, config in order.items() if key in rows]
 
 
-def _dataframe(table, keys: List[str]):
+def _dataframe(table, keys: List[str], trials: bool = False):
     import pandas as pd
 
     records = []
     for config, row in table:
-        record = dict(config.params)
+        record = {"trial": config.index} if trials else {}
+        record.update(config.params)
         record.update({c: row.get(c) for c in RESULT_COLUMNS})
         records.append(record)
-    df = pd.DataFrame(records, columns=keys + RESULT_COLUMNS)
-    for c in ("best_epoch", "epochs"):
+    df = pd.DataFrame(records, columns=(["trial"] if trials else []) + keys + RESULT_COLUMNS)
+    for c in ("trial", "best_epoch", "epochs") if trials else ("best_epoch", "epochs"):
         df[c] = df[c].astype("Int64")  # integers that may be missing (failed rows)
     return df
 
