@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 import greymatter as gm
+from greymatter import cli
 from greymatter import transforms as T
 from greymatter.sample_data import make_image_folder
 
@@ -162,3 +163,31 @@ def test_class_weights_of_the_wrong_length_or_sign_are_config_errors(folder):
         gm.Trainer(model, class_weights="inverse", progress=False)
     with pytest.raises(gm.ConfigError, match="cross_entropy"):
         gm.Trainer(gm.models.ExamModel(), loss="bce", class_weights="balanced", progress=False)
+
+
+@pytest.mark.parametrize("balance", ["weights", "sampler"])
+def test_cli_train_balance(folder, tmp_path, balance, monkeypatch):
+    from greymatter.cli import train as cli_train
+
+    made = []  # the loaders train builds, the training one first
+
+    def loader(*a, **kw):
+        made.append(gm.DataLoader(*a, **kw))
+        return made[-1]
+
+    monkeypatch.setattr(cli_train, "DataLoader", loader)
+    out = tmp_path / balance
+    args = ["train", "--data", str(folder), "--model", "mnistcnn", "--image-size", "32"]
+    args += ["--epochs", "1", "--batch-size", "8", "--val-fraction", "0.25", "--balance", balance]
+    assert cli.main(args + ["--grayscale", "--num-workers", "1", "--out", str(out)]) == 0
+    trainer = json.loads((out / "best.json").read_text())["trainer"]
+    if balance == "weights":  # 30 + 3 training images after a stratified 3:1 split
+        counts = [30, 3]
+        assert trainer["class_weights"] == pytest.approx([33 / (2 * c) for c in counts])
+        assert trainer["class_weights_rule"] == "balanced"
+        assert made[0].sampler is None and made[0].shuffle
+    else:
+        assert trainer["class_weights"] == []
+        assert made[0].sampler == "balanced" and not made[0].shuffle
+        assert made[0].weighted_sampler.num_samples == 33
+    assert "--balance" in json.loads((out / "run.json").read_text())["command"]

@@ -67,6 +67,19 @@ def _train_parser(sub) -> None:
         metavar="PATIENCE",
         help="stop after this many epochs without a better validation accuracy",
     )
+    t.add_argument(
+        "--min-delta",
+        type=float,
+        default=0.0,
+        help="for --early-stopping: the least gain in validation accuracy that counts",
+    )
+    t.add_argument(
+        "--balance",
+        default=None,
+        choices=("sampler", "weights"),
+        help="imbalanced classes: draw every class equally often (sampler) or weight the loss by "
+        "n / (classes x class count) (weights)",
+    )
     t.add_argument("--out", default="runs/train", help="run folder (default: runs/train)")
     t.add_argument(
         "--resume",

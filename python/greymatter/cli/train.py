@@ -92,6 +92,8 @@ def train(args, argv) -> int:
         momentum=args.momentum,
         scheduler=args.scheduler,
         early_stopping=args.early_stopping,
+        min_delta=args.min_delta,
+        class_weights="balanced" if args.balance == "weights" else None,
         seed=args.seed,
         checkpoint=str(out / "best.pth"),
         progress=sys.stderr.isatty(),
@@ -113,8 +115,10 @@ def train(args, argv) -> int:
     epochs = _resume(trainer, out, args.epochs) if resuming else args.epochs
     # Written now too, so that a killed run can be finished with --resume.
     write_run(out, spec, data, command, finished=False)
+    # A sampler draws the order itself, so it replaces shuffle.
+    order = dict(sampler="balanced") if args.balance == "sampler" else dict(shuffle=True)
     hist = trainer.fit(
-        DataLoader(train_ds, batch_size=args.batch_size, shuffle=True, seed=args.seed, **loader),
+        DataLoader(train_ds, batch_size=args.batch_size, seed=args.seed, **order, **loader),
         DataLoader(val_ds, batch_size=max(args.batch_size, 256), **loader),
         epochs=epochs,
         on_epoch=_epoch_line(args.epochs),
