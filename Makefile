@@ -1,18 +1,23 @@
-# make demo | test | bench — each sets up what is missing first (Debian packages when root, .venv,
-# the package built and installed into it). Build tree kept in build/cmake between runs.
+# make demo | test | notebook | bench — each sets up what is missing first (Debian packages when
+# root, .venv, the package built and installed into it). Build tree kept in build/cmake between runs.
 VENV      := .venv
 PY        := $(VENV)/bin/python
 PACKAGES  := packaging/debian-packages.txt
+TEST_PACKAGES     := packaging/test-packages.txt
+NOTEBOOK_PACKAGES := packaging/notebook-packages.txt
 BUILD_DIR := build/cmake
 export GREYMATTER_BUILD_DIR := $(CURDIR)/$(BUILD_DIR)
 export GREYMATTER_BUILD_TESTS := ON
 
-.PHONY: setup packages venv install demo test lint format test-cpp test-python bench clean
+.PHONY: setup packages test-packages notebook-packages venv install demo test notebook lint format \
+	test-cpp test-python bench clean
 
 setup: packages venv install
 
-packages:
-	@missing=$$(grep -v '^#' $(PACKAGES) | xargs -n1 sh -c 'dpkg-query -W -f="\$${Status}" "$$0" 2>/dev/null | grep -q "install ok installed" || echo "$$0"'); \
+# $(call install-missing,LISTS): installs the Debian packages named in the LISTS files (one a line, #
+# comments) that are not installed yet; when not root, names them and fails.
+define install-missing
+	@missing=$$(grep -hv '^#' $(1) | xargs -r -n1 sh -c 'dpkg-query -W -f="\$${Status}" "$$0" 2>/dev/null | grep -q "install ok installed" || echo "$$0"'); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages:" $$missing; \
@@ -21,6 +26,17 @@ packages:
 	    echo "missing Debian packages (run as root, or: sudo apt-get install $$missing)"; exit 1; \
 	  fi; \
 	fi
+endef
+
+packages:
+	$(call install-missing,$(PACKAGES))
+
+# The browser test runs the notebooks in Jupyter Notebook, so the test setup includes its list.
+test-packages:
+	$(call install-missing,$(TEST_PACKAGES) $(NOTEBOOK_PACKAGES))
+
+notebook-packages:
+	$(call install-missing,$(NOTEBOOK_PACKAGES))
 
 # The venv sees Debian's torch (system site packages). Its pip.conf never reaches for an index and builds
 # against that torch, so a plain `.venv/bin/pip install .` works offline. pip reads "no-" keys inverted:
@@ -37,7 +53,17 @@ install: $(PY)
 demo: setup
 	$(PY) -m greymatter.demo
 
-test: setup lint test-cpp test-python
+test: setup test-packages lint test-cpp test-python
+
+# The tutorials in a browser: registers the .venv as the "greymatter" kernel, copies the notebooks into
+# $(NOTEBOOK_DIR) (ignored by git; copies you edited are kept) and serves them there; Jupyter prints
+# the URL to open. NOTEBOOK_ARGS go to Jupyter, e.g. NOTEBOOK_ARGS="--no-browser --port 8890".
+NOTEBOOK_DIR  := notebooks/work
+NOTEBOOK_ARGS ?=
+notebook: setup notebook-packages
+	$(PY) -m greymatter.jupyter --notebooks notebooks --into $(NOTEBOOK_DIR)
+	cd $(NOTEBOOK_DIR) && exec $(CURDIR)/$(PY) -m notebook --ip=127.0.0.1 \
+	  $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(NOTEBOOK_ARGS)
 
 # Style, checked the way CI checks it: black and flake8 for Python, clang-format for C++ (configs in
 # pyproject.toml, .flake8 and .clang-format). `make format` rewrites the files instead.

@@ -57,9 +57,8 @@ class ClothingClassifierMobileNet(nn.Module):
     def __init__(self, weights_path: str, size_inner: int, num_classes: int) -> None:
         super().__init__()
         self.base_model = torchvision.models.mobilenet_v2(weights=None)
-        self.base_model.load_state_dict(
-            torch.load(weights_path)
-        )  # the tutorial: weights="IMAGENET1K_V1"
+        # the tutorial: weights="IMAGENET1K_V1"
+        self.base_model.load_state_dict(torch.load(weights_path, weights_only=True))
         for param in self.base_model.parameters():
             param.requires_grad = False
         self.base_model.classifier = nn.Identity()

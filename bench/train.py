@@ -1,32 +1,43 @@
-"""Two training benchmarks, each against a reference measured in the same run.
+"""Training benchmarks, each against a reference measured in the same run.
 
 1. Fashion-MNIST MNISTNet (784-128-64-10), batch 64, Adam 1e-3, one training epoch: the MNIST
    tutorial's Python loop (torchvision dataset + ToTensor + DataLoader) vs greymatter's Trainer.fit.
    The tutorial loop runs twice: at torch's thread count (what a learner gets) and at one thread
    (what greymatter's engine picks for a model this small), so the ratio is not a threading
    artefact.
-2. BrainTumorCNN at 128x128, batch 32, on a 4-class folder of JPEGs: an epoch of Trainer.fit reading
+2. A learner's own classes (the tutorials' MNISTNet and two-conv CNN written as nn.Modules, with
+   nn.CrossEntropyLoss and optim.Adam objects) against greymatter's MNISTNet and MNISTCNN with the
+   same layers, same threads, same batches (targets: 1.2x and 1.1x), with the floor: the same steps
+   eagerly on batches already in memory. Then the greymatter epochs again with one busy process
+   (`python3 -c 'while 1: pass'`) competing for the cores (target: within 2x of idle).
+3. BrainTumorCNN at 128x128, batch 32, on a 4-class folder of JPEGs: an epoch of Trainer.fit reading
    the files (2 loader workers) vs the model's pure compute (the same steps on batches already in
    memory). A ratio near 1 means decoding and resizing are hidden behind the model.
 
     .venv/bin/python bench/train.py [--epochs 1] [--workers 0] [--images-per-class 48] \\
-                                    [--device cpu]
+                                    [--cnn-images 12000] [--device cpu] [--no-own] [--no-folder]
 
 With --device cuda (a GPU machine) both sides train on the GPU: the tutorial loop moves each batch
 there as the tutorial does, and --no-folder skips part 2 where the build has no image decoder (no
 OpenCV). """
 import argparse
 import gzip
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 import torchvision
-from torch import nn
+from torch import nn, optim
+from torch.nn import functional as F
+from threadpoolctl import threadpool_limits
 
 import greymatter as gm
+from greymatter import _core
 
 
 def torchvision_root(tmp: Path) -> Path:
@@ -47,6 +58,25 @@ class TutorialMLP(nn.Module):
     def forward(self, x):
         x = x.view(x.size(0), -1)
         return self.fc3(torch.relu(self.fc2(torch.relu(self.fc1(x)))))
+
+
+class TutorialCNN(nn.Module):
+    """The MNIST challenge's CNN as a learner writes it: gm.models.MNISTCNN's layers."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, padding=1)
+        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
+        self.pool = nn.MaxPool2d(2, 2)
+        self.fc1 = nn.Linear(64 * 7 * 7, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.conv1(x)))
+        x = self.pool(F.relu(self.conv2(x)))
+        x = x.view(x.size(0), -1)
+        x = F.relu(self.fc1(x))
+        return self.fc2(x)
 
 
 def synchronize(device: str) -> None:
@@ -84,6 +114,95 @@ def greymatter_epochs(epochs: int, device: str = "cpu") -> float:
     trainer.fit(loader, epochs=epochs)
     synchronize(device)
     return time.perf_counter() - start
+
+
+def timed_fit(model, loader, epochs: int, device: str, objects: bool):
+    """(wall, CPU) seconds of Trainer.fit; `objects`: the tutorial's loss and optimizer objects,
+    else names. CPU time (this process's threads) is the steadier measure on a shared machine."""
+    if objects:
+        kwargs = {"loss": nn.CrossEntropyLoss(), "optimizer": optim.Adam(model.parameters(), 1e-3)}
+    else:
+        kwargs = {"lr": 1e-3}
+    trainer = gm.Trainer(model, progress=False, device=device, **kwargs)
+    assert trainer.fused
+    synchronize(device)
+    start, cpu = time.perf_counter(), time.process_time()
+    trainer.fit(loader, epochs=epochs)
+    synchronize(device)
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
+def in_memory_floor(model, batches, threads: int) -> float:
+    """The same steps on batches already in memory: eager forward, loss, backward, foreach Adam,
+    on the engine's thread count (torch's and BLAS's pools alike)."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    opt = optim.Adam(model.parameters(), lr=1e-3, foreach=True)
+    model.train()
+    with threadpool_limits(threads, user_api="blas"):
+        start, cpu = time.perf_counter(), time.process_time()
+        for x, y in batches:
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+        seconds = time.perf_counter() - start, time.process_time() - cpu
+    torch.set_num_threads(saved)
+    return seconds
+
+
+def with_busy_process(run):
+    """run() while one other process spins on a core (`python3 -c 'while 1: pass'`)."""
+    busy = subprocess.Popen([sys.executable, "-c", "while 1: pass"])
+    try:
+        time.sleep(0.5)  # let it take its core
+        return run()
+    finally:
+        busy.kill()
+        busy.wait()
+
+
+def own_classes(epochs: int, cnn_images: int, device: str):
+    """Rows (name, (wall, cpu) seconds, images): the learner's classes, greymatter's, the floor,
+    and both with a busy process."""
+    full = gm.datasets.FashionMNIST(train=True, transform=gm.transforms.ToTensor())
+    pairs = [
+        ("MNISTNet", TutorialMLP, lambda: gm.models.MNISTNet(), full),
+        ("MNISTCNN", TutorialCNN, lambda: gm.models.MNISTCNN(), gm.Subset(full, range(cnn_images))),
+    ]
+    rows, ratios = [], {}
+    for name, own_class, builtin, ds in pairs:
+        loader = gm.DataLoader(ds, batch_size=64, shuffle=True, seed=0)
+        n = len(ds) * epochs
+        torch.manual_seed(0)
+        own, ours = own_class(), builtin()
+        ours.load_state_dict(own.state_dict())
+        # Alternating, best of two each, so load from elsewhere on the machine hits all alike.
+        times = {"own": [], "gm": [], "gm busy": [], "own busy": []}
+        for _ in range(2):
+            times["own"].append(timed_fit(own, loader, epochs, device, True))
+            times["gm"].append(timed_fit(ours, loader, epochs, device, False))
+            times["gm busy"].append(
+                with_busy_process(lambda: timed_fit(ours, loader, epochs, device, False))
+            )
+            times["own busy"].append(
+                with_busy_process(lambda: timed_fit(own, loader, epochs, device, True))
+            )
+        best = {k: min(v) for k, v in times.items()}  # (wall, cpu) pairs: the fastest wall time
+        batches = [(x.clone(), y.clone()) for x, y in loader.epoch(0)] * epochs
+        small = 3 * ours.macs_per_sample() * 64 < 1e8  # the engine's one-thread rule
+        threads = 1 if small else min(torch.get_num_threads(), _core._free_cores())
+        floor = in_memory_floor(builtin(), batches, threads)
+        rows += [
+            (f"{name}: learner's class", best["own"], n),
+            (f"{name}: gm.models.{name}", best["gm"], n),
+            (f"{name}: floor, {threads} thread(s)", floor, n),
+            (f"{name}: gm, 1 busy process", best["gm busy"], n),
+            (f"{name}: learner's, 1 busy", best["own busy"], n),
+        ]
+        ratios[name] = best["own"][0] / best["gm"][0]
+        ratios[f"{name} cpu"] = best["own"][1] / best["gm"][1]
+        ratios[f"{name} busy/idle"] = best["gm busy"][0] / best["gm"][0]
+    return rows, ratios
 
 
 def brain_tumor_folder(root: Path, per_class: int) -> Path:
@@ -137,12 +256,17 @@ def main() -> None:
     parser.add_argument(
         "--no-folder", action="store_true", help="skip the BrainTumorCNN image-folder part"
     )
+    parser.add_argument("--no-own", action="store_true", help="skip the learner's-classes part")
+    parser.add_argument(
+        "--cnn-images", type=int, default=12000, help="Fashion-MNIST images for the CNN rows"
+    )
     args = parser.parse_args()
     n = 60000 * args.epochs
     threads = torch.get_num_threads()
     print(
         f"torch {torch.__version__}, {args.device}, {threads} threads, {args.epochs} epoch(s) of "
-        f"{n // args.epochs}, batch 64"
+        f"{n // args.epochs}, batch 64; load average {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} cores"
     )
     if args.device.startswith("cuda"):  # warm-up: CUDA context and kernels load outside the clock
         greymatter_epochs(1, args.device)
@@ -164,6 +288,18 @@ def main() -> None:
         f"speed-up: {ref / ours:.1f}x vs the tutorial as run, {ref_one / ours:.1f}x vs its best "
         "thread setting"
     )
+    if not args.no_own:
+        rows, ratios = own_classes(args.epochs, args.cnn_images, args.device)
+        print(f"\nlearner's own classes vs greymatter's, batch 64, {threads} threads")
+        for name, (sec, cpu), images in rows:
+            print(f"{name:32s} {sec:7.2f} s {cpu:7.2f} cpu-s {images / sec:9.0f} img/s")
+        print(
+            f"learner's / greymatter, wall (cpu): MNISTNet {ratios['MNISTNet']:.2f} "
+            f"({ratios['MNISTNet cpu']:.2f}) (target <= 1.2), MNISTCNN {ratios['MNISTCNN']:.2f} "
+            f"({ratios['MNISTCNN cpu']:.2f}) (target <= 1.1); with a busy process / idle: MNISTNet "
+            f"{ratios['MNISTNet busy/idle']:.2f}, MNISTCNN {ratios['MNISTCNN busy/idle']:.2f} "
+            "(target <= 2)"
+        )
     if args.no_folder:
         return
 

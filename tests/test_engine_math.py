@@ -231,9 +231,38 @@ def test_loss_pitfalls_are_explained(name, output, labels, message):
         _core.Loss(name).check(output, labels)
 
 
+def test_more_losses_match_torch_nn():
+    # The options the tutorials' loss objects carry: ignore_index, NLLLoss on log-probabilities,
+    # BCEWithLogitsLoss's pos_weight.
+    torch.manual_seed(1)
+    logits, labels = torch.randn(8, 4), torch.tensor([0, 1, 2, 3, 3, 2, 1, 0])
+    w = [1.0, 2.0, 0.5, 1.5]
+    pairs = [
+        (_core.Loss("cross_entropy", ignore_index=2), nn.CrossEntropyLoss(ignore_index=2)),
+        (_core.Loss("nll", w), nn.NLLLoss(weight=torch.tensor(w))),
+        (_core.Loss("nll", ignore_index=0), nn.NLLLoss(ignore_index=0)),
+    ]
+    log_probs = logits.log_softmax(1)
+    for ours, theirs in pairs:
+        x = log_probs if isinstance(theirs, nn.NLLLoss) else logits
+        torch.testing.assert_close(ours(x, labels), theirs(x, labels))
+    torch.testing.assert_close(_core.Loss("nll").probabilities(log_probs), logits.softmax(1))
+    z, y = torch.randn(8, 1), torch.randint(0, 2, (8,))
+    torch.testing.assert_close(
+        _core.Loss("bce_with_logits", pos_weight=[3.0])(z, y),
+        nn.BCEWithLogitsLoss(pos_weight=torch.tensor([3.0]))(z, y.float()[:, None]),
+    )
+    # ignore_index is a label the range check lets through; others still fail.
+    _core.Loss("cross_entropy", ignore_index=-1).check_labels(torch.tensor([0, -1, 3]), 4)
+    with pytest.raises(gm.ConfigError, match="label -2 is out of range"):
+        _core.Loss("cross_entropy", ignore_index=-1).check_labels(torch.tensor([0, -2]), 4)
+
+
 def test_bad_loss_options():
-    with pytest.raises(gm.ConfigError, match="cross_entropy' only"):
+    with pytest.raises(gm.ConfigError, match="apply to loss='cross_entropy' or 'nll' only"):
         _core.Loss("bce", [1.0, 2.0])
+    with pytest.raises(gm.ConfigError, match="pos_weight applies to loss='bce_with_logits'"):
+        _core.Loss("bce", pos_weight=[2.0])
     with pytest.raises(gm.ConfigError, match="unknown loss"):
         _core.Loss("hinge")
 
@@ -251,12 +280,12 @@ def torch_lrs(make_sched, steps, metric=None, per_step=False):
 
 
 def gm_lrs(name, options, steps, metric=None):
-    s = _core.Scheduler(name, options, 0.1)
-    lr, out = s.initial_lr(), []
+    s = _core.Scheduler(name, options, [0.1])
+    [lr], out = s.initial_lrs(), []
     for i in range(steps):
         out.append(lr)
-        new = s.after_step() if s.per_step else s.after_epoch(metric[i] if metric else None, lr)
-        lr = new if new is not None else lr
+        new = s.after_step() if s.per_step else s.after_epoch(metric[i] if metric else None, [lr])
+        lr = new[0] if new is not None else lr
     return out
 
 
@@ -264,6 +293,13 @@ def test_schedules_match_torch_lr_scheduler():
     sch = torch.optim.lr_scheduler
     cases = [
         (("step", {"step_size": 3, "gamma": 0.5}), lambda o: sch.StepLR(o, 3, 0.5), 10, None),
+        (
+            ("multistep", {"milestones": [5, 2, 5], "gamma": 0.3}),
+            lambda o: sch.MultiStepLR(o, [5, 2, 5], 0.3),
+            8,
+            None,
+        ),
+        (("exponential", {"gamma": 0.8}), lambda o: sch.ExponentialLR(o, 0.8), 6, None),
         (
             ("cosine", {"T_max": 7, "eta_min": 1e-3}),
             lambda o: sch.CosineAnnealingLR(o, 7, 1e-3),
@@ -315,12 +351,119 @@ def test_schedules_match_torch_lr_scheduler():
     assert min(gm_lrs("plateau", cases[-1][0][1], len(metrics), metrics)) < 0.1  # it did reduce
 
 
+def test_schedules_scale_each_parameter_group_like_torch():
+    # Two groups at different lrs (a backbone below its head): each keeps its own base lr; plateau
+    # floors each at its own min_lr; OneCycleLR takes a max_lr per group and cycles the momentum.
+    sch = torch.optim.lr_scheduler
+    metrics = [0.5, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6]
+    cases = [
+        ("step", {"step_size": 2, "gamma": 0.5}, lambda o: sch.StepLR(o, 2, 0.5), None),
+        ("cosine", {"T_max": 5}, lambda o: sch.CosineAnnealingLR(o, 5), None),
+        (
+            "plateau",
+            {"mode": "max", "factor": 0.5, "patience": 1, "min_lr": [0.0, 0.03]},
+            lambda o: sch.ReduceLROnPlateau(o, "max", factor=0.5, patience=1, min_lr=[0.0, 0.03]),
+            metrics,
+        ),
+        (
+            "onecycle",
+            {
+                "max_lr": [0.5, 0.05],
+                "total_steps": 9,
+                "cycle_momentum": True,
+                "base_momentum": 0.8,
+                "max_momentum": 0.9,
+            },
+            lambda o: sch.OneCycleLR(
+                o, [0.5, 0.05], total_steps=9, base_momentum=0.8, max_momentum=0.9
+            ),
+            None,
+        ),
+    ]
+    for name, options, make, metric in cases:
+        opt = torch.optim.SGD(
+            [
+                {"params": [nn.Parameter(torch.zeros(1))], "lr": 0.1},
+                {"params": [nn.Parameter(torch.zeros(1))], "lr": 0.2},
+            ],
+            lr=0.1,
+            momentum=0.9,
+        )
+        ours = _core.Scheduler(name, options, [0.1, 0.2])
+        lrs = ours.initial_lrs()
+        ref = make(opt)
+        for i in range(9):
+            expected = [g["lr"] for g in opt.param_groups]
+            assert lrs == pytest.approx(expected, rel=1e-9), (name, i)
+            if name == "onecycle":
+                assert ours.momentum() == pytest.approx(opt.param_groups[0]["momentum"]), i
+            opt.step()
+            ref.step(metric[i]) if metric else ref.step()
+            new = (
+                ours.after_step()
+                if ours.per_step
+                else ours.after_epoch(metric[i] if metric else None, lrs)
+            )
+            lrs = new if new is not None else lrs
+
+
+def test_optimizer_param_groups_match_torch_optim(tiny_mnist):
+    # Each group its own lr, weight decay and momentum/betas; a parameter in no group is left alone.
+    ds = gm.datasets.MNIST(root=tiny_mnist[0], transform=gm.transforms.ToTensor())
+    loader = gm.DataLoader(ds, batch_size=20, shuffle=True, seed=4)
+    for name, groups, make in [
+        (
+            "adam",
+            [
+                {"params": [0, 1], "lr": 1e-2, "betas": (0.8, 0.99)},
+                {"params": [2], "weight_decay": 0.1},
+            ],
+            lambda g: torch.optim.Adam(g, lr=1e-3),
+        ),
+        (
+            "sgd",
+            [
+                {"params": [0, 1], "lr": 0.05, "momentum": 0.5, "dampening": 0.1},
+                {"params": [2, 3], "nesterov": True, "weight_decay": 1e-3},
+            ],
+            lambda g: torch.optim.SGD(g, lr=0.1, momentum=0.9),
+        ),
+    ]:
+        ref = TutorialMLP()
+        model = gm.models.MNISTNet(hidden=(32,))
+        model.load_state_dict(ref.state_dict())
+        engine = _core.Engine(
+            model,
+            optimizer=name,
+            lr=0.1 if name == "sgd" else 1e-3,
+            momentum=0.9 if name == "sgd" else 0.0,
+        )
+        engine.param_groups = groups
+        params = list(ref.parameters())
+        opt = make([{**g, "params": [params[i] for i in g["params"]]} for g in groups])
+        for epoch in range(2):
+            engine.train_epoch(loader.core, epoch)
+            for x, y in loader.epoch(epoch):
+                F.cross_entropy(ref(x), y).backward()
+                opt.step()
+                opt.zero_grad()
+        for k, p in ref.state_dict().items():
+            torch.testing.assert_close(model.state_dict()[k], p, rtol=1e-4, atol=1e-6, msg=k)
+        assert [g["lr"] for g in engine.param_groups] == [g["lr"] for g in opt.param_groups]
+    with pytest.raises(gm.ConfigError, match="more than one parameter group"):
+        engine.param_groups = [{"params": [0]}, {"params": [0, 1]}]
+    with pytest.raises(gm.ConfigError, match="names parameter 9"):
+        engine.param_groups = [{"params": [9]}]
+
+
 def test_bad_schedule_options():
     with pytest.raises(gm.ConfigError, match="no option 'patiense'"):
-        _core.Scheduler("plateau", {"patiense": 3}, 0.1)
+        _core.Scheduler("plateau", {"patiense": 3}, [0.1])
     with pytest.raises(gm.ConfigError, match="unknown scheduler"):
-        _core.Scheduler("exponential", {}, 0.1)
-    s = _core.Scheduler("onecycle", {"max_lr": 0.1, "total_steps": 3}, 0.1)
+        _core.Scheduler("polynomial", {}, [0.1])
+    with pytest.raises(gm.ConfigError, match="max_lr has 1 values for 2 parameter groups"):
+        _core.Scheduler("onecycle", {"max_lr": [0.1], "total_steps": 5}, [0.1, 0.2])
+    s = _core.Scheduler("onecycle", {"max_lr": 0.1, "total_steps": 3}, [0.1])
     for _ in range(3):
         s.after_step()
     with pytest.raises(gm.ConfigError, match="run out"):

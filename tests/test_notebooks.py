@@ -8,12 +8,13 @@ weights file of the right name (torchvision's random initialisation, so the code
 accuracy). Also checks that the committed notebooks carry no outputs and that their figures really
 display (image/png outputs, not a Figure's text repr: the notebooks load no matplotlib backend
 themselves)."""
-import json
 import os
 import sys
 from pathlib import Path
 
 import pytest
+
+from greymatter.jupyter.kernelspec import KERNEL_NAME, kernel_json, write_kernelspec
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -31,23 +32,13 @@ RUNS = [(p, False) for p in NOTEBOOKS] + [
 
 @pytest.fixture(scope="module")
 def kernel_name(tmp_path_factory):
-    """A kernelspec for this interpreter (the .venv that has greymatter installed), not the system
-    one."""
+    """The kernel the notebooks name, "greymatter", here running this interpreter (the .venv that
+    has greymatter installed) through a kernelspec found first on JUPYTER_PATH."""
     root = tmp_path_factory.mktemp("jupyter")
-    spec = root / "kernels" / "greymatter-test"
-    spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(
-        json.dumps(
-            {
-                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                "display_name": "greymatter test",
-                "language": "python",
-            }
-        )
-    )
+    write_kernelspec(root / "kernels", kernel_json(sys.executable))
     old = os.environ.get("JUPYTER_PATH")
     os.environ["JUPYTER_PATH"] = str(root) + (os.pathsep + old if old else "")
-    yield "greymatter-test"
+    yield KERNEL_NAME
     if old is None:
         os.environ.pop("JUPYTER_PATH", None)
     else:
@@ -121,12 +112,23 @@ def test_notebook_runs(path, weights, kernel_name, torch_homes, tmp_path, monkey
         if o.output_type == "error"
     ]
     assert not errors
+    # Nothing on stderr: no stray warnings (tqdm's "IProgress not found" included), no empty boxes
+    # left by progress bars.
+    stderr = [
+        o.text
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if o.output_type == "stream" and o.name == "stderr"
+    ]
+    assert not stderr, stderr
     assert _pngs(nb) >= 1, "figures did not display as images"
     text = _text(nb)
     assert "<Figure size" not in text, "a figure showed as text instead of an image"
     # Without weights the notebooks train unfrozen: no "frozen random backbone" warning for learners
     # to puzzle over.
     assert "learns almost nothing" not in text
+    # The learner's own classes, losses, optimizers and schedulers train in the C++ engine.
+    assert "not fused" not in text
     if path.stem[:2] in USES_WEIGHTS:
         assert ("not found at" in text) is not weights  # the branch this run was meant to take
         assert (WEIGHTS_FILE in text) is not weights

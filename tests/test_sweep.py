@@ -194,7 +194,7 @@ def test_failed_configurations_are_recorded_and_the_sweep_goes_on(data, tmp_path
     path = tmp_path / f"r{suffix}"
     df = gm.sweep(
         poisoned_model,
-        grid={"poison": [False, True], "size_inner": [8], "lr": [1e-3, -1.0]},
+        grid={"poison": [False, True], "size_inner": [8], "weight_decay": [0.0, -1.0]},
         train=data[0],
         val=data[1],
         epochs=1,
@@ -204,12 +204,12 @@ def test_failed_configurations_are_recorded_and_the_sweep_goes_on(data, tmp_path
     )
     assert list(df.status) == ["ok", "failed", "failed", "failed"]
     assert df.error.iloc[2].startswith("TrainingError: loss became nan")  # poison, lr 1e-3
-    assert df.error.iloc[1].startswith("ConfigError: lr must be a positive number")  # lr -1
+    assert df.error.iloc[1].startswith("ConfigError: weight_decay must be in")  # weight_decay -1
     assert df.val_acc.iloc[0] > 0 and df.val_acc.iloc[1:].isna().all()
     # Failed rows are kept and not re-run, unless asked.
     again = gm.sweep(
         poisoned_model,
-        grid={"poison": [False, True], "size_inner": [8], "lr": [1e-3, -1.0]},
+        grid={"poison": [False, True], "size_inner": [8], "weight_decay": [0.0, -1.0]},
         train=data[0],
         val=data[1],
         epochs=1,

@@ -15,6 +15,7 @@
 #include "greymatter/data/image_source.h"
 #include "greymatter/data/image_tensor_source.h"
 #include "greymatter/data/loader.h"
+#include "greymatter/data/pixel_limit.h"
 #include "greymatter/data/sample_cache.h"
 #include "greymatter/data/tensor_source.h"
 #include "greymatter/data/transforms.h"
@@ -83,6 +84,11 @@ void bind_data(py::module_& m) {
       .def_property_readonly("images", &TensorSource::images)
       .def_property_readonly("labels", &TensorSource::labels);
 
+  m.def("max_image_pixels", &max_image_pixels,
+        "The largest image (width x height) any decode or transform accepts; 0: no limit.");
+  m.def("set_max_image_pixels", &set_max_image_pixels, py::arg("pixels"),
+        "Sets the process-wide pixel limit (0: no limit).");
+  m.def("default_max_image_pixels", [] { return kDefaultMaxImagePixels; });
   m.def("have_image_decoder", &have_image_decoder,
         "Whether this build can decode image files (OpenCV).");
   m.def("default_image_extensions", &default_image_extensions);

@@ -103,3 +103,10 @@ TEST(Idx, MissingFileNamesThePath) {
   const auto msg = error_of([] { read_idx("/nonexistent/train-images-idx3-ubyte.gz"); });
   EXPECT_NE(msg.find("/nonexistent/train-images-idx3-ubyte.gz"), std::string::npos) << msg;
 }
+
+TEST(Idx, SizesWhoseProductOverflowsAreAnError) {
+  // 2^16 four times is 2^64: wrapped to 0 it would match an empty body and allocate 2^64 bytes.
+  const auto msg = error_of([] { parse_idx(idx_bytes({65536, 65536, 65536, 65536}, ""), "bomb"); });
+  EXPECT_NE(msg.find("bomb"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("more elements"), std::string::npos) << msg;
+}

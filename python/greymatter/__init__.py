@@ -7,7 +7,13 @@ C++.
     loader = gm.DataLoader(train, batch_size=64, shuffle=True)
     hist = gm.Trainer(model, lr=1e-3).fit(loader, epochs=5)
 """
-import torch  # noqa: F401  (loads libtorch before the extension that links against it)
+import warnings
+
+with warnings.catch_warnings():
+    # torch.hub imports tqdm.auto, which in a Jupyter kernel without ipywidgets advises installing
+    # them ("IProgress not found"); greymatter draws its own bars there, so the advice is noise.
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    import torch  # noqa: F401  (loads libtorch before the extension that links against it)
 
 from ._threads import configure_threads
 

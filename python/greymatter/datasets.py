@@ -5,6 +5,7 @@ Unlike torchvision, samples come out already as tensors: ``ds[i]`` is ``(float t
 ``ds[i]`` draw from (seed 0, epoch 0, index i), so the same index gives the same augmentation; a
 DataLoader draws new ones every epoch. """
 import math
+import numbers
 import os
 import warnings
 from pathlib import Path
@@ -25,11 +26,45 @@ __all__ = [
     "random_split",
     "IMG_EXTENSIONS",
     "DEFAULT_FASHION_MNIST_ROOT",
+    "DEFAULT_MAX_IMAGE_PIXELS",
+    "set_max_image_pixels",
+    "get_max_image_pixels",
 ]
 
 IMG_EXTENSIONS = tuple(_core.default_image_extensions())  # torchvision's list
 
 DEFAULT_FASHION_MNIST_ROOT = "/usr/share/datasets/fashion-mnist"
+
+DEFAULT_MAX_IMAGE_PIXELS = _core.default_max_image_pixels()  # PIL's Image.MAX_IMAGE_PIXELS
+
+
+def set_max_image_pixels(pixels: Optional[int]) -> None:
+    """Sets the largest image, in pixels (width x height), that greymatter decodes or makes.
+
+    Every image file's size is read from its header and checked against this limit before
+    anything is decoded, through every path (ImageFolder, DataLoader workers,
+    ``transforms.Compose(...)(path)``, ``greymatter predict``); a larger one is a ``DataError``
+    naming the file and its size. Transforms whose output would be larger
+    (``Resize((100000, 100000))``) are a ``ConfigError`` when built. The default,
+    ``DEFAULT_MAX_IMAGE_PIXELS`` (89,478,485), is PIL's ``Image.MAX_IMAGE_PIXELS``: a small file
+    from the internet can claim 65500x65500 pixels, and decoding it would take gigabytes.
+    ``None`` removes the limit (as ``Image.MAX_IMAGE_PIXELS = None`` does in PIL). The setting is
+    for the whole process; sweep worker processes started afterwards inherit it.
+    """
+    if pixels is None:
+        _core.set_max_image_pixels(0)
+        return
+    if isinstance(pixels, bool) or not isinstance(pixels, numbers.Integral) or pixels < 1:
+        raise ConfigError(
+            f"set_max_image_pixels takes a positive number of pixels or None (no limit), "
+            f"got {pixels!r}"
+        )
+    _core.set_max_image_pixels(int(pixels))
+
+
+def get_max_image_pixels() -> Optional[int]:
+    """The current pixel limit (``set_max_image_pixels``); None when there is none."""
+    return _core.max_image_pixels() or None
 
 
 class Dataset:

@@ -85,6 +85,8 @@ def make_image_folder(
     )
     if not names:
         raise ValueError("classes must name at least one class")
+    for name in names:
+        _check_class_name(name)
     counts = [per_class] * len(names) if isinstance(per_class, int) else list(per_class)
     if len(counts) != len(names):
         raise ValueError(f"per_class has {len(counts)} counts for {len(names)} classes")
@@ -112,6 +114,20 @@ def make_image_folder(
             image = _random_view(src, rng, h, w)
             _save(image, folder / f"{name}_{k:04d}.{fmt}", fmt, mode, quality)
     return root
+
+
+def _check_class_name(name) -> None:
+    """A class is one folder directly under root: a name that is a path ('a/b', '..', '/etc')
+    would write elsewhere, and a hidden one ('.x') is one ImageFolder ignores."""
+    from ._core import ConfigError
+
+    if not isinstance(name, str):
+        raise ConfigError(f"class names must be strings, got {name!r}")
+    if not name or name.startswith(".") or "/" in name or "\\" in name or "\0" in name:
+        raise ConfigError(
+            f"class name {name!r} is not a plain folder name: it must be non-empty, not start "
+            f"with '.' and hold no '/', '\\' or NUL, so that it stays one folder under root"
+        )
 
 
 def _sizes(size) -> List[Tuple[int, int]]:

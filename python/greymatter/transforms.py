@@ -485,6 +485,16 @@ def _size(size, owner: str, allow_single: bool = False):
         raise ConfigError(f"{owner} size must be an int or a sequence (h, w) of ints, got {size!r}")
     if any(v < 1 for v in values):
         raise ConfigError(f"{owner} size must be positive, got {size!r}")
+    # Every image through the chain would be at least this large: a size past the pixel limit
+    # (datasets.set_max_image_pixels) is a typo or an attack, and would take gigabytes per image.
+    limit = _core.max_image_pixels()
+    pixels = values[0] * values[-1]
+    if limit and pixels > limit:
+        raise ConfigError(
+            f"{owner} size {size!r} makes images of at least {values[0]}x{values[-1]} = {pixels} "
+            f"pixels, over the limit of {limit} (greymatter.datasets.set_max_image_pixels "
+            f"raises it)"
+        )
     return values
 
 

@@ -63,7 +63,9 @@ torch::Tensor parse_idx(const std::string& bytes, const std::string& name) {
   size_t count = 1;
   for (size_t d = 0; d < ndims; ++d) {
     dims[d] = big_endian_u32(p + 4 + 4 * d);
-    count *= static_cast<size_t>(dims[d]);
+    // Four u32 sizes can overflow the product; wrapped, it would pass the size check below.
+    if (__builtin_mul_overflow(count, static_cast<size_t>(dims[d]), &count))
+      throw DataError("'" + name + "' declares more elements than can exist");
   }
   const size_t offset = 4 + 4 * ndims;
   if (bytes.size() - offset < count)

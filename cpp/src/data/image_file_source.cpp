@@ -60,10 +60,8 @@ Size2 ImageFileSource::peek_size(int64_t index) const {
   const std::string& path = paths_[size_t(index)];
   auto& bytes = file_buffer();
   read_file(path, bytes);
-  const ImageHeader h = inspect_image(bytes.data(), bytes.size(), path);
-  if (h.height > 0 && h.width > 0) return {h.height, h.width};
-  const Image im = decode_image(bytes.data(), bytes.size(), h, path);  // the header does not say
-  return {im.height, im.width};
+  const ImageHeader h = inspect_image(bytes.data(), bytes.size(), path);  // states the size
+  return {h.height, h.width};
 }
 
 std::vector<std::pair<int64_t, std::string>> check_image_files(

@@ -1,10 +1,13 @@
 // Signature sniffing and header/structure walks for the formats ImageFolder accepts. JPEG: marker
 // segments up to the end-of-image marker, skipping entropy-coded data with memchr. PNG: chunks up
 // to IEND. The walk is a linear pass over bytes already in memory, cheap next to decoding them.
+// Every format's size is read from its header and held against the pixel limit before the decoder
+// sees the file: the size a decoder allocates for is the size its header claims.
 #include "greymatter/data/image_header.h"
 
 #include <cstring>
 
+#include "greymatter/data/pixel_limit.h"
 #include "greymatter/errors.h"
 
 namespace greymatter::data {
@@ -55,6 +58,9 @@ void walk_jpeg(const uint8_t* d, size_t n, const std::string& path, ImageHeader&
       h.width = be16(d + pos + 5);
       h.components = d[pos + 7];
       if (h.width == 0) malformed(path, "JPEG", "zero image width");
+      // Height 0 defers it to a DNL marker, which libjpeg does not support either.
+      if (h.height == 0) malformed(path, "JPEG", "zero image height");
+      check_image_pixels(h.width, h.height, path);  // before walking the rest: the size is the news
     }
     pos += length;
     if (marker == 0xDA) {
@@ -99,6 +105,7 @@ void walk_png(const uint8_t* d, size_t n, const std::string& path, ImageHeader& 
         malformed(path, "PNG",
                   "header says " + std::to_string(h.width) + "x" + std::to_string(h.height) +
                       ", colour type " + std::to_string(color_type));
+      check_image_pixels(h.width, h.height, path);
       first = false;
     }
     if (std::memcmp(type, "IEND", 4) == 0) return;
@@ -124,7 +131,50 @@ bool pnm_number(const uint8_t* d, size_t n, size_t& pos, int64_t& out) {
   return true;
 }
 
-void parse_other(const uint8_t* d, size_t n, ImageHeader& h) {
+// TIFF: the first image file directory's ImageWidth (256) and ImageLength (257), which is the page
+// OpenCV's decoder (libtiff) reads.
+void parse_tiff(const uint8_t* d, size_t n, ImageHeader& h) {
+  const bool le = d[0] == 'I';
+  auto u16 = [&](size_t at) { return le ? le16(d + at) : be16(d + at); };
+  auto u32 = [&](size_t at) { return le ? le32(d + at) : be32(d + at); };
+  if (n < 8) return;
+  const size_t ifd = u32(4);
+  if (ifd < 8 || ifd + 2 > n) return;
+  const size_t entries = u16(ifd);
+  for (size_t i = 0; i < entries; ++i) {
+    const size_t at = ifd + 2 + 12 * i;
+    if (at + 12 > n) return;
+    const uint32_t tag = u16(at), type = u16(at + 2);
+    if (tag != 256 && tag != 257) continue;
+    int64_t value = 0;
+    if (type == 3)  // SHORT: the first two bytes of the value field
+      value = u16(at + 8);
+    else if (type == 4)  // LONG
+      value = u32(at + 8);
+    else
+      continue;
+    (tag == 256 ? h.width : h.height) = value;
+  }
+}
+
+void parse_webp(const uint8_t* d, size_t n, const std::string& path, ImageHeader& h) {
+  if (n >= 30 && std::memcmp(d + 12, "VP8X", 4) == 0) {  // extended: the canvas size
+    h.width = 1 + int64_t(d[24] | (d[25] << 8) | (d[26] << 16));
+    h.height = 1 + int64_t(d[27] | (d[28] << 8) | (d[29] << 16));
+  } else if (n >= 25 && std::memcmp(d + 12, "VP8L", 4) == 0) {  // lossless
+    if (d[20] != 0x2F) malformed(path, "WebP", "bad lossless signature");
+    const uint32_t bits = le32(d + 21);
+    h.width = 1 + int64_t(bits & 0x3FFF);
+    h.height = 1 + int64_t((bits >> 14) & 0x3FFF);
+  } else if (n >= 30 && std::memcmp(d + 12, "VP8 ", 4) == 0) {  // lossy: the key frame header
+    if (d[23] != 0x9D || d[24] != 0x01 || d[25] != 0x2A)
+      malformed(path, "WebP", "bad key frame start code");
+    h.width = le16(d + 26) & 0x3FFF;
+    h.height = le16(d + 28) & 0x3FFF;
+  }
+}
+
+void parse_other(const uint8_t* d, size_t n, const std::string& path, ImageHeader& h) {
   switch (h.format) {
     case ImageFormat::kBmp:
       if (n >= 26) {
@@ -148,21 +198,28 @@ void parse_other(const uint8_t* d, size_t n, ImageHeader& h) {
       break;
     }
     case ImageFormat::kWebp:
-      if (n >= 30 && std::memcmp(d + 12, "VP8X", 4) == 0) {
-        h.width = 1 + int64_t(d[24] | (d[25] << 8) | (d[26] << 16));
-        h.height = 1 + int64_t(d[27] | (d[28] << 8) | (d[29] << 16));
-      } else if (n >= 25 && std::memcmp(d + 12, "VP8L", 4) == 0) {
-        const uint32_t bits = le32(d + 21);
-        h.width = 1 + int64_t(bits & 0x3FFF);
-        h.height = 1 + int64_t((bits >> 14) & 0x3FFF);
-      } else if (n >= 30 && std::memcmp(d + 12, "VP8 ", 4) == 0) {
-        h.width = le16(d + 26) & 0x3FFF;
-        h.height = le16(d + 28) & 0x3FFF;
+      parse_webp(d, n, path, h);
+      break;
+    case ImageFormat::kTiff:
+      parse_tiff(d, n, h);
+      break;
+    case ImageFormat::kGif:  // the logical screen
+      if (n >= 10) {
+        h.width = le16(d + 6);
+        h.height = le16(d + 8);
       }
       break;
     default:
-      break;  // TIFF, GIF: sizes come from decoding
+      break;
   }
+  // A decoder that finds no size in the header would learn it while allocating: refuse instead.
+  if (h.width <= 0 || h.height <= 0)
+    malformed(path, format_name(h.format),
+              "its header states no image size" +
+                  (h.width < 0 || h.height < 0
+                       ? " (" + std::to_string(h.width) + "x" + std::to_string(h.height) + ")"
+                       : std::string()));
+  check_image_pixels(h.width, h.height, path);
 }
 
 }  // namespace
@@ -218,7 +275,7 @@ ImageHeader inspect_image(const uint8_t* data, size_t size, const std::string& p
       walk_png(data, size, path, h);
       break;
     default:
-      parse_other(data, size, h);
+      parse_other(data, size, path, h);
   }
   return h;
 }

@@ -10,6 +10,7 @@
 
 #include "greymatter/data/color.h"
 #include "greymatter/data/geometry.h"
+#include "greymatter/data/pixel_limit.h"
 #include "greymatter/errors.h"
 
 namespace greymatter::data {
@@ -49,6 +50,19 @@ std::vector<int64_t> size_arg(const TransformSpec& s, bool square_if_one) {
   for (double x : v) out.push_back(positive_int(s, "size", x));
   if (square_if_one && out.size() == 1) out.push_back(out[0]);
   return out;
+}
+
+// An output size over the pixel limit would allocate gigabytes per sample (Resize((100000,
+// 100000)) is 10^10 pixels); refused when the chain is built, naming the size.
+void check_output_size(const TransformSpec& s, const std::vector<int64_t>& size) {
+  const int64_t h = size[0], w = size.size() > 1 ? size[1] : size[0];
+  if (fits_pixel_limit(h, w)) return;
+  bad(s, "size " +
+             (size.size() > 1 ? "(" + std::to_string(h) + ", " + std::to_string(w) + ")"
+                              : std::to_string(h)) +
+             " makes images of at least " + std::to_string(h) + "x" + std::to_string(w) +
+             " pixels, over the limit of " + std::to_string(max_image_pixels()) +
+             " (greymatter.datasets.set_max_image_pixels raises it)");
 }
 
 Interpolation interpolation_arg(const TransformSpec& s, Interpolation fallback) {
@@ -117,11 +131,16 @@ Size2 ResizeStep::output_size(Size2 in) const {
 
 Image ResizeStep::apply_to(const Image& im, Size2 target) const {
   if (target.height == im.height && target.width == im.width)
-    return im;                                // torchvision returns it as is
-  if (target.height < 1 || target.width < 1)  // PIL refuses too ("height and width must be > 0")
+    return im;  // torchvision returns it as is
+  // PIL refuses an empty size too ("height and width must be > 0"); a shorter-side Resize of a
+  // very long image can also ask for more than the pixel limit.
+  if (target.height < 1 || target.width < 1 || !fits_pixel_limit(target.height, target.width))
     throw DataError(describe() + " would turn a " + std::to_string(im.height) + "x" +
                     std::to_string(im.width) + " image into " + std::to_string(target.height) +
-                    "x" + std::to_string(target.width) + " pixels");
+                    "x" + std::to_string(target.width) + " pixels" +
+                    (target.height < 1 || target.width < 1
+                         ? std::string()
+                         : ", over the limit of " + std::to_string(max_image_pixels())));
   return resize(ImageView(im), target.height, target.width, mode_);
 }
 
@@ -392,14 +411,21 @@ std::unique_ptr<Step> make_step(const TransformSpec& s, int64_t channels) {
         bad(s, "max_size = " + std::to_string(m) +
                    " must be strictly greater than the requested size " + std::to_string(size[0]));
     }
+    check_output_size(s, size);
     return std::make_unique<ResizeStep>(size, interpolation_arg(s, Interpolation::kBilinear), m);
   }
-  if (s.name == "CenterCrop") return std::make_unique<CenterCropStep>(size_arg(s, true));
+  if (s.name == "CenterCrop") {
+    const auto size = size_arg(s, true);
+    check_output_size(s, size);
+    return std::make_unique<CenterCropStep>(size);
+  }
   if (s.name == "RandomResizedCrop") {
     const auto scale = range_arg(s, "scale", 0.0, 1e9), ratio = range_arg(s, "ratio", 1e-9, 1e9);
     if (scale.empty() || ratio.empty()) bad(s, "scale and ratio are required ranges");
     if (scale[1] <= 0) bad(s, "scale must allow a non-empty crop, got " + list_string(scale));
-    return std::make_unique<RandomResizedCropStep>(size_arg(s, true), scale, ratio,
+    const auto size = size_arg(s, true);
+    check_output_size(s, size);
+    return std::make_unique<RandomResizedCropStep>(size, scale, ratio,
                                                    interpolation_arg(s, Interpolation::kBilinear));
   }
   if (s.name == "RandomHorizontalFlip" || s.name == "RandomVerticalFlip") {

@@ -1,12 +1,13 @@
 #include "greymatter/train/engine.h"
 
-#include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 
 #include <cmath>
 
 #include "greymatter/errors.h"
-#include "greymatter/models/transfer_classifier.h"
+#include "greymatter/train/loop_checks.h"
+#include "greymatter/train/stop.h"
+#include "greymatter/train/thread_budget.h"
 
 namespace greymatter::train {
 namespace {
@@ -39,29 +40,6 @@ struct Meter {
   }
 };
 
-// Below this many multiply-adds per batch (forward + backward), splitting each op across threads
-// costs more in synchronisation than it saves: MNISTNet at batch 64 (~21M) ran an epoch in 0.70 s
-// on one thread and 1.65 s on two (docs/benchmarks.md).
-constexpr double kMinMacsPerBatchForThreads = 1e8;
-
-// Runs the loop on one intra-op thread when the model says its batches are small; restores after.
-class ThreadBudget {
- public:
-  ThreadBudget(const models::ModelImpl& model, int64_t batch_size, torch::Device device)
-      : saved_(at::get_num_threads()) {
-    const int64_t macs = model.macs_per_sample();
-    if (device.is_cpu() && macs > 0 &&
-        3.0 * double(macs) * double(batch_size) < kMinMacsPerBatchForThreads)
-      at::set_num_threads(1);
-  }
-  ~ThreadBudget() {
-    if (at::get_num_threads() != saved_) at::set_num_threads(saved_);
-  }
-
- private:
-  int saved_;
-};
-
 // bf16 autocast for the forward pass and the loss on CUDA (bf16 keeps fp32's range, so no loss
 // scaling); restores the previous state on exit. A no-op on CPU. NOTE: not yet run on a GPU (no
 // device was lent to the sessions that wrote it).
@@ -88,29 +66,28 @@ class Autocast {
   at::ScalarType saved_dtype_ = at::kHalf;
 };
 
+// After every batch: false stops the loop. A stop request (Ctrl-C) is seen here at once; the
+// progress callback, which costs a GIL round trip, runs only every `every` batches.
 bool report(const ProgressFn& progress, int64_t done, int64_t total, int64_t every) {
-  if (!progress || (done % every != 0 && done != total)) return true;
+  if (stop_requested()) return false;
+  if (!progress || (every > 1 && done % every != 0 && done != total)) return true;
   return progress(done, total);
 }
 
 }  // namespace
 
-Engine::Engine(std::shared_ptr<models::ModelImpl> model, EngineOptions options,
-               torch::Device device)
-    : model_(std::move(model)),
+Engine::Engine(std::shared_ptr<Network> network, EngineOptions options, torch::Device device)
+    : network_(std::move(network)),
       options_(std::move(options)),
       loss_(options_.loss),
       device_(device) {
-  if (!model_) throw ConfigError("Engine needs a model");
-  if (options_.accumulate < 1)
-    throw ConfigError("accumulate must be >= 1, got " + std::to_string(options_.accumulate));
-  if (options_.non_finite != "raise" && options_.non_finite != "skip")
-    throw ConfigError("non_finite must be 'raise' or 'skip', got '" + options_.non_finite + "'");
-  model_->to(device_);
+  if (!network_) throw ConfigError("Engine needs a model");
+  check_loop_options(options_.accumulate, options_.non_finite);
+  network_->to(device_);
   options_.optimizer.capturable = options_.capturable.value_or(device_.is_cuda());
   // All parameters: the optimizer updates those with a gradient, so freeze()/unfreeze() between
   // epochs needs no new optimizer.
-  optimizer_ = std::make_unique<Optimizer>(model_->parameters(), options_.optimizer);
+  optimizer_ = std::make_unique<Optimizer>(network_->parameters(), options_.optimizer);
 }
 
 void Engine::set_scheduler(const SchedulerConfig& config) {
@@ -118,8 +95,10 @@ void Engine::set_scheduler(const SchedulerConfig& config) {
     scheduler_.reset();
     return;
   }
-  scheduler_ = std::make_unique<Scheduler>(config, optimizer_->lr());
-  optimizer_->set_lr(scheduler_->initial_lr());
+  scheduler_ = std::make_unique<Scheduler>(config, optimizer_->lrs());
+  optimizer_->set_lrs(scheduler_->initial_lrs());
+  if (auto momentum = scheduler_->momentum())
+    optimizer_->set_momenta(std::vector<double>(optimizer_->groups().size(), *momentum));
 }
 
 void Engine::set_class_weights(std::vector<double> weights) {
@@ -131,36 +110,35 @@ void Engine::set_class_weights(std::vector<double> weights) {
 
 double Engine::scheduler_epoch_end(std::optional<double> metric) {
   if (scheduler_)
-    if (auto lr = scheduler_->after_epoch(metric, optimizer_->lr())) optimizer_->set_lr(*lr);
+    if (auto lrs = scheduler_->after_epoch(metric, optimizer_->lrs())) optimizer_->set_lrs(*lrs);
   return optimizer_->lr();
 }
 
-namespace {
-
-models::TransferClassifierImpl* split_model(models::ModelImpl* model) {
-  return dynamic_cast<models::TransferClassifierImpl*>(model);
+FeatureSplit* Engine::frozen_split() const {
+  auto* split = network_->feature_split();
+  return split && split->frozen() ? split : nullptr;
 }
 
-}  // namespace
+int64_t Engine::macs_per_sample(const data::Loader& loader) const {
+  // On cached features only the head runs: its cost is not the model's.
+  return head_only_ ? -1 : network_->macs_per_sample(loader.source().sample_shape());
+}
 
 void Engine::set_head_only(bool on) {
-  if (on) {
-    auto* split = split_model(model_.get());
-    if (!split || !split->frozen())
-      throw ConfigError(
-          "feature caching needs a model with a frozen backbone (TransferClassifier, freeze=True)");
-  }
+  if (on && !frozen_split())
+    throw ConfigError(
+        "feature caching needs a model with a frozen backbone (TransferClassifier, freeze=True)");
   head_only_ = on;
 }
 
 torch::Tensor Engine::forward(const torch::Tensor& input) {
   auto x = input;
-  if (options_.amp && device_.is_cuda() && x.dim() == 4)
+  if (options_.amp && device_.is_cuda() && x.dim() == 4 &&
+      network_->takes_channels_last(x.sizes().slice(1).vec()))
     x = x.contiguous(at::MemoryFormat::ChannelsLast);
-  if (!head_only_) return model_->forward(x);
-  auto* split = split_model(model_.get());
-  if (!split->frozen())
-    throw ConfigError("the backbone was unfrozen: its cached features are stale");
+  if (!head_only_) return network_->forward(x);
+  auto* split = frozen_split();
+  if (!split) throw ConfigError("the backbone was unfrozen: its cached features are stale");
   return split->forward_head(x);
 }
 
@@ -174,12 +152,12 @@ torch::Tensor Engine::evaluation_output(const torch::Tensor& input) {
 
 Predictions Engine::features(const data::Loader& loader, const ProgressFn& progress,
                              int64_t every) {
-  auto* split = split_model(model_.get());
-  if (!split || !split->frozen())
+  auto* split = frozen_split();
+  if (!split)
     throw ConfigError(
         "feature caching needs a model with a frozen backbone (TransferClassifier, freeze=True)");
   torch::NoGradGuard no_grad;
-  model_->eval();
+  network_->train(false);
   std::vector<torch::Tensor> feats, labels;
   auto it = loader.epoch(0);
   const int64_t total = it->num_batches();
@@ -199,18 +177,17 @@ Predictions Engine::features(const data::Loader& loader, const ProgressFn& progr
 void Engine::optimizer_step() {
   optimizer_->step();
   optimizer_->zero_grad();
-  if (scheduler_)
-    if (auto lr = scheduler_->after_step()) optimizer_->set_lr(*lr);
+  if (!scheduler_) return;
+  if (auto lrs = scheduler_->after_step()) optimizer_->set_lrs(*lrs);
+  if (auto momentum = scheduler_->momentum())
+    optimizer_->set_momenta(std::vector<double>(optimizer_->groups().size(), *momentum));
 }
 
 EpochStats Engine::train_epoch(const data::Loader& loader, int64_t epoch,
                                const ProgressFn& progress, int64_t every) {
-  bool trainable = false;
-  for (const auto& p : model_->parameters()) trainable = trainable || p.requires_grad();
-  if (!trainable)
-    throw ConfigError("the model has no trainable parameters (is everything frozen?)");
-  model_->train();
-  ThreadBudget threads(*model_, loader.options().batch_size, device_);
+  check_trainable(network_->parameters());
+  network_->train(true);
+  ThreadBudget threads(macs_per_sample(loader), loader.options().batch_size, device_);
   Meter meter(device_);
   auto it = loader.epoch(epoch);
   const int64_t total = it->num_batches();
@@ -234,10 +211,7 @@ EpochStats Engine::train_epoch(const data::Loader& loader, int64_t epoch,
     }
     const float value = loss.item<float>();
     if (!std::isfinite(value)) {
-      if (options_.non_finite == "raise")
-        throw TrainingError("loss became " + std::to_string(value) + " at epoch " +
-                            std::to_string(epoch + 1) + ", batch " + std::to_string(meter.batches) +
-                            "; lower the learning rate or check the inputs for NaN");
+      if (options_.non_finite == "raise") throw_non_finite_loss(value, epoch, meter.batches);
       ++meter.skipped;  // drop this batch and whatever it would have been accumulated with
       optimizer_->zero_grad();
       pending = 0;
@@ -261,8 +235,8 @@ EpochStats Engine::train_epoch(const data::Loader& loader, int64_t epoch,
 
 EpochStats Engine::evaluate(const data::Loader& loader, const ProgressFn& progress, int64_t every) {
   torch::NoGradGuard no_grad;
-  model_->eval();
-  ThreadBudget threads(*model_, loader.options().batch_size, device_);
+  network_->train(false);
+  ThreadBudget threads(macs_per_sample(loader), loader.options().batch_size, device_);
   Meter meter(device_);
   auto it = loader.epoch(0);
   const int64_t total = it->num_batches();
@@ -288,8 +262,8 @@ EpochStats Engine::evaluate(const data::Loader& loader, const ProgressFn& progre
 
 Predictions Engine::predict(const data::Loader& loader, const ProgressFn& progress, int64_t every) {
   torch::NoGradGuard no_grad;
-  model_->eval();
-  ThreadBudget threads(*model_, loader.options().batch_size, device_);
+  network_->train(false);
+  ThreadBudget threads(macs_per_sample(loader), loader.options().batch_size, device_);
   std::vector<torch::Tensor> probs, labels;
   auto it = loader.epoch(0);
   const int64_t total = it->num_batches();

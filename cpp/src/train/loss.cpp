@@ -14,31 +14,54 @@ namespace F = torch::nn::functional;
 
 Loss::Loss(LossConfig config) : config_(std::move(config)) {
   const auto& n = config_.name;
-  if (n != "cross_entropy" && n != "bce" && n != "bce_with_logits" && n != "mse")
+  if (n != "cross_entropy" && n != "nll" && n != "bce" && n != "bce_with_logits" && n != "mse")
     throw ConfigError("unknown loss '" + n +
-                      "'; choose one of: cross_entropy, bce, bce_with_logits, mse");
+                      "'; choose one of: cross_entropy, nll, bce, bce_with_logits, mse");
   if (!(config_.label_smoothing >= 0.0 && config_.label_smoothing <= 1.0))
     throw ConfigError("label_smoothing must be in [0, 1], got " +
                       c10::str(config_.label_smoothing));
-  if (n != "cross_entropy" && (config_.label_smoothing != 0.0 || !config_.class_weights.empty()))
+  if (n != "cross_entropy" && config_.label_smoothing != 0.0)
+    throw ConfigError("label_smoothing applies to loss='cross_entropy' only, not '" + n + "'");
+  if (!classes() && (!config_.class_weights.empty() || config_.ignore_index != -100))
     throw ConfigError(
-        "class_weights and label_smoothing apply to loss='cross_entropy' only, not '" + n + "'");
+        "class_weights and ignore_index apply to loss='cross_entropy' or 'nll' only, not '" + n +
+        "'");
+  if (n != "bce_with_logits" && !config_.pos_weight.empty())
+    throw ConfigError("pos_weight applies to loss='bce_with_logits' only, not '" + n + "'");
+  if (config_.pos_weight.size() > 1)
+    throw ConfigError("pos_weight must be one number for a model with one output, got " +
+                      std::to_string(config_.pos_weight.size()));
   for (double w : config_.class_weights)
     if (!(w >= 0.0) || !std::isfinite(w))
       throw ConfigError("class_weights must be >= 0, got " + c10::str(w));
+  for (double w : config_.pos_weight)
+    if (!(w >= 0.0) || !std::isfinite(w))
+      throw ConfigError("pos_weight must be >= 0, got " + c10::str(w));
   if (!config_.class_weights.empty())
     weight_ = torch::tensor(config_.class_weights, torch::kFloat32);
+  if (!config_.pos_weight.empty()) pos_weight_ = torch::tensor(config_.pos_weight, torch::kFloat32);
 }
+
+namespace {
+
+torch::Tensor like(torch::Tensor& t, const torch::Tensor& output) {
+  if (t.device() != output.device() || t.scalar_type() != output.scalar_type())
+    t = t.to(output.device(), output.scalar_type());
+  return t;
+}
+
+}  // namespace
 
 void Loss::check(const torch::Tensor& output, const torch::Tensor& labels) const {
   const auto& n = config_.name;
   if (output.dim() < 1 || output.size(0) != labels.size(0))
     throw ConfigError("the model returned " + c10::str(output.sizes()) + " for a batch of " +
                       std::to_string(labels.size(0)) + " samples");
-  if (n == "cross_entropy") {
+  if (classes()) {
     if (output.dim() != 2 || output.size(1) < 2)
       throw ConfigError(
-          "loss='cross_entropy' needs (B, num_classes) logits with num_classes >= 2, got " +
+          "loss='" + n + "' needs (B, num_classes) " +
+          (n == "nll" ? "log-probabilities" : "logits") + " with num_classes >= 2, got " +
           c10::str(output.sizes()) +
           (output.dim() <= 2 ? "; for one sigmoid output per sample use loss='bce'" : ""));
     const int64_t classes = output.size(1);
@@ -73,11 +96,18 @@ void Loss::check_labels(const torch::Tensor& labels, int64_t outputs) const {
     if (lo < 0 || hi > 1)
       throw ConfigError("loss='" + config_.name + "' needs labels 0 or 1, got " +
                         std::to_string(lo < 0 ? lo : hi));
-  } else if (lo < 0 || hi >= outputs) {
-    throw ConfigError("label " + std::to_string(lo < 0 ? lo : hi) +
-                      " is out of range for a model with " + std::to_string(outputs) +
-                      " outputs; set num_classes to the dataset's number of classes");
+    return;
   }
+  auto bad_label = [&](int64_t label) {
+    throw ConfigError("label " + std::to_string(label) + " is out of range for a model with " +
+                      std::to_string(outputs) +
+                      " outputs; set num_classes to the dataset's number of classes");
+  };
+  if (lo >= 0 && hi < outputs) return;
+  // Slow path, on a bad batch only: labels equal to ignore_index are allowed.
+  const auto ignored = labels.eq(config_.ignore_index);
+  const auto bad = labels.lt(0).logical_or(labels.ge(outputs)).logical_and(ignored.logical_not());
+  if (bad.any().item<bool>()) bad_label(labels.masked_select(bad)[0].item<int64_t>());
 }
 
 torch::Tensor Loss::float_target(const torch::Tensor& output, const torch::Tensor& labels) const {
@@ -89,17 +119,23 @@ torch::Tensor Loss::float_target(const torch::Tensor& output, const torch::Tenso
 torch::Tensor Loss::operator()(const torch::Tensor& output, const torch::Tensor& labels) const {
   const auto& n = config_.name;
   if (n == "cross_entropy") {
-    auto options = F::CrossEntropyFuncOptions().label_smoothing(config_.label_smoothing);
-    if (weight_.defined()) {
-      if (weight_.device() != output.device() || weight_.scalar_type() != output.scalar_type())
-        weight_ = weight_.to(output.device(), output.scalar_type());
-      options.weight(weight_);
-    }
+    auto options = F::CrossEntropyFuncOptions()
+                       .label_smoothing(config_.label_smoothing)
+                       .ignore_index(config_.ignore_index);
+    if (weight_.defined()) options.weight(like(weight_, output));
     return F::cross_entropy(output, labels, options);
   }
+  if (n == "nll") {
+    auto options = F::NLLLossFuncOptions().ignore_index(config_.ignore_index);
+    if (weight_.defined()) options.weight(like(weight_, output));
+    return F::nll_loss(output, labels, options);
+  }
   if (n == "bce") return F::binary_cross_entropy(output, float_target(output, labels));
-  if (n == "bce_with_logits")
-    return F::binary_cross_entropy_with_logits(output, float_target(output, labels));
+  if (n == "bce_with_logits") {
+    auto options = F::BinaryCrossEntropyWithLogitsFuncOptions();
+    if (pos_weight_.defined()) options.pos_weight(like(pos_weight_, output));
+    return F::binary_cross_entropy_with_logits(output, float_target(output, labels), options);
+  }
   return F::mse_loss(output, float_target(output, labels));
 }
 
@@ -122,6 +158,7 @@ torch::Tensor Loss::probabilities(const torch::Tensor& output) const {
   if (n == "bce") return output.reshape({-1, 1});
   if (n == "bce_with_logits") return output.reshape({-1, 1}).sigmoid();
   if (n == "mse") return output;
+  if (n == "nll") return output.exp();
   return output.softmax(1);
 }
 

@@ -3,6 +3,7 @@
 #include <ATen/Functions.h>
 #include <torch/autograd.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "greymatter/errors.h"
@@ -66,15 +67,68 @@ Optimizer::Optimizer(std::vector<torch::Tensor> params, OptimizerConfig config)
             .dtype(torch::kFloat64)
             .device(params_.empty() ? torch::Device(torch::kCPU) : params_.front().device());
     device_steps_ = torch::zeros({int64_t(params_.size())}, on);
-    device_lr_ = torch::full({}, config_.lr, on);
+  }
+  ParamGroup all{{}, config_};
+  for (size_t i = 0; i < params_.size(); ++i) all.slots.push_back(int64_t(i));
+  set_groups({std::move(all)});
+}
+
+void Optimizer::set_groups(std::vector<ParamGroup> groups) {
+  if (groups.empty()) throw ConfigError("the optimizer needs at least one parameter group");
+  std::vector<bool> seen(params_.size(), false);
+  for (size_t g = 0; g < groups.size(); ++g) {
+    auto& options = groups[g].options;
+    options.name = config_.name;
+    options.capturable = config_.capturable;
+    validate(options);
+    for (int64_t slot : groups[g].slots) {
+      if (slot < 0 || slot >= int64_t(params_.size()))
+        throw ConfigError("parameter group " + std::to_string(g) + " names parameter " +
+                          std::to_string(slot) + "; the model has " +
+                          std::to_string(params_.size()));
+      if (seen[size_t(slot)])
+        throw ConfigError("parameter " + std::to_string(slot) +
+                          " appears in more than one parameter group");
+      seen[size_t(slot)] = true;
+    }
+  }
+  groups_ = std::move(groups);
+  device_lrs_.clear();
+  if (config_.capturable)
+    for (const auto& g : groups_)
+      device_lrs_.push_back(torch::full({}, g.options.lr, device_steps_.options()));
+}
+
+std::vector<double> Optimizer::lrs() const {
+  std::vector<double> out;
+  for (const auto& g : groups_) out.push_back(g.options.lr);
+  return out;
+}
+
+void Optimizer::set_lr(double lr) { set_lrs(std::vector<double>(groups_.size(), lr)); }
+
+void Optimizer::set_lrs(const std::vector<double>& lrs) {
+  if (lrs.size() != groups_.size())
+    throw ConfigError(std::to_string(lrs.size()) + " learning rates for " +
+                      std::to_string(groups_.size()) + " parameter groups");
+  for (double lr : lrs)  // 0 is allowed, as in torch.optim: a cosine schedule ends there
+    if (!(lr >= 0.0) || !std::isfinite(lr))
+      throw ConfigError("lr must be a non-negative number, got " + c10::str(lr));
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    groups_[g].options.lr = lrs[g];
+    if (config_.capturable) device_lrs_[g].fill_(lrs[g]);
   }
 }
 
-void Optimizer::set_lr(double lr) {
-  if (!(lr > 0.0) || !std::isfinite(lr))
-    throw ConfigError("lr must be a positive number, got " + c10::str(lr));
-  config_.lr = lr;
-  if (device_lr_.defined()) device_lr_.fill_(lr);
+void Optimizer::set_momenta(const std::vector<double>& momenta) {
+  if (momenta.size() != groups_.size())
+    throw ConfigError(std::to_string(momenta.size()) + " momentum values for " +
+                      std::to_string(groups_.size()) + " parameter groups");
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    auto& o = groups_[g].options;
+    check_range(o.name == "sgd" ? "momentum" : "betas[0]", momenta[g], 0.0, 1.0, true);
+    (o.name == "sgd" ? o.momentum : o.beta1) = momenta[g];
+  }
 }
 
 void Optimizer::zero_grad() {
@@ -90,21 +144,31 @@ std::vector<torch::Tensor>& Optimizer::buffer(const std::string& name) {
 
 void Optimizer::step() {
   torch::NoGradGuard no_grad;
+  std::vector<std::vector<size_t>> active(groups_.size());  // per group: slots with a gradient
   std::vector<size_t> slots;
-  for (size_t i = 0; i < params_.size(); ++i)
-    if (params_[i].requires_grad() && params_[i].grad().defined()) slots.push_back(i);
+  for (size_t g = 0; g < groups_.size(); ++g)
+    for (int64_t s : groups_[g].slots) {
+      const auto& p = params_[size_t(s)];
+      if (p.requires_grad() && p.grad().defined()) active[g].push_back(size_t(s));
+    }
+  for (const auto& a : active) slots.insert(slots.end(), a.begin(), a.end());
   if (slots.empty()) return;
   ++steps_;
+  std::sort(slots.begin(), slots.end());
   count_step(slots);
-  if (config_.name == "sgd")
-    sgd_step(slots);
-  else
-    adam_step(slots);
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    if (active[g].empty()) continue;
+    if (config_.name == "sgd")
+      sgd_step(active[g], g);
+    else
+      adam_step(active[g], g);
+  }
 }
 
 // torch.optim.Adam/AdamW (amsgrad=False, maximize=False), the foreach formulation.
-void Optimizer::adam_step(const std::vector<size_t>& slots) {
-  const auto& c = config_;
+void Optimizer::adam_step(const std::vector<size_t>& slots, size_t group) {
+  const auto& c = groups_[group].options;
+  const auto& device_lr = c.capturable ? device_lrs_[group] : torch::Tensor();
   auto& m_all = buffer("exp_avg");
   auto& v_all = buffer("exp_avg_sq");
   for (size_t s : slots)
@@ -123,7 +187,7 @@ void Optimizer::adam_step(const std::vector<size_t>& slots) {
     if (c.name != "adamw")
       grads = at::_foreach_add(grads, params, c.weight_decay);
     else if (c.capturable)
-      at::_foreach_mul_(params, repeat(device_lr_.mul(-c.weight_decay).add_(1.0), params.size()));
+      at::_foreach_mul_(params, repeat(device_lr.mul(-c.weight_decay).add_(1.0), params.size()));
     else
       at::_foreach_mul_(params, 1.0 - c.lr * c.weight_decay);
   }
@@ -140,7 +204,7 @@ void Optimizer::adam_step(const std::vector<size_t>& slots) {
     if (c.capturable) {
       const auto step = device_steps_.select(0, int64_t(first));
       const auto bias2_sqrt = (1.0 - at::pow(c.beta2, step)).sqrt();
-      const auto neg_step_size = device_lr_.neg().div(1.0 - at::pow(c.beta1, step));
+      const auto neg_step_size = device_lr.neg().div(1.0 - at::pow(c.beta1, step));
       at::_foreach_div_(denom, repeat(bias2_sqrt, denom.size()));
       at::_foreach_add_(denom, c.eps);
       at::_foreach_div_(denom, repeat(neg_step_size, denom.size()));
@@ -173,8 +237,9 @@ void Optimizer::count_step(const std::vector<size_t>& slots) {
 }
 
 // torch.optim.SGD: the momentum buffer starts as a copy of the first (decayed) gradient.
-void Optimizer::sgd_step(const std::vector<size_t>& slots) {
-  const auto& c = config_;
+void Optimizer::sgd_step(const std::vector<size_t>& slots, size_t group) {
+  const auto& c = groups_[group].options;
+  const auto& device_lr = c.capturable ? device_lrs_[group] : torch::Tensor();
   auto params = pick(params_, slots);
   std::vector<torch::Tensor> grads;
   for (auto& p : params) grads.push_back(p.grad());
@@ -197,7 +262,7 @@ void Optimizer::sgd_step(const std::vector<size_t>& slots) {
       grads = bufs;
   }
   if (c.capturable)
-    at::_foreach_addcmul_(params, grads, repeat(device_lr_.neg(), params.size()));
+    at::_foreach_addcmul_(params, grads, repeat(device_lr.neg(), params.size()));
   else
     at::_foreach_add_(params, grads, -c.lr);
 }

@@ -24,9 +24,15 @@ void require(bool ok, const std::string& message) {
 
 }  // namespace
 
-Scheduler::Scheduler(SchedulerConfig config, double base_lr)
-    : config_(std::move(config)), base_lr_(base_lr) {
-  const auto& c = config_;
+Scheduler::Scheduler(SchedulerConfig config, std::vector<double> base_lrs)
+    : config_(std::move(config)), base_lrs_(std::move(base_lrs)) {
+  auto& c = config_;
+  require(!base_lrs_.empty(), "a schedule needs at least one parameter group");
+  const auto per_group = [&](const std::vector<double>& values, const char* what) {
+    require(values.empty() || values.size() == base_lrs_.size(),
+            std::string(what) + " has " + std::to_string(values.size()) + " values for " +
+                std::to_string(base_lrs_.size()) + " parameter groups");
+  };
   if (c.name == "plateau") {
     require(c.mode == "min" || c.mode == "max",
             "ReduceLROnPlateau mode must be 'min' or 'max', got '" + c.mode + "'");
@@ -37,77 +43,138 @@ Scheduler::Scheduler(SchedulerConfig config, double base_lr)
             "ReduceLROnPlateau factor must be in (0, 1), got " + c10::str(c.factor));
     require(c.patience >= 0 && c.cooldown >= 0,
             "ReduceLROnPlateau patience and cooldown must be >= 0");
+    per_group(c.min_lrs, "ReduceLROnPlateau min_lr");
   } else if (c.name == "step") {
     require(c.step_size >= 1, "StepLR step_size must be >= 1, got " + std::to_string(c.step_size));
     require(c.gamma > 0.0, "StepLR gamma must be > 0, got " + c10::str(c.gamma));
+  } else if (c.name == "multistep") {
+    require(c.gamma > 0.0, "MultiStepLR gamma must be > 0, got " + c10::str(c.gamma));
+    std::sort(c.milestones.begin(), c.milestones.end());
+  } else if (c.name == "exponential") {
+    require(c.gamma > 0.0, "ExponentialLR gamma must be > 0, got " + c10::str(c.gamma));
   } else if (c.name == "cosine") {
     require(c.t_max >= 1, "CosineAnnealingLR T_max must be >= 1, got " + std::to_string(c.t_max));
   } else if (c.name == "onecycle") {
-    require(c.max_lr > 0.0, "OneCycleLR max_lr must be > 0, got " + c10::str(c.max_lr));
+    per_group(c.max_lrs, "OneCycleLR max_lr");
+    if (c.max_lrs.empty()) c.max_lrs.assign(base_lrs_.size(), c.max_lr);
+    for (double m : c.max_lrs)
+      require(m > 0.0, "OneCycleLR max_lr must be > 0, got " + c10::str(m));
     require(c.total_steps >= 2, "OneCycleLR needs total_steps >= 2 (epochs x batches), got " +
                                     std::to_string(c.total_steps));
     require(c.pct_start > 0.0 && c.pct_start < 1.0, "OneCycleLR pct_start must be in (0, 1)");
     require(
         c.anneal_strategy == "cos" || c.anneal_strategy == "linear",
         "OneCycleLR anneal_strategy must be 'cos' or 'linear', got '" + c.anneal_strategy + "'");
+    if (c.cycle_momentum)
+      require(c.base_momentum >= 0.0 && c.max_momentum < 1.0 && c.base_momentum <= c.max_momentum,
+              "OneCycleLR needs 0 <= base_momentum <= max_momentum < 1");
   } else {
     require(c.name == "none",
-            "unknown scheduler '" + c.name + "'; choose one of: plateau, step, cosine, onecycle");
+            "unknown scheduler '" + c.name +
+                "'; choose one of: plateau, step, multistep, exponential, cosine, onecycle");
   }
 }
 
-double Scheduler::initial_lr() const {
-  return config_.name == "onecycle" ? onecycle_lr(0) : base_lr_;
+std::vector<double> Scheduler::initial_lrs() const {
+  if (config_.name != "onecycle") return base_lrs_;
+  std::vector<double> out;
+  for (size_t g = 0; g < base_lrs_.size(); ++g) out.push_back(onecycle_lr(steps_, g));
+  return out;
 }
 
-// torch.optim.lr_scheduler.OneCycleLR.get_lr for optimizer step `step` (0-based).
-double Scheduler::onecycle_lr(int64_t step) const {
-  const auto& c = config_;
-  const double initial = c.max_lr / c.div_factor, min_lr = initial / c.final_div_factor;
+namespace {
+
+// torch.optim.lr_scheduler.OneCycleLR's phases: where each ends, which lr (0 initial, 1 max,
+// 2 min) and which momentum (0 base, 1 max) it goes from and to.
+struct Phase {
+  double end_step;
+  int lr_from, lr_to, momentum_from, momentum_to;
+};
+
+std::vector<Phase> onecycle_phases(const SchedulerConfig& c) {
   const double total = double(c.total_steps);
-  struct Phase {
-    double end_step, start_lr, end_lr;
-  };
-  std::vector<Phase> phases;
   if (c.three_phase)
-    phases = {{c.pct_start * total - 1, initial, c.max_lr},
-              {2 * c.pct_start * total - 2, c.max_lr, initial},
-              {total - 1, initial, min_lr}};
-  else
-    phases = {{c.pct_start * total - 1, initial, c.max_lr}, {total - 1, c.max_lr, min_lr}};
-  double start_step = 0.0, lr = initial;
+    return {{c.pct_start * total - 1, 0, 1, 1, 0},
+            {2 * c.pct_start * total - 2, 1, 0, 0, 1},
+            {total - 1, 0, 2, 1, 1}};
+  return {{c.pct_start * total - 1, 0, 1, 1, 0}, {total - 1, 1, 2, 0, 1}};
+}
+
+// The phase optimizer step `step` (0-based) falls in, and how far into it.
+std::pair<Phase, double> onecycle_position(const SchedulerConfig& c, int64_t step) {
+  const auto phases = onecycle_phases(c);
+  double start_step = 0.0;
   for (size_t i = 0; i < phases.size(); ++i) {
     const auto& p = phases[i];
-    if (double(step) <= p.end_step || i + 1 == phases.size()) {
-      const double pct = (double(step) - start_step) / (p.end_step - start_step);
-      lr = anneal(c.anneal_strategy, p.start_lr, p.end_lr, pct);
-      break;
-    }
+    if (double(step) <= p.end_step || i + 1 == phases.size())
+      return {p, (double(step) - start_step) / (p.end_step - start_step)};
     start_step = p.end_step;
   }
-  return lr;
+  return {phases.back(), 1.0};  // not reached
 }
 
-std::optional<double> Scheduler::after_step() {
+}  // namespace
+
+// torch.optim.lr_scheduler.OneCycleLR.get_lr for optimizer step `step` (0-based).
+double Scheduler::onecycle_lr(int64_t step, size_t group) const {
+  const auto& c = config_;
+  const double max_lr = c.max_lrs[group], initial = max_lr / c.div_factor;
+  const double lrs[3] = {initial, max_lr, initial / c.final_div_factor};
+  const auto [phase, pct] = onecycle_position(c, step);
+  return anneal(c.anneal_strategy, lrs[phase.lr_from], lrs[phase.lr_to], pct);
+}
+
+std::optional<double> Scheduler::momentum() const {
+  const auto& c = config_;
+  if (c.name != "onecycle" || !c.cycle_momentum) return std::nullopt;
+  const double momenta[2] = {c.base_momentum, c.max_momentum};
+  const auto [phase, pct] = onecycle_position(c, steps_);
+  return anneal(c.anneal_strategy, momenta[phase.momentum_from], momenta[phase.momentum_to], pct);
+}
+
+std::optional<std::vector<double>> Scheduler::after_step() {
   if (config_.name != "onecycle") return std::nullopt;
   ++steps_;
   // Like torch, stepping past total_steps is an error rather than a silent extrapolation.
   if (steps_ > config_.total_steps)
     throw ConfigError("OneCycleLR was set up for " + std::to_string(config_.total_steps) +
                       " steps and has run out; give it the epochs you train for");
-  return onecycle_lr(steps_);
+  return initial_lrs();
 }
 
-std::optional<double> Scheduler::after_epoch(std::optional<double> metric, double current_lr) {
+std::vector<double> Scheduler::closed_form_lrs() const {
+  const auto& c = config_;
+  double scale = 1.0;
+  if (c.name == "step") scale = std::pow(c.gamma, double(epochs_ / c.step_size));
+  if (c.name == "exponential") scale = std::pow(c.gamma, double(epochs_));
+  if (c.name == "multistep") {
+    const auto passed =
+        std::upper_bound(c.milestones.begin(), c.milestones.end(), epochs_) - c.milestones.begin();
+    scale = std::pow(c.gamma, double(passed));
+  }
+  std::vector<double> out;
+  for (double base : base_lrs_)
+    if (c.name == "cosine")  // the closed form; torch's recursive form equals it up to rounding
+      out.push_back(c.eta_min + (base - c.eta_min) *
+                                    (1.0 + std::cos(kPi * double(epochs_) / double(c.t_max))) /
+                                    2.0);
+    else
+      out.push_back(base * scale);
+  return out;
+}
+
+std::optional<std::vector<double>> Scheduler::after_epoch(std::optional<double> metric,
+                                                          const std::vector<double>& current_lrs) {
   const auto& c = config_;
   ++epochs_;
-  if (c.name == "step") return base_lr_ * std::pow(c.gamma, double(epochs_ / c.step_size));
-  if (c.name == "cosine")  // the closed form; torch's recursive form equals it up to rounding
-    return c.eta_min +
-           (base_lr_ - c.eta_min) * (1.0 + std::cos(kPi * double(epochs_) / double(c.t_max))) / 2.0;
+  if (c.name == "step" || c.name == "multistep" || c.name == "exponential" || c.name == "cosine")
+    return closed_form_lrs();
   if (c.name != "plateau") return std::nullopt;
   if (!metric || !std::isfinite(*metric))
     throw ConfigError("ReduceLROnPlateau needs a finite metric at the end of every epoch");
+  require(current_lrs.size() == base_lrs_.size(),
+          "ReduceLROnPlateau got " + std::to_string(current_lrs.size()) + " learning rates for " +
+              std::to_string(base_lrs_.size()) + " parameter groups");
   const double m = *metric;
   bool better;
   if (!best_) {
@@ -129,36 +196,53 @@ std::optional<double> Scheduler::after_epoch(std::optional<double> metric, doubl
     --cooldown_left_;
     bad_epochs_ = 0;
   }
-  if (bad_epochs_ > c.patience) {
-    cooldown_left_ = c.cooldown;
-    bad_epochs_ = 0;
-    const double reduced = std::max(current_lr * c.factor, c.min_lr);
-    if (current_lr - reduced > c.eps) return reduced;
+  if (bad_epochs_ <= c.patience) return std::nullopt;
+  cooldown_left_ = c.cooldown;
+  bad_epochs_ = 0;
+  std::vector<double> lrs = current_lrs;
+  bool changed = false;
+  for (size_t g = 0; g < lrs.size(); ++g) {
+    const double floor = c.min_lrs.empty() ? c.min_lr : c.min_lrs[g];
+    const double reduced = std::max(lrs[g] * c.factor, floor);
+    if (lrs[g] - reduced > c.eps) {
+      lrs[g] = reduced;
+      changed = true;
+    }
   }
-  return std::nullopt;
+  if (!changed) return std::nullopt;
+  return lrs;
 }
 
 std::map<std::string, double> Scheduler::state() const {
   std::map<std::string, double> s{{"epochs", double(epochs_)},
                                   {"steps", double(steps_)},
-                                  {"base_lr", base_lr_},
                                   {"bad_epochs", double(bad_epochs_)},
                                   {"cooldown_left", double(cooldown_left_)}};
+  for (size_t g = 0; g < base_lrs_.size(); ++g) s["base_lr." + std::to_string(g)] = base_lrs_[g];
   if (best_) s["best"] = *best_;
   return s;
 }
 
 void Scheduler::load_state(const std::map<std::string, double>& s) {
-  auto get = [&](const char* k) {
+  auto get = [&](const std::string& k) {
     auto it = s.find(k);
-    if (it == s.end()) throw ConfigError(std::string("scheduler state is missing '") + k + "'");
+    if (it == s.end()) throw ConfigError("scheduler state is missing '" + k + "'");
     return it->second;
   };
+  std::vector<double> base_lrs = base_lrs_;
+  if (s.count("base_lr")) {  // one base lr for every group
+    base_lrs.assign(base_lrs_.size(), get("base_lr"));
+  } else {
+    for (size_t g = 0; g < base_lrs.size(); ++g) base_lrs[g] = get("base_lr." + std::to_string(g));
+    if (s.count("base_lr." + std::to_string(base_lrs.size())))
+      throw ConfigError("scheduler state has more parameter groups than this optimizer (" +
+                        std::to_string(base_lrs.size()) + ")");
+  }
   epochs_ = int64_t(get("epochs"));
   steps_ = int64_t(get("steps"));
-  base_lr_ = get("base_lr");
   bad_epochs_ = int64_t(get("bad_epochs"));
   cooldown_left_ = int64_t(get("cooldown_left"));
+  base_lrs_ = std::move(base_lrs);
   auto it = s.find("best");
   best_ = it == s.end() ? std::nullopt : std::optional<double>(it->second);
 }

@@ -8,7 +8,6 @@ Prints the suggested learning rate (and the rule), writes lr_find.png and lr_fin
 import sys
 from pathlib import Path
 
-from .._core import ConfigError
 from ..loader import DataLoader
 from ..models import model_entry
 from ..train import Trainer
@@ -18,9 +17,6 @@ __all__ = ["lr_find"]
 
 
 def lr_find(args) -> int:
-    for flag, value in (("--batch-size", args.batch_size), ("--steps", args.steps)):
-        if value < 1:
-            raise ConfigError(f"{flag} must be positive, got {value}")
     _, spec, _, train_ds, _, classes, model = prepare(args)
     trainer = Trainer(
         model,

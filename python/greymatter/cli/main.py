@@ -3,6 +3,7 @@ line on stderr and an exit code, never a traceback: 2 for bad arguments or data 
 DataError, an unwritable --out), 1 for a failed run (TrainingError), 130 for Ctrl-C."""
 import sys
 
+from ..datasets import set_max_image_pixels
 from . import evaluate, export, lr_find, predict, sweep, train
 from .parser import build_parser
 
@@ -23,6 +24,8 @@ def main(argv=None) -> int:
         "export": export.export,
         "sweep": sweep.sweep,
     }
+    if args.max_image_pixels is not None:
+        set_max_image_pixels(args.max_image_pixels)  # for this process and sweep workers
     try:
         return commands[args.command](args)
     except (

@@ -16,6 +16,7 @@ import argparse
 
 from ..models import model_entry, model_names
 from .sweep import SWEEP_GRID
+from .values import non_negative_float, positive_float, positive_int, probability
 
 __all__ = ["build_parser"]
 
@@ -38,6 +39,15 @@ def build_parser() -> argparse.ArgumentParser:
     _predict_parser(sub)
     _export_parser(sub)
     _sweep_parser(sub)
+    for command in sub.choices.values():
+        command.add_argument(
+            "--max-image-pixels",
+            type=positive_int,
+            default=None,
+            metavar="N",
+            help="refuse image files larger than N pixels, read from their header before decoding "
+            "(default: PIL's limit, 89478485)",
+        )
     return p
 
 
@@ -69,7 +79,7 @@ def _train_parser(sub) -> None:
     )
     t.add_argument(
         "--min-delta",
-        type=float,
+        type=non_negative_float,
         default=0.0,
         help="for --early-stopping: the least gain in validation accuracy that counts",
     )
@@ -100,8 +110,8 @@ def _lr_find_parser(sub) -> None:
         "those of greymatter train.",
     )
     _data_and_model_arguments(f)
-    f.add_argument("--start", type=float, default=1e-7, help="first lr (default: 1e-7)")
-    f.add_argument("--end", type=float, default=10.0, help="last lr (default: 10)")
+    f.add_argument("--start", type=positive_float, default=1e-7, help="first lr (default: 1e-7)")
+    f.add_argument("--end", type=positive_float, default=10.0, help="last lr (default: 10)")
     f.add_argument("--steps", type=int, default=100, help="steps, one batch each (default: 100)")
     f.add_argument("--out", default="runs/lr-find", help="folder for the plot and the table")
 
@@ -115,11 +125,11 @@ def _data_and_model_arguments(t) -> None:
         "fashion-mnist)",
     )
     t.add_argument("--model", default="mnistnet", choices=model_names(), help="default: mnistnet")
-    t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--lr", type=positive_float, default=1e-3)
+    t.add_argument("--batch-size", type=positive_int, default=64)
     t.add_argument("--optimizer", default="adam", choices=("adam", "adamw", "sgd"))
-    t.add_argument("--weight-decay", type=float, default=0.0)
-    t.add_argument("--momentum", type=float, default=0.0, help="for sgd")
+    t.add_argument("--weight-decay", type=non_negative_float, default=0.0)
+    t.add_argument("--momentum", type=non_negative_float, default=0.0, help="for sgd")
     t.add_argument(
         "--val-fraction", type=float, default=0.1, help="share of the training data for validation"
     )
@@ -137,11 +147,14 @@ def _data_and_model_arguments(t) -> None:
         "--hidden", default=None, help="hidden layer sizes, comma-separated (default: the model's)"
     )
     m.add_argument(
-        "--dropout", type=float, default=None, help="dropout probability (default: the model's)"
+        "--dropout",
+        type=probability,
+        default=None,
+        help="dropout probability (default: the model's)",
     )
     m.add_argument(
         "--size-inner",
-        type=int,
+        type=positive_int,
         default=None,
         help="transfer: size of the inner layer (default: none)",
     )
@@ -154,7 +167,7 @@ def _data_and_model_arguments(t) -> None:
     i = t.add_argument_group("image folders")
     i.add_argument(
         "--image-size",
-        type=int,
+        type=positive_int,
         default=None,
         help=f"side of the square input (default: the model's: {_input_sizes()})",
     )
@@ -199,7 +212,7 @@ def _evaluate_parser(sub) -> None:
         default=None,
         help="'fashion-mnist', an IDX folder (test files) or an image folder",
     )
-    e.add_argument("--batch-size", type=int, default=256)
+    e.add_argument("--batch-size", type=positive_int, default=256)
     e.add_argument("--num-workers", type=int, default=2)
     e.add_argument(
         "--confusion-matrix",
@@ -321,7 +334,7 @@ def _sweep_parser(sub) -> None:
     i = s.add_argument_group("image folders (read as greymatter train reads them)")
     i.add_argument(
         "--image-size",
-        type=int,
+        type=positive_int,
         default=None,
         help="side of the square input (default: the model's)",
     )

@@ -18,10 +18,9 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-import torch
-
 from .. import transforms as T
 from .._core import ConfigError, DataError
+from .._untrusted import load_tensors
 from ..models import from_config, model_entry
 from ..train import Trainer
 from ..train.checkpoint import metadata_path
@@ -163,10 +162,7 @@ def load_run(checkpoint) -> LoadedRun:
             f"{meta_file} names no model config (a greymatter model's .config); cannot rebuild it"
         )
     model = from_config(meta["model"])
-    try:
-        state = torch.load(checkpoint, map_location="cpu")
-    except Exception as e:  # torch.load raises many types for a damaged file
-        raise DataError(f"cannot read {checkpoint}: {e}") from None
+    state = load_tensors(checkpoint, "checkpoint")  # weights only: nothing in the file runs
     try:
         model.load_state_dict(state)
     except (RuntimeError, KeyError, TypeError) as e:

@@ -8,6 +8,7 @@ gm.sweep.
 An image folder is split and read as `greymatter train` reads it (inputs.load_split: stratified,
 Resize to the model's input size, the model's normalization), so a sweep's best configuration trains
 again with `greymatter train` on the same images. """
+import argparse
 import sys
 from typing import List
 
@@ -18,18 +19,19 @@ from ..sweep import sweep as run_sweep
 from ..sweep.grid import RANGE_KINDS
 from ..sweep.run import ModelByName
 from .inputs import check_split_options, data_kind, image_spec, load_split, model_kwargs
+from .values import non_negative_float, positive_float, positive_int, probability
 
 __all__ = ["SWEEP_GRID", "SweepData", "sweep"]
 
-# Grid options of `greymatter sweep`: flag -> (grid key, type of each comma-separated value).
+# Grid options of `greymatter sweep`: flag -> (grid key, parser of each comma-separated value).
 SWEEP_GRID = {
-    "lr": ("lr", float),
-    "size_inner": ("size_inner", int),
-    "weight_decay": ("weight_decay", float),
-    "momentum": ("momentum", float),
+    "lr": ("lr", positive_float),
+    "size_inner": ("size_inner", positive_int),
+    "weight_decay": ("weight_decay", non_negative_float),
+    "momentum": ("momentum", non_negative_float),
     "optimizer": ("optimizer", str),
-    "batch_size": ("batch_size", int),
-    "dropout": ("dropout", float),
+    "batch_size": ("batch_size", positive_int),
+    "dropout": ("dropout", probability),
 }
 
 
@@ -89,9 +91,8 @@ def parse_list(flag: str, text: str, kind) -> list:
             raise ConfigError(f"--{flag.replace('_', '-')}: empty value in {text!r}")
         try:
             values.append(kind(item))
-        except ValueError:
-            what = "an integer" if kind is int else "a number"
-            raise ConfigError(f"--{flag.replace('_', '-')}: {item!r} is not {what}") from None
+        except (ValueError, argparse.ArgumentTypeError) as e:
+            raise ConfigError(f"--{flag.replace('_', '-')}: {e}") from None
     return values
 
 

@@ -3,7 +3,9 @@ downloaded.
 
 Weights are given as a torchvision weights name ("IMAGENET1K_V1"), a torchvision weights enum or a
 .pth path; _read_weights turns them into a state_dict and _load_backbone copies its features.*
-tensors into a model. Not here: the models that take weights= (classifiers.py). """
+tensors into a model. Files are read with weights-only loading (_untrusted.py): a file holding
+anything but tensors is refused before it runs. Not here: the models that take weights=
+(classifiers.py). """
 import os
 from pathlib import Path
 from typing import Dict, Tuple
@@ -12,6 +14,7 @@ import torch
 from torch import nn
 
 from .._core import ConfigError, DataError
+from .._untrusted import load_tensors
 
 _WEIGHT_FILES = {
     "IMAGENET1K_V1": "https://download.pytorch.org/models/mobilenet_v2-b0353104.pth",
@@ -60,12 +63,8 @@ def _read_weights(weights) -> Tuple[Dict[str, torch.Tensor], str]:
             f"weights must be None, 'IMAGENET1K_V1', 'IMAGENET1K_V2', 'DEFAULT' or a path, "
             f"got {weights!r}"
         )
-    try:
-        loaded = torch.load(path, map_location="cpu")
-    except Exception as e:  # torch.load raises many types for a damaged file
-        raise DataError(f"cannot read weights from {path}: {e}") from e
-    if isinstance(loaded, nn.Module):
-        loaded = loaded.state_dict()
+    # Tensors only: a whole pickled nn.Module, or any other object, could run code while loading.
+    loaded = load_tensors(path, "weights from")
     if isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
         loaded = loaded["state_dict"]
     if not isinstance(loaded, dict) or not all(

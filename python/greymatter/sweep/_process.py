@@ -1,5 +1,5 @@
-"""Process settings for sweep configurations: thread limits (torch's intra-op threads and OpenBLAS's
-own thread pool) and glibc's malloc thresholds in Dask workers.
+"""Process settings for sweep configurations: thread limits (torch's intra-op threads and the BLAS
+library's own thread pool, through threadpoolctl) and glibc's malloc thresholds in Dask workers.
 
 Debian's torch does its matrix products in OpenBLAS (pthread build), whose thread pool ignores
 torch.set_num_threads and is shared by the whole process. Two configurations training at once in
@@ -17,72 +17,54 @@ configuration trained 2.4x slower in such a process (13.6 s vs 5.7 s, docs/sweep
 reuses the same buffers every batch, so keep_freed_memory_for_training raises those thresholds
 again, once per process, when that variable is set.
 
+A worker process must also end with the sweep that started it: killed with SIGKILL, a sweep runs
+no clean-up, and a worker busy training (a few hundred MB) would notice only when its configuration
+ends. die_with_parent asks Linux to SIGKILL the worker when its parent goes.
+
 This file only sets and restores limits; it runs nothing.
 """
 import contextlib
 import ctypes
 import os
+import signal
 import threading
 from typing import Optional
 
 import torch
+from threadpoolctl import ThreadpoolController
 
-__all__ = ["single_threaded", "blas_threads", "keep_freed_memory_for_training"]
+__all__ = ["single_threaded", "blas_threads", "keep_freed_memory_for_training", "die_with_parent"]
 
 _LOCK = threading.Lock()
 _users = 0
-_saved_blas: Optional[int] = None
-_openblas = None  # ctypes handle, found once
-_searched = False
+_blas_limit = None  # threadpoolctl's limiter while any configuration runs; restores on release
+_controller: Optional[ThreadpoolController] = None
 
 
-def _find_openblas():
-    """The OpenBLAS library this process has loaded (through torch), or None (MKL, another BLAS, not
-    Linux)."""
-    global _openblas, _searched
-    if _searched:
-        return _openblas
-    _searched = True
-    try:
-        with open("/proc/self/maps") as f:
-            paths = {line.split()[-1] for line in f if "openblas" in line and ".so" in line}
-    except OSError:
-        return None
-    for path in sorted(paths):
-        try:
-            lib = ctypes.CDLL(path)
-            lib.openblas_get_num_threads.restype = ctypes.c_int
-            lib.openblas_get_num_threads()
-        except (OSError, AttributeError):
-            continue
-        _openblas = lib
-        break
-    return _openblas
+def _blas() -> ThreadpoolController:
+    """The BLAS libraries this process has loaded (OpenBLAS through Debian's torch), found once."""
+    global _controller
+    if _controller is None:
+        torch.mm(torch.ones(2, 2), torch.ones(2, 2))  # loads BLAS so that it can be found
+        _controller = ThreadpoolController().select(user_api="blas")
+    return _controller
 
 
 def blas_threads() -> Optional[int]:
-    """OpenBLAS's thread count now, or None when torch does not use OpenBLAS here."""
-    lib = _find_openblas()
-    return lib.openblas_get_num_threads() if lib is not None else None
-
-
-def _set_blas_threads(n: int) -> None:
-    lib = _find_openblas()
-    if lib is not None:
-        lib.openblas_set_num_threads(ctypes.c_int(n))
+    """The BLAS thread count now, or None when torch uses no BLAS library threadpoolctl knows."""
+    pools = _blas().info()
+    return pools[0]["num_threads"] if pools else None
 
 
 @contextlib.contextmanager
 def single_threaded():
-    """One torch intra-op thread in the calling thread and one OpenBLAS thread in the process while
-    any configuration runs; OpenBLAS's count is restored when the last one ends."""
-    global _users, _saved_blas
+    """One torch intra-op thread in the calling thread and one BLAS thread in the process while
+    any configuration runs; BLAS's count is restored when the last one ends."""
+    global _users, _blas_limit
     saved_torch = torch.get_num_threads()  # per thread with OpenMP: other threads keep theirs
     with _LOCK:
         if _users == 0:
-            torch.mm(torch.ones(2, 2), torch.ones(2, 2))  # loads BLAS so that it can be found
-            _saved_blas = blas_threads()
-            _set_blas_threads(1)
+            _blas_limit = _blas().limit(limits=1)
         _users += 1
     torch.set_num_threads(1)
     try:
@@ -91,8 +73,9 @@ def single_threaded():
         torch.set_num_threads(saved_torch)
         with _LOCK:
             _users -= 1
-            if _users == 0 and _saved_blas is not None:
-                _set_blas_threads(_saved_blas)
+            if _users == 0:
+                _blas_limit.restore_original_limits()
+                _blas_limit = None
 
 
 _M_TRIM_THRESHOLD = -1
@@ -114,3 +97,23 @@ def keep_freed_memory_for_training() -> bool:
         )
     except (OSError, AttributeError):  # not glibc
         return False
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int) -> bool:
+    """Has Linux SIGKILL this process when its parent ends (prctl PR_SET_PDEATHSIG); exits at once
+    if the parent `parent_pid` has already gone. False where prctl is not available (not Linux).
+
+    Linux sends the signal when the parent *thread* that started this process ends: call it only
+    in processes started by a thread that outlives them (the pool's owner)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):
+        return False
+    if os.getppid() != parent_pid:  # the parent died before prctl: no signal will come
+        os._exit(1)
+    return True

@@ -21,6 +21,7 @@ from .._threads import available_cores
 from ..datasets import Dataset
 from ..loader import DataLoader
 from ..models.registry import entry_of
+from ..train.progress import progress_bar
 from .executors import best_dumps, check_picklable, make_runner
 from .features import trains_on_cached_features
 from .grid import (
@@ -28,6 +29,7 @@ from .grid import (
     TRAINER_KEYS,
     Config,
     check_kwargs,
+    check_values,
     expand,
     factory_parameters,
     first_point,
@@ -130,6 +132,7 @@ def sweep(
     if strategy == "grid" and (n_trials is not None or storage is not None or prune):
         raise ConfigError("n_trials, storage and prune are settings of strategy='optuna'")
     points = expand(grid) if strategy == "grid" else [first_point(grid)]
+    check_values(grid, trainer_kwargs)
     routes = route_keys(list(grid), make_model)
     if train is None:
         raise ConfigError("sweep needs train= data")
@@ -433,11 +436,7 @@ def _picklable(plan: Plan) -> bool:
 
 
 def _progress_bar(progress: bool, total: Optional[int]):
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="sweep", unit="config", leave=True)
+    return progress_bar(total, "sweep", leave=True, unit="config") if progress else None
 
 
 def _describe(config: Config) -> str:

@@ -8,14 +8,17 @@ is), `row(handle, config)` (its results row; an exception, a dead worker include
 store anything. """
 import concurrent.futures as cf
 import multiprocessing
+import os
 import pickle
 import uuid
 import warnings
 from concurrent.futures.process import BrokenProcessPool
 from typing import Dict, List, Optional
 
+from .. import _core
 from .._core import ConfigError
 from .._threads import available_cores
+from ._process import die_with_parent
 from .grid import Config
 from .run import Plan, failed_row, run_config
 
@@ -97,7 +100,10 @@ class ProcessRunner:
     @staticmethod
     def _new_pool(n: int) -> cf.ProcessPoolExecutor:
         return cf.ProcessPoolExecutor(
-            max_workers=n, mp_context=multiprocessing.get_context("spawn")
+            max_workers=n,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(os.getpid(), _core.max_image_pixels()),
         )
 
     def submit(self, config: Config):
@@ -173,6 +179,15 @@ class ProcessRunner:
 
 def _worker_ready() -> bool:
     return True
+
+
+def _init_worker(parent_pid: int, max_image_pixels: int) -> None:
+    """First thing in each worker process. It dies with the sweep (a sweep killed with SIGKILL
+    would otherwise leave it training, and multiprocessing's resource tracker, which exits when the
+    last process holding its pipe has gone, waiting for it), and reads images under the sweep's
+    pixel limit."""
+    die_with_parent(parent_pid)
+    _core.set_max_image_pixels(max_image_pixels)
 
 
 def run_pickled(payload: bytes, config: Config) -> Dict:

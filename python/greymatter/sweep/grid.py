@@ -15,6 +15,7 @@ import inspect
 import itertools
 import json
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Sequence
 
@@ -28,6 +29,7 @@ __all__ = [
     "expand",
     "first_point",
     "parse_ranges",
+    "check_values",
     "route_keys",
     "stable_hash",
     "check_kwargs",
@@ -213,6 +215,33 @@ def _checked(grid: Mapping[str, Sequence[Any]]) -> Mapping[str, Any]:
             raise ConfigError(f"grid[{k!r}] is empty: give at least one value")
     parse_ranges(grid)
     return grid
+
+
+def check_values(grid: Mapping[str, Sequence[Any]], trainer_kwargs: Mapping[str, Any]) -> None:
+    """A ConfigError now, naming the value, for learning rates and inner layer sizes that could
+    only fail or train nothing (nan, inf, 0, negative): otherwise every such configuration becomes
+    a "failed" row and the sweep itself reports success. A range is checked by its two ends."""
+    lrs = [("grid['lr']", v) for v in _values_or_ends(grid.get("lr", ()))]
+    if "lr" in (trainer_kwargs or {}):
+        lrs.append(("trainer_kwargs['lr']", trainer_kwargs["lr"]))
+    for where, lr in lrs:
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not 0 < lr < math.inf:
+            raise ConfigError(
+                f"{where}: the learning rate must be a positive finite number, got {lr!r}"
+            )
+    for size in _values_or_ends(grid.get("size_inner", ())):
+        if size is not None and (
+            isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1
+        ):
+            raise ConfigError(
+                f"grid['size_inner']: an inner layer size is an integer >= 1 (or None for no "
+                f"inner layer), got {size!r}"
+            )
+
+
+def _values_or_ends(values) -> Sequence[Any]:
+    """A list's values, or a range's two ends."""
+    return values[1:] if is_range(values) else values
 
 
 def _name(obj: Any) -> str:

@@ -106,7 +106,10 @@ def memory_bytes() -> int:
 
 
 def applies(model, *loaders) -> bool:
-    """True for a frozen-backbone model whose loaders' transforms are all deterministic."""
-    return bool(getattr(model, "frozen", False)) and all(
-        loader is None or deterministic(loader.dataset.transform) for loader in loaders
+    """True for a frozen-backbone greymatter model whose loaders' transforms are all
+    deterministic."""
+    return (
+        hasattr(model, "cpp_module")
+        and bool(getattr(model, "frozen", False))
+        and all(loader is None or deterministic(loader.dataset.transform) for loader in loaders)
     )

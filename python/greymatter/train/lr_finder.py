@@ -2,9 +2,10 @@
 fastai's lr_find): train one batch per step while the learning rate grows exponentially from
 `start` to `end`, record the loss of each step, and suggest a learning rate from the curve.
 
-The test trains a copy of nothing: it steps the Trainer's own model with a fresh torch.optim
-optimizer of the Trainer's kind and settings (Adam, AdamW or SGD; the engine's optimizer, its state
-and its schedule are never touched), then puts back the weights, buffers, gradients, train/eval mode
+The test trains a copy of nothing: it steps the Trainer's own model with the Trainer's loss and a
+fresh torch.optim optimizer of the Trainer's kind, parameter groups and settings (the groups' lrs
+keep their ratios; the engine's optimizer, its state and its schedule are never touched), then
+puts back the weights, buffers, gradients, train/eval mode
 and torch's random state it found, so a ``fit`` afterwards trains exactly as without the test.
 
 Suggestion rule (``suggest``): smooth the losses with an exponential moving average (beta 0.98,
@@ -20,7 +21,6 @@ from typing import List, Optional
 
 import torch
 
-from .. import _core
 from .._core import ConfigError
 
 __all__ = ["LRFinder", "range_test", "suggest", "SMOOTHING", "DIVERGENCE"]
@@ -97,15 +97,15 @@ def range_test(trainer, loader, loss_fn, start: float, end: float, steps: int) -
     saved = _Snapshot(model)
     result = LRFinder()
     try:
-        optimizer = _optimizer(trainer.config, params, start)
+        optimizer, ratios = _optimizer(trainer)
         device = next(iter(params)).device
         amp = trainer.config.get("amp", False) and device.type == "cuda"
         factor = (end / start) ** (1.0 / (steps - 1))
         model.train()
         for step, (x, y) in zip(range(steps), _batches(loader)):
             lr = start * factor**step
-            for group in optimizer.param_groups:
-                group["lr"] = lr
+            for group, ratio in zip(optimizer.param_groups, ratios):
+                group["lr"] = lr * ratio
             x, y = x.to(device), y.to(device)
             with torch.autocast("cuda", dtype=torch.bfloat16) if amp else _nothing():
                 out = model(x)
@@ -152,20 +152,38 @@ def _batches(loader):
         epoch += 1
 
 
-def _optimizer(config, params, lr):
-    name = config["optimizer"]
-    if name == "sgd":
-        return torch.optim.SGD(
-            params,
-            lr=lr,
-            momentum=config["momentum"],
-            nesterov=config["nesterov"],
-            weight_decay=config["weight_decay"],
-        )
-    kind = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[name]
-    return kind(
-        params, lr=lr, betas=config["betas"], eps=config["eps"], weight_decay=config["weight_decay"]
-    )
+def _optimizer(trainer):
+    """(a fresh torch optimizer of the kind and parameter groups the Trainer trains with, each
+    group's lr as a multiple of the first group's). Never the Trainer's own optimizer or its state;
+    only parameters that train now. The test sets the first group's lr and keeps the multiples,
+    so discriminative learning rates keep their ratios."""
+    params = list(trainer.model.parameters())
+    groups = []
+    if trainer.fused:  # the engine's groups: slot numbers and each group's settings
+        kind = _KINDS[trainer.config["optimizer"]]
+        for g in trainer.engine.param_groups:
+            options = {"lr": g["lr"], "weight_decay": g["weight_decay"]}
+            if kind is torch.optim.SGD:
+                options.update(momentum=g["momentum"], dampening=g["dampening"])
+                options.update(nesterov=g["nesterov"])
+            else:
+                options.update(betas=tuple(g["betas"]), eps=g["eps"])
+            groups.append({"params": [params[i] for i in g["params"]], **options})
+    else:  # the Python loop's torch optimizer (a name's, or the user's object)
+        kind = type(trainer.engine.opt)
+        for g in trainer.engine.opt.param_groups:
+            groups.append({**{k: v for k, v in g.items() if k != "initial_lr"}})
+    groups = [
+        {**g, "params": [p for p in g["params"] if p.requires_grad]}
+        for g in groups
+        if any(p.requires_grad for p in g["params"])
+    ]
+    first = groups[0]["lr"]
+    ratios = [g["lr"] / first if first > 0 else 1.0 for g in groups]
+    return kind(groups), ratios
+
+
+_KINDS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
 
 class _nothing:
@@ -205,8 +223,3 @@ class _Snapshot:
         torch.set_rng_state(self.rng)
         if self.cuda_rng is not None:
             torch.cuda.set_rng_state_all(self.cuda_rng)
-
-
-def loss_for(config, class_weights) -> "_core.Loss":
-    """The Trainer's loss as a callable (the C++ Loss the engine uses)."""
-    return _core.Loss(config["loss"], list(class_weights), config["label_smoothing"])

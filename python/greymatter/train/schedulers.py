@@ -1,21 +1,33 @@
 """Learning-rate schedules with torch.optim.lr_scheduler's names, arguments and formulas.
 
 They are descriptions: the Trainer hands them to the C++ engine, which applies OneCycleLR after
-every optimizer step (no Python per batch) and the others at the end of each epoch::
+every optimizer step (no Python per batch) and the others at the end of each epoch. The Trainer
+also takes torch.optim.lr_scheduler's own objects of these classes (translated to these
+descriptions, continuing from the object's state)::
 
     gm.Trainer(model, scheduler=gm.schedulers.ReduceLROnPlateau(mode="max", factor=0.5, patience=3))
     gm.Trainer(model, scheduler="plateau")   # the same: the leaf-disease script's settings
     gm.Trainer(model, scheduler="cosine")    # CosineAnnealingLR over the epochs of fit()
     gm.Trainer(model, scheduler="onecycle")  # OneCycleLR(max_lr=lr) over the batches of fit()
 
-Differences from torch: OneCycleLR cycles the learning rate only (torch's ``cycle_momentum=False``);
-ReduceLROnPlateau reads the Trainer's monitored metric (``val_acc`` by default, so ``mode="max"``).
+Differences from torch: greymatter's OneCycleLR cycles the learning rate only unless asked
+(``cycle_momentum=False`` by default; torch's own OneCycleLR object keeps torch's default, True).
+ReduceLROnPlateau reads the metric its mode asks for — ``val_acc`` for ``mode="max"``, ``val_loss``
+for ``"min"`` (``train_*`` without validation) — unless the Trainer was given ``monitor=``.
 """
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 from .._core import ConfigError
 
-__all__ = ["ReduceLROnPlateau", "StepLR", "CosineAnnealingLR", "OneCycleLR", "resolve"]
+__all__ = [
+    "ReduceLROnPlateau",
+    "StepLR",
+    "MultiStepLR",
+    "ExponentialLR",
+    "CosineAnnealingLR",
+    "OneCycleLR",
+    "resolve",
+]
 
 
 class _Schedule:
@@ -66,6 +78,20 @@ class StepLR(_Schedule):
         super().__init__(step_size=step_size, gamma=gamma)
 
 
+class MultiStepLR(_Schedule):
+    name = "multistep"
+
+    def __init__(self, milestones: Sequence[int], gamma: float = 0.1) -> None:
+        super().__init__(milestones=[int(m) for m in milestones], gamma=gamma)
+
+
+class ExponentialLR(_Schedule):
+    name = "exponential"
+
+    def __init__(self, gamma: float) -> None:
+        super().__init__(gamma=gamma)
+
+
 class CosineAnnealingLR(_Schedule):
     """``T_max=None`` anneals over the epochs of the ``fit`` call."""
 
@@ -98,12 +124,12 @@ class OneCycleLR(_Schedule):
         final_div_factor: float = 1e4,
         three_phase: bool = False,
         cycle_momentum: bool = False,
+        base_momentum: float = 0.85,
+        max_momentum: float = 0.95,
     ) -> None:
-        if cycle_momentum:
-            raise ConfigError(
-                "OneCycleLR(cycle_momentum=True) is not supported: greymatter cycles the learning "
-                "rate only"
-            )
+        momentum = (
+            {"base_momentum": base_momentum, "max_momentum": max_momentum} if cycle_momentum else {}
+        )
         super().__init__(
             max_lr=max_lr,
             total_steps=total_steps,
@@ -112,6 +138,8 @@ class OneCycleLR(_Schedule):
             div_factor=div_factor,
             final_div_factor=final_div_factor,
             three_phase=three_phase,
+            cycle_momentum=cycle_momentum,
+            **momentum,
         )
 
     def engine_options(self, epochs, steps_per_epoch, lr):
@@ -137,6 +165,6 @@ def resolve(scheduler, monitor: str = "val_acc") -> Optional[_Schedule]:
     if isinstance(scheduler, str) and scheduler in _BY_NAME:
         return _BY_NAME[scheduler](monitor)
     raise ConfigError(
-        f"unknown scheduler {scheduler!r}; use None, 'plateau', 'cosine', 'onecycle' or a "
-        f"greymatter.schedulers object (ReduceLROnPlateau, StepLR, CosineAnnealingLR, OneCycleLR)"
+        f"unknown scheduler {scheduler!r}; use None, 'plateau', 'cosine', 'onecycle', a "
+        f"greymatter.schedulers object or a torch.optim.lr_scheduler one"
     )

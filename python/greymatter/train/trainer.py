@@ -1,9 +1,11 @@
 """Trainer: the tutorials' training loop in one call.
 
-Each epoch of a greymatter model runs in the C++ engine with the GIL released; a plain
-``torch.nn.Module`` runs the same loop in Python (slower, same features). Between epochs Python
+Each epoch runs in the C++ engine with the GIL released — for a greymatter model and for a plain
+``torch.nn.Module`` alike (the engine takes the GIL only to call the module's forward) — given the
+loss, optimizer and schedule as names or as the tutorial's torch objects (recipe.py); what the
+engine cannot run trains in a Python loop with the same features, more slowly. Between epochs Python
 decides: history, learning-rate schedule, best weights, early stopping, checkpoints. With
-``checkpoint="runs/best.pth"`` the Trainer writes the best weights (plain ``torch.load``-able) and
+``checkpoint="runs/best.pth"`` the Trainer writes the best weights (a plain state_dict) and
 ``best.json`` metadata when the monitored metric improves, and the whole training state to
 ``runs/best.resume.pth`` after every epoch, so ``Trainer.resume`` continues an interrupted run with
 the same results it would have had, and appends each epoch's row to ``runs/best.log.csv`` as the
@@ -11,6 +13,7 @@ epoch ends (epoch_log.py). """
 import contextlib
 import copy
 import math
+import numbers
 import time
 from typing import Callable, Dict, Optional, Sequence
 
@@ -18,23 +21,24 @@ import torch
 
 from .. import _core
 from .. import transforms as T
-from .._core import ConfigError
+from .._core import ConfigError, DataError
 from ..datasets import labels_of
 from ..loader import DataLoader
 from ..metrics import classification_report
-from . import feature_cache, lr_finder, schedulers
-from .checkpoint import atomic_save, save_checkpoint
+from . import feature_cache, lr_finder
+from .checkpoint import check_checkpoint_path, prepare_checkpoint_folder, save_checkpoint
 from .epoch_log import EpochLog, log_path
 from .history import History
+from .live_curves import live_curves
 from .progress import progress_bar
-from .torch_loop import TorchLoop
+from .recipe import LOSS_DEFAULTS, Recipe
+from .resume_state import read_state, write_state
 
 __all__ = ["Trainer"]
 
-LOSSES = ("cross_entropy", "bce", "bce_with_logits", "mse")
-OPTIMIZERS = ("adam", "adamw", "sgd")
 MONITORS = ("val_acc", "val_loss", "train_acc", "train_loss")
-RESUME_FORMAT = 1
+# Settings states written before they existed were trained with.
+_OLDER_DEFAULTS = {"dampening": 0.0}
 
 
 def resolve_device(device: str) -> str:
@@ -92,8 +96,11 @@ def _check_class_weights(class_weights, loss: str) -> bool:
             raise ConfigError(
                 f"class_weights takes one weight per class or 'balanced', got {class_weights!r}"
             )
-        if loss != "cross_entropy":
-            raise ConfigError(f"class_weights apply to loss='cross_entropy' only, not {loss!r}")
+        if loss not in ("cross_entropy", "nll"):
+            raise ConfigError(
+                f"class_weights='balanced' applies to loss='cross_entropy' or 'nll' (by name), "
+                f"not {loss!r}"
+            )
         return True
     try:
         weights = [float(w) for w in class_weights]
@@ -105,6 +112,10 @@ def _check_class_weights(class_weights, loss: str) -> bool:
     if bad:
         raise ConfigError(f"class_weights must be finite and >= 0, got {bad[0]} in {weights}")
     return False
+
+
+def _first_set(*choices: Optional[bool]) -> bool:
+    return bool(next((c for c in choices if c is not None), False))
 
 
 def _origin(dataset) -> str:
@@ -129,12 +140,23 @@ def _test_time_augmentation(tta) -> "_core.TestTimeAugmentation":
 class Trainer:
     """``Trainer(model, loss, optimizer, lr, ...)``; ``fit(train, val, epochs)`` -> History.
 
-    loss: 'cross_entropy' (class_weights, label_smoothing), 'bce' (sigmoid outputs),
-        'bce_with_logits', 'mse'.
-    optimizer: 'adam', 'adamw', 'sgd' (momentum, nesterov); weight_decay; betas/eps for Adam(W).
-    scheduler: None, 'plateau', 'cosine', 'onecycle' or a ``greymatter.schedulers`` object.
-    class_weights: one weight per class for cross_entropy, or "balanced": n_samples / (n_classes
-        * class count), computed from the training labels when fit starts (recorded in best.json).
+    model: a greymatter model or any ``torch.nn.Module`` (both train in the C++ engine).
+    loss: 'cross_entropy' (class_weights, label_smoothing), 'nll', 'bce' (sigmoid outputs),
+        'bce_with_logits', 'mse'; or nn.CrossEntropyLoss / NLLLoss / BCELoss / BCEWithLogitsLoss /
+        MSELoss objects (their weight, label_smoothing, ignore_index, pos_weight); any other
+        callable (output, labels) -> loss trains in the Python loop.
+    optimizer: 'adam', 'adamw', 'sgd' (momentum, nesterov); weight_decay; betas/eps for Adam(W);
+        or a torch.optim.Adam / AdamW / SGD built over the model's parameters, with any parameter
+        groups (other torch optimizers train in the Python loop). After fit the object holds the
+        state the tutorial's loop would have left (lr per group, per-parameter state).
+    scheduler: None, 'plateau', 'cosine', 'onecycle', a ``greymatter.schedulers`` object, or a
+        torch.optim.lr_scheduler ReduceLROnPlateau / StepLR / MultiStepLR / ExponentialLR /
+        CosineAnnealingLR / OneCycleLR over that optimizer, continuing from its state (others train
+        in the Python loop). ReduceLROnPlateau reads val_acc for mode 'max' and val_loss for 'min'
+        (train_* without validation) unless `monitor` is given.
+    class_weights: one weight per class for loss='cross_entropy', or "balanced": n_samples /
+        (n_classes * class count), computed from the training labels when fit starts (recorded in
+        best.json).
     early_stopping: patience in epochs on `monitor` ('val_acc' by default; 'train_loss' without
         val); min_delta: the least change of `monitor` that counts as an improvement for it.
     checkpoint: the best weights' path; best.json, best.resume.pth and best.log.csv go beside it.
@@ -143,13 +165,18 @@ class Trainer:
     amp: on CUDA, bf16 autocast and channels_last inputs (ignored on CPU).
     cache_features: 'auto' computes a frozen backbone's features once and trains only the head on
     them when the transforms are deterministic (same results, far faster); True insists, False
-    never."""
+    never.
+    live: in a Jupyter notebook, fit shows the loss and accuracy curves in its cell, redrawn after
+        every epoch; None (default) follows `progress`, False never. ``fit(live=...)`` overrides it
+        for one call. Outside a notebook it changes nothing.
+    lr must be positive and finite; a checkpoint= that cannot be written is a ConfigError here or
+    when fit starts, before training. Ctrl-C in fit: see ``fit``."""
 
     def __init__(
         self,
         model: torch.nn.Module,
-        loss: str = "cross_entropy",
-        optimizer: str = "adam",
+        loss="cross_entropy",
+        optimizer="adam",
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         momentum: float = 0.0,
@@ -162,7 +189,7 @@ class Trainer:
         scheduler=None,
         early_stopping: Optional[int] = None,
         min_delta: float = 0.0,
-        monitor: str = "val_acc",
+        monitor: Optional[str] = None,
         checkpoint: Optional[str] = None,
         seed: int = 42,
         progress: bool = True,
@@ -171,13 +198,10 @@ class Trainer:
         non_finite: str = "raise",
         cache_features="auto",
         amp: bool = True,
+        live: Optional[bool] = None,
     ) -> None:
-        if loss not in LOSSES:
-            raise ConfigError(f"unknown loss {loss!r}; choose one of: {', '.join(LOSSES)}")
-        if optimizer not in OPTIMIZERS:
-            raise ConfigError(
-                f"unknown optimizer {optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}"
-            )
+        self._monitor_given = monitor is not None
+        monitor = "val_acc" if monitor is None else monitor
         if monitor not in MONITORS:
             raise ConfigError(f"unknown monitor {monitor!r}; choose one of: {', '.join(MONITORS)}")
         if early_stopping is not None and (
@@ -193,6 +217,16 @@ class Trainer:
             raise ConfigError(
                 f"cache_features must be 'auto', True or False, got {cache_features!r}"
             )
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not 0 < lr < math.inf:
+            raise ConfigError(f"lr must be a positive finite number, got {lr!r}")
+        if (
+            isinstance(progress_every, bool)
+            or not isinstance(progress_every, int)
+            or progress_every < 1
+        ):
+            raise ConfigError(f"progress_every must be an integer >= 1, got {progress_every!r}")
+        if checkpoint is not None:
+            check_checkpoint_path(checkpoint)
         if not isinstance(model, torch.nn.Module):
             raise ConfigError(
                 "Trainer trains a greymatter model or a torch.nn.Module, got "
@@ -200,7 +234,6 @@ class Trainer:
             )
         self.model = model
         self.monitor = monitor
-        self.schedule = schedulers.resolve(scheduler, monitor)
         self.device = resolve_device(device)
         self.early_stopping = early_stopping
         self.min_delta = float(min_delta)
@@ -208,10 +241,9 @@ class Trainer:
         self.seed = int(seed)
         self.progress = progress
         self.progress_every = int(progress_every)
+        self.live = live
         self.cache_features = cache_features
-        self.config = {
-            "loss": loss,
-            "optimizer": optimizer,
+        names = {
             "lr": float(lr),
             "weight_decay": float(weight_decay),
             "momentum": float(momentum),
@@ -220,15 +252,15 @@ class Trainer:
             "eps": float(eps),
             "class_weights": [] if balanced else [float(w) for w in class_weights or ()],
             "label_smoothing": float(label_smoothing),
-            "accumulate": int(accumulate),
-            "non_finite": non_finite,
-            "amp": bool(amp),
         }
-        # greymatter models train in the C++ engine; anything else in the Python loop (same
-        # features).
-        backend = _core.Engine if hasattr(model, "cpp_module") else TorchLoop
-        self.engine = backend(model, device=self.device, **self.config)
-        self.fused = backend is _core.Engine
+        loop = {"accumulate": int(accumulate), "non_finite": non_finite, "amp": bool(amp)}
+        # Names or the tutorial's torch objects; the C++ engine when it runs them all, else the
+        # Python loop (with a warning saying why).
+        self.recipe = Recipe(model, loss, optimizer, scheduler, names, loop, self.device, monitor)
+        self.engine = self.recipe.engine
+        self.fused = self.recipe.fused
+        self.schedule = self.recipe.schedule
+        self.config = self.recipe.config
         if balanced:  # the engine gets the weights when fit() has the training labels
             self.config["class_weights"] = "balanced"
         self.class_weights: Optional[list] = None  # the weights "balanced" came to
@@ -274,18 +306,24 @@ class Trainer:
         val: Optional[DataLoader] = None,
         epochs: Optional[int] = None,
         on_epoch: Optional[Callable[[Dict], Optional[bool]]] = None,
+        live: Optional[bool] = None,
         callbacks: Sequence[Callable[[Dict], Optional[bool]]] = (),
     ) -> History:
         """Trains `epochs` more epochs (after ``resume``: the rest of the interrupted run; else 10).
         Keeps the weights of the best `monitor` value and restores them at the end, also after early
-        stopping or Ctrl-C.
+        stopping. ``live`` overrides the Trainer's setting for this call.
 
         on_epoch, callbacks: functions called after each epoch (``on_epoch`` first, then each of
         ``callbacks`` in order) with a copy of its History row: a dict with epoch (1-based),
         train_loss, train_acc, lr and seconds, plus val_loss, val_acc and gap with validation data
         (absent without). They run after the epoch's checkpoint and log row are written; any
         returning False stops training after this epoch. For a logger of one's own, e.g.
-        ``callbacks=[lambda row: print(row)]``."""
+        ``callbacks=[lambda row: print(row)]``.
+
+        Ctrl-C (KeyboardInterrupt) stops the loop after the current batch, whatever
+        ``progress_every`` is; fit then restores the best weights, sets ``history.interrupted``,
+        leaves the resume state of the finished epochs (``<checkpoint>.resume.pth``) in place and
+        re-raises KeyboardInterrupt. The interrupted epoch adds no history row."""
         if not isinstance(train, DataLoader) or (
             val is not None and not isinstance(val, DataLoader)
         ):
@@ -299,6 +337,8 @@ class Trainer:
             epochs = self.planned_epochs - self.epoch if self.planned_epochs > self.epoch else 10
         if not isinstance(epochs, int) or epochs < 0:
             raise ConfigError(f"epochs must be a non-negative integer, got {epochs!r}")
+        if self.checkpoint:  # an unwritable folder fails now, not after the first epoch
+            prepare_checkpoint_folder(self.checkpoint)
         monitor = (
             self.monitor if val is not None or self.monitor.startswith("train") else "train_loss"
         )
@@ -318,12 +358,16 @@ class Trainer:
                 epochs, steps_per_epoch, self.config["lr"]
             )
             self.engine.set_scheduler(self.schedule.name, self.schedule_options)
+            self.recipe.schedule_started()
+        self.recipe.fit_starts()
+        schedule_metric = self._schedule_metric(monitor, val is not None)
         hist = self.history
         self._continue_from_latest()
         train_core, val_core = self._epoch_loaders(train, val)
         log = EpochLog(log_path(self.checkpoint)) if self.checkpoint else None
         if log is not None:
             log.restart(hist.rows)
+        view = live_curves(epochs > 0 and _first_set(live, self.live, self.progress))
         try:
             for _ in range(epochs):
                 start = time.perf_counter()
@@ -351,7 +395,9 @@ class Trainer:
                 if log is not None:
                     log.append(row)
                 self.epoch += 1
-                self.engine.scheduler_epoch_end(row[monitor] if self.schedule is not None else None)
+                self.engine.scheduler_epoch_end(
+                    row[schedule_metric] if self.schedule is not None else None
+                )
                 if self._improved(self.best_value, row[monitor], monitor, 0.0):
                     self.best_value = row[monitor]
                     self.best_state = copy.deepcopy(self.model.state_dict())
@@ -362,6 +408,8 @@ class Trainer:
                     self.stopping_best, self.epochs_without_improvement = row[monitor], 0
                 else:
                     self.epochs_without_improvement += 1
+                if view is not None:
+                    view.update(hist)
                 stop = bool(
                     self.early_stopping and self.epochs_without_improvement >= self.early_stopping
                 )
@@ -376,12 +424,23 @@ class Trainer:
             hist.interrupted = True
             raise
         finally:
+            if view is not None:
+                view.finish()
             if self.fused:
                 self.engine.head_only = False
+            self.recipe.fit_ended()
             if self.best_state is not None:
                 self._latest_state = copy.deepcopy(self.model.state_dict())
                 self.model.load_state_dict(self.best_state)
         return hist
+
+    def _schedule_metric(self, monitor: str, has_val: bool) -> str:
+        """What the schedule reads at the end of an epoch: `monitor` when the user chose it; for
+        ReduceLROnPlateau otherwise the metric its mode asks for (max: accuracy, min: loss)."""
+        mode = (self.schedule.options.get("mode") if self.schedule is not None else None) or ""
+        if self._monitor_given or mode not in ("min", "max"):
+            return monitor
+        return f"{'val' if has_val else 'train'}_{'acc' if mode == 'max' else 'loss'}"
 
     def _epoch_loaders(self, train: DataLoader, val: Optional[DataLoader]):
         """The C++ loaders the epochs run on: the DataLoaders' own, or cached backbone features."""
@@ -477,12 +536,7 @@ class Trainer:
             raise ConfigError(f"lr_find takes a greymatter DataLoader, got {type(train).__name__}")
         _check_not_empty(train, "training set (train)", "")
         self._set_class_weights(train)
-        loss = lr_finder.loss_for(self.config, self._engine_class_weights())
-        return lr_finder.range_test(self, train, loss, start, end, steps)
-
-    def _engine_class_weights(self) -> list:
-        given = self.config["class_weights"]
-        return self.class_weights if given == "balanced" else list(given)
+        return lr_finder.range_test(self, train, self.engine.loss, start, end, steps)
 
     def evaluate(self, loader: DataLoader, report: bool = False, tta=None) -> Dict:
         """{"loss", "accuracy"} of the current weights over the loader; an empty one is a
@@ -545,8 +599,13 @@ class Trainer:
                 f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}"
             )
         single = x.dim() == 3
-        loss = _core.Loss(self.loss)
+        loss = self.engine.loss  # the loss the training ran with: its rule for probabilities
         views = _test_time_augmentation(tta)
+        if views.num_views and not isinstance(loss, _core.Loss):
+            raise ConfigError(
+                "test-time augmentation needs one of greymatter's losses (it averages their "
+                "probabilities), not a loss function of your own"
+            )
         was_training = self.model.training
         self.model.eval()
         try:
@@ -625,12 +684,13 @@ class Trainer:
         save_checkpoint(self.checkpoint, self.best_state, self._metadata(row))
 
     def state(self) -> Dict:
-        """Everything a resumed run needs; loadable with plain torch.load."""
+        """Everything a resumed run needs: tensors and plain values (save_state stores it so that
+        weights-only loading reads it)."""
         return {
-            "format": RESUME_FORMAT,
             "model": self.model.state_dict(),
             "optimizer": self.engine.optimizer_state(),
             "lr": self.engine.lr,
+            "lrs": list(self.engine.lrs),
             "scheduler": {
                 "name": self.schedule.name if self.schedule else None,
                 "options": self.schedule_options,
@@ -648,31 +708,30 @@ class Trainer:
         }
 
     def save_state(self, path) -> None:
-        atomic_save(self.state(), path)
+        write_state(self.state(), path)
 
     def resume(self, path) -> "Trainer":
         """Loads a state written by a Trainer built with the same arguments
         (``runs/best.resume.pth`` next to ``checkpoint="runs/best.pth"``); then ``fit(train, val)``
-        finishes the interrupted run."""
-        try:
-            state = torch.load(path, map_location="cpu")
-        except FileNotFoundError:
-            raise ConfigError(
-                f"no training state at {path}: it is written next to checkpoint= after each "
-                f"epoch"
-            ) from None
-        if not isinstance(state, dict) or state.get("format") != RESUME_FORMAT:
-            raise ConfigError(
-                f"{path} is not a greymatter training state (Trainer.save_state writes those)"
-            )
+        finishes the interrupted run. The file is read with weights-only loading (nothing in it
+        runs); one that is not a whole greymatter training state is a DataError naming it."""
+        state = read_state(path)
         saved = state["trainer"]
-        differs = [k for k in self.config if saved.get(k) != self.config[k] and k != "lr"]
+        differs = [
+            k
+            for k in self.config
+            if saved.get(k, LOSS_DEFAULTS.get(k, _OLDER_DEFAULTS.get(k))) != self.config[k]
+            and k != "lr"
+        ]
         if differs:
             raise ConfigError(
                 f"{path} was written by a Trainer with other settings: "
                 + ", ".join(f"{k}={saved.get(k)!r} (this one: {self.config[k]!r})" for k in differs)
             )
-        self.model.load_state_dict(state["model"])
+        try:
+            self.model.load_state_dict(state["model"])
+        except (RuntimeError, KeyError, TypeError) as e:
+            raise DataError(f"{path} does not fit this model: {str(e).splitlines()[0]}") from None
         self.engine.load_optimizer_state(state["optimizer"])
         sched = state["scheduler"]
         if sched["name"] is not None:
@@ -681,9 +740,10 @@ class Trainer:
                     f"{path} was trained with scheduler '{sched['name']}'; pass the same scheduler"
                 )
             self.schedule_options = sched["options"]
-            self.engine.set_scheduler(sched["name"], sched["options"])
+            if not self.engine.has_scheduler:  # a torch scheduler the Python loop steps has one
+                self.engine.set_scheduler(sched["name"], sched["options"])
             self.engine.load_scheduler_state(sched["state"])
-        self.engine.lr = state["lr"]
+        self.engine.lrs = state.get("lrs", [state["lr"]] * len(self.engine.lrs))
         self.epoch = state["epoch"]
         self.planned_epochs = state["planned_epochs"]
         self.best_value = state["best_value"]

@@ -17,7 +17,7 @@ const char* format_name(ImageFormat f);
 
 struct ImageHeader {
   ImageFormat format = ImageFormat::kUnknown;
-  int64_t width = 0;  // 0 when the header does not say (or was not parsed for this format)
+  int64_t width = 0;  // from the header; inspect_image refuses a file whose header does not say
   int64_t height = 0;
   int components =
       0;  // JPEG: colour components (1 gray, 3 YCbCr/RGB, 4 CMYK); PNG: samples per pixel
@@ -28,8 +28,9 @@ struct ImageHeader {
 ImageFormat sniff_format(const uint8_t* data, size_t size);
 
 // Parses the header and, for JPEG and PNG, walks the stream's structure to its end marker.
-// Throws DataError naming `path` for an empty file, an unknown signature, or a truncated or
-// malformed JPEG/PNG stream.
+// Throws DataError naming `path` for an empty file, an unknown signature, a header that states no
+// size, a size over the pixel limit (pixel_limit.h), or a truncated or malformed JPEG/PNG stream.
+// Every decode goes through this first, so nothing is allocated for a size over the limit.
 ImageHeader inspect_image(const uint8_t* data, size_t size, const std::string& path);
 
 }  // namespace greymatter::data

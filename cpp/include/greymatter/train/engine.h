@@ -1,6 +1,7 @@
 // Engine: the training and evaluation loops over a Loader, entirely in C++ (the bindings release
 // the GIL around them): forward, loss, backward, optimizer step (with gradient accumulation), the
 // per-step part of a schedule, and metrics kept on the model's device and read once per epoch.
+// It trains a Network (network.h): a greymatter model, or whatever the bindings adapt to one.
 // Not here: per-epoch decisions (plateau LR, early stopping, checkpoints) — the Python Trainer
 // makes them between epochs.
 #pragma once
@@ -15,6 +16,7 @@
 #include "greymatter/data/loader.h"
 #include "greymatter/models/model.h"
 #include "greymatter/train/loss.h"
+#include "greymatter/train/network.h"
 #include "greymatter/train/optimizer.h"
 #include "greymatter/train/scheduler.h"
 #include "greymatter/train/tta.h"
@@ -39,7 +41,7 @@ struct EpochStats {
   int64_t samples = 0;
   int64_t batches = 0;
   int64_t skipped = 0;       // batches dropped for a non-finite loss (non_finite="skip")
-  bool interrupted = false;  // the progress callback asked to stop
+  bool interrupted = false;  // the progress callback or a stop request (stop.h) ended it early
 };
 
 struct Predictions {
@@ -48,12 +50,15 @@ struct Predictions {
 };
 
 // Called after every `every` batches (and after the last) with (batches done, batches in epoch).
-// Returning false stops the loop after the current batch.
+// Returning false stops the loop after the current batch. Independently of it, every loop checks
+// the stop request of stop.h after each batch.
 using ProgressFn = std::function<bool(int64_t, int64_t)>;
 
 class Engine {
  public:
-  Engine(std::shared_ptr<models::ModelImpl> model, EngineOptions options, torch::Device device);
+  Engine(std::shared_ptr<Network> network, EngineOptions options, torch::Device device);
+  Engine(std::shared_ptr<models::ModelImpl> model, EngineOptions options, torch::Device device)
+      : Engine(model_network(std::move(model)), std::move(options), device) {}
 
   // `epoch` is 0-based (it seeds the shuffle); messages count epochs from 1, as History does.
   EpochStats train_epoch(const data::Loader& loader, int64_t epoch, const ProgressFn& progress = {},
@@ -76,12 +81,14 @@ class Engine {
   void set_tta(TestTimeAugmentation tta) { tta_ = std::move(tta); }
   const TestTimeAugmentation& tta() const { return tta_; }
 
-  double lr() const { return optimizer_->lr(); }
+  double lr() const { return optimizer_->lr(); }  // the first parameter group's
   void set_lr(double lr) { optimizer_->set_lr(lr); }
-  // Replaces the schedule; the optimizer's lr becomes the schedule's starting lr.
+  // Replaces the schedule; the optimizer's lrs (one per parameter group) become the schedule's
+  // base lrs, and the schedule's starting lrs (and momentum) become the optimizer's.
   void set_scheduler(const SchedulerConfig& config);
   Scheduler* scheduler() { return scheduler_.get(); }
-  // End of an epoch: lets the schedule change the lr (plateau reads `metric`). Returns the new lr.
+  // End of an epoch: lets the schedule change the lrs (plateau reads `metric`). Returns the first
+  // group's lr.
   double scheduler_epoch_end(std::optional<double> metric);
 
   Optimizer& optimizer() { return *optimizer_; }
@@ -95,8 +102,10 @@ class Engine {
   void optimizer_step();
   torch::Tensor forward(const torch::Tensor& input);
   torch::Tensor evaluation_output(const torch::Tensor& input);  // forward, with TTA when set
+  FeatureSplit* frozen_split() const;  // the network's split when its backbone is frozen, else null
+  int64_t macs_per_sample(const data::Loader& loader) const;
 
-  std::shared_ptr<models::ModelImpl> model_;
+  std::shared_ptr<Network> network_;
   EngineOptions options_;
   Loss loss_;
   std::unique_ptr<Optimizer> optimizer_;

@@ -12,9 +12,12 @@
 namespace greymatter::train {
 
 struct LossConfig {
-  std::string name = "cross_entropy";  // "cross_entropy" | "bce" | "bce_with_logits" | "mse"
-  std::vector<double> class_weights;   // cross_entropy only; empty = unweighted
-  double label_smoothing = 0.0;        // cross_entropy only
+  // "cross_entropy" | "nll" (log-probabilities in) | "bce" | "bce_with_logits" | "mse"
+  std::string name = "cross_entropy";
+  std::vector<double> class_weights;  // cross_entropy, nll; empty = unweighted
+  double label_smoothing = 0.0;       // cross_entropy only
+  int64_t ignore_index = -100;        // cross_entropy, nll: samples with this label add no loss
+  std::vector<double> pos_weight;     // bce_with_logits: weight of the positive class; empty = 1
 };
 
 class Loss {
@@ -42,10 +45,12 @@ class Loss {
 
  private:
   bool binary() const { return config_.name == "bce" || config_.name == "bce_with_logits"; }
+  bool classes() const { return config_.name == "cross_entropy" || config_.name == "nll"; }
   torch::Tensor float_target(const torch::Tensor& output, const torch::Tensor& labels) const;
 
   LossConfig config_;
-  mutable torch::Tensor weight_;  // class weights, moved to the output's device on first use
+  // class weights and pos_weight, moved to the output's device and type on first use
+  mutable torch::Tensor weight_, pos_weight_;
 };
 
 }  // namespace greymatter::train

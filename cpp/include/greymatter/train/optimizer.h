@@ -7,6 +7,9 @@
 // With `capturable`, the step counts and the lr live in tensors on the parameters' device and the
 // update reads them there (as torch.optim's capturable=True): no host value enters a step, which is
 // what a CUDA graph replaying the step needs. Without it they are host numbers (cheaper on CPU).
+// Parameter groups (torch.optim's param_groups): each group is a set of slots with its own lr,
+// weight decay, momentum and betas; one group holding every slot is the default. Slots in no group
+// are never updated.
 // Not here: learning-rate schedules (scheduler.h), gradient clipping, AMP scaling.
 #pragma once
 
@@ -32,6 +35,12 @@ struct OptimizerConfig {
 // Throws ConfigError naming the argument when a value is out of range or the name is unknown.
 void validate(const OptimizerConfig& config);
 
+struct ParamGroup {
+  std::vector<int64_t> slots;  // positions in the optimizer's parameter list
+  // This group's hyper-parameters; `name` and `capturable` are the optimizer's, whatever set here.
+  OptimizerConfig options;
+};
+
 class Optimizer {
  public:
   // `params` are all of the model's parameters; only those with a gradient are updated.
@@ -40,8 +49,15 @@ class Optimizer {
   void zero_grad();  // drops the gradients (set to undefined, like set_to_none=True)
   void step();
 
-  double lr() const { return config_.lr; }
-  void set_lr(double lr);
+  double lr() const { return groups_.front().options.lr; }  // the first group's
+  void set_lr(double lr);                                   // every group's
+  std::vector<double> lrs() const;                          // one per group
+  void set_lrs(const std::vector<double>& lrs);
+  // The momentum a schedule cycles (OneCycleLR): SGD's momentum, Adam's first beta; one per group.
+  void set_momenta(const std::vector<double>& momenta);
+  // Replaces the groups; every slot at most once. Throws ConfigError naming the bad value.
+  void set_groups(std::vector<ParamGroup> groups);
+  const std::vector<ParamGroup>& groups() const { return groups_; }
   int64_t steps() const { return steps_; }  // step() calls that updated anything
   const OptimizerConfig& config() const { return config_; }
 
@@ -53,21 +69,23 @@ class Optimizer {
   void load_state(const std::map<std::string, torch::Tensor>& state);
 
  private:
-  void adam_step(const std::vector<size_t>& slots);
-  void sgd_step(const std::vector<size_t>& slots);
+  void adam_step(const std::vector<size_t>& slots, size_t group);
+  void sgd_step(const std::vector<size_t>& slots, size_t group);
   void count_step(const std::vector<size_t>& slots);
   std::vector<torch::Tensor>& buffer(const std::string& name);
 
   std::vector<torch::Tensor> params_;
   OptimizerConfig config_;
+  std::vector<ParamGroup> groups_;
   int64_t steps_ = 0;
   // Steps per slot. The host counts are kept in both modes: they decide which slots share a bias
   // correction (one group per distinct count, usually one), so grouping never reads the device.
   std::vector<int64_t> slot_steps_;
-  // capturable only: (slots) step counts and the 0-dim lr on the parameters' device, in float64:
-  // bias corrections from float32 counts were off by 1e-5 relative and let runs drift from
-  // torch.optim's.
-  torch::Tensor device_steps_, device_lr_;
+  // capturable only: (slots) step counts and each group's 0-dim lr on the parameters' device, in
+  // float64: bias corrections from float32 counts were off by 1e-5 relative and let runs drift
+  // from torch.optim's.
+  torch::Tensor device_steps_;
+  std::vector<torch::Tensor> device_lrs_;
   std::vector<size_t> counted_slots_;  // the slot set device_index_ holds, rebuilt when it changes
   torch::Tensor device_index_;
   // name -> per-slot tensors (undefined until the slot's first step)
