@@ -164,6 +164,24 @@ def _data_and_model_arguments(t) -> None:
         help="transfer, mobilenet_v2: IMAGENET1K_V1, IMAGENET1K_V2, a .pth file, or none",
     )
     m.add_argument("--unfreeze", action="store_true", help="transfer: train the backbone too")
+    m.add_argument(
+        "--fine-tune",
+        action="store_true",
+        help="transfer: --frozen-epochs with the backbone frozen, then --epochs with everything "
+        "training, the backbone at --lr x --lr-mult",
+    )
+    m.add_argument(
+        "--frozen-epochs",
+        type=positive_int,
+        default=1,
+        help="--fine-tune: epochs of the head alone (default: 1)",
+    )
+    m.add_argument(
+        "--lr-mult",
+        type=positive_float,
+        default=0.1,
+        help="--fine-tune: the backbone's lr as a multiple of --lr (default: 0.1)",
+    )
     i = t.add_argument_group("image folders")
     i.add_argument(
         "--image-size",

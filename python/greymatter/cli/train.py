@@ -39,6 +39,15 @@ def _check(args) -> None:
     if args.epochs < 1:
         raise ConfigError(f"--epochs must be at least 1, got {args.epochs}")
     check_split_options(args)
+    if args.fine_tune:
+        if not model_entry(args.model).takes("freeze"):
+            raise ConfigError(
+                f"--fine-tune trains a transfer model (--model transfer), not {args.model}"
+            )
+        if args.unfreeze:
+            raise ConfigError(
+                "--fine-tune unfreezes the backbone itself after --frozen-epochs: drop --unfreeze"
+            )
     for flag, value in (("--lr", args.lr), ("--batch-size", args.batch_size)):
         if value <= 0:
             raise ConfigError(f"{flag} must be positive, got {value}")
@@ -112,17 +121,27 @@ def train(args, argv) -> int:
         "train_transform": repr(augment) if augment is not None else None,
     }
     command = ["greymatter"] + list(argv)
-    epochs = _resume(trainer, out, args.epochs) if resuming else args.epochs
+    planned = args.epochs + (args.frozen_epochs if args.fine_tune else 0)
+    epochs = _resume(trainer, out, planned) if resuming else planned
     # Written now too, so that a killed run can be finished with --resume.
     write_run(out, spec, data, command, finished=False)
     # A sampler draws the order itself, so it replaces shuffle.
     order = dict(sampler="balanced") if args.balance == "sampler" else dict(shuffle=True)
-    hist = trainer.fit(
-        DataLoader(train_ds, batch_size=args.batch_size, seed=args.seed, **order, **loader),
-        DataLoader(val_ds, batch_size=max(args.batch_size, 256), **loader),
-        epochs=epochs,
-        on_epoch=_epoch_line(args.epochs),
+    train_loader = DataLoader(
+        train_ds, batch_size=args.batch_size, seed=args.seed, **order, **loader
     )
+    val_loader = DataLoader(val_ds, batch_size=max(args.batch_size, 256), **loader)
+    if args.fine_tune and epochs > 0:  # its phases follow the epochs already trained
+        hist = trainer.fine_tune(
+            train_loader,
+            val_loader,
+            frozen_epochs=args.frozen_epochs,
+            epochs=args.epochs,
+            lr_mult=args.lr_mult,
+            on_epoch=_epoch_line(planned),
+        )
+    else:
+        hist = trainer.fit(train_loader, val_loader, epochs=epochs, on_epoch=_epoch_line(planned))
     hist.df.to_csv(out / "history.csv", index=False)
     plots.curves(hist, save=str(out / "curves.png"))
     plots.metrics_2x2(hist, save=str(out / "metrics.png"))

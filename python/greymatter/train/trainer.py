@@ -538,6 +538,97 @@ class Trainer:
         self._set_class_weights(train)
         return lr_finder.range_test(self, train, self.engine.loss, start, end, steps)
 
+    def fine_tune(
+        self,
+        train: DataLoader,
+        val: Optional[DataLoader] = None,
+        frozen_epochs: int = 1,
+        epochs: int = 5,
+        base_lr: Optional[float] = None,
+        lr_mult: float = 0.1,
+        on_epoch: Optional[Callable[[Dict], Optional[bool]]] = None,
+        callbacks: Sequence[Callable[[Dict], Optional[bool]]] = (),
+    ) -> History:
+        """Transfer learning in two phases (fastai's fine_tune): `frozen_epochs` epochs of the head
+        alone, the backbone frozen, at `base_lr`; then the whole network unfrozen for `epochs`
+        more, with discriminative learning rates: two parameter groups of the engine's optimizer,
+        the head at `base_lr` and the backbone at ``base_lr * lr_mult``. The model is one with
+        ``freeze()`` / ``unfreeze()`` (``TransferClassifier``); what freeze() stops training is
+        the backbone. base_lr: the Trainer's lr by default. A schedule runs once per phase (a
+        OneCycle's max_lr scaled per group). Early stopping counts within a phase; the best
+        weights are those of the best epoch of either phase. Returns the History of both.
+
+        The phases are counted from the Trainer's first epoch, so a Trainer ``resume``d from a
+        fine-tuning run continues in the phase it stopped in."""
+        self._check_fine_tune(frozen_epochs, epochs, base_lr, lr_mult)
+        base_lr = float(self.config["lr"] if base_lr is None else base_lr)
+        done = self.epoch
+        frozen_left = max(frozen_epochs - done, 0)
+        unfrozen_left = epochs - max(done - frozen_epochs, 0)
+        slots = range(len(list(self.model.parameters())))
+        if frozen_left:
+            self.model.freeze()
+            if done == 0:  # else resume restored the groups and lrs (a schedule may move them)
+                self.engine.param_groups = [{"params": list(slots), "lr": base_lr}]
+                if self.schedule is not None:
+                    self._start_schedule(train, frozen_left, [base_lr])
+            self.fit(train, val, epochs=frozen_left, on_epoch=on_epoch, callbacks=callbacks)
+            if self.epoch < frozen_epochs:  # stopped by a callback
+                return self.history
+        if unfrozen_left <= 0:
+            return self.history
+        self._continue_from_latest()  # phase 2 goes on from the last epoch, not the best
+        frozen = {id(p) for p in self.model.parameters() if not p.requires_grad}
+        backbone = [i for i, p in zip(slots, self.model.parameters()) if id(p) in frozen]
+        self.model.unfreeze()
+        head = sorted(set(slots) - set(backbone))
+        lrs = [base_lr, base_lr * lr_mult]
+        if len(self.engine.param_groups) != 2 or done <= frozen_epochs:
+            self.engine.param_groups = [
+                {"params": head, "lr": lrs[0]},
+                {"params": backbone, "lr": lrs[1]},
+            ]
+            self.epochs_without_improvement, self.stopping_best = 0, None
+            if self.schedule is not None:
+                self._start_schedule(train, unfrozen_left, lrs)
+        return self.fit(train, val, epochs=unfrozen_left, on_epoch=on_epoch, callbacks=callbacks)
+
+    def _check_fine_tune(self, frozen_epochs, epochs, base_lr, lr_mult) -> None:
+        model = self.model
+        if not (
+            callable(getattr(model, "freeze", None)) and callable(getattr(model, "unfreeze", None))
+        ):
+            raise ConfigError(
+                f"fine_tune trains a model with a backbone to freeze and unfreeze "
+                f"(gm.models.TransferClassifier), not {type(model).__name__}"
+            )
+        if not self.fused or isinstance(self.recipe.optimizer, torch.optim.Optimizer):
+            raise ConfigError(
+                "fine_tune sets the optimizer's parameter groups itself: give the optimizer, loss "
+                "and scheduler by name (the C++ engine's), not as torch objects"
+            )
+        for name, value in (("frozen_epochs", frozen_epochs), ("epochs", epochs)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"fine_tune: {name} must be an integer >= 0, got {value!r}")
+        for name, value in (("base_lr", base_lr), ("lr_mult", lr_mult)):
+            if value is None and name == "base_lr":
+                continue
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not (0 < value < math.inf)
+            ):
+                raise ConfigError(f"fine_tune: {name} must be a positive number, got {value!r}")
+
+    def _start_schedule(self, train: DataLoader, epochs: int, lrs: Sequence[float]) -> None:
+        """The schedule again for `epochs` epochs from the optimizer's groups' lrs `lrs`."""
+        steps_per_epoch = math.ceil(len(train) / self.config["accumulate"])
+        options = self.schedule.engine_options(epochs, steps_per_epoch, lrs[0])
+        if isinstance(options.get("max_lr"), (int, float)):  # one per group, in the lrs' ratios
+            options["max_lr"] = [options["max_lr"] * lr / lrs[0] for lr in lrs]
+        self.schedule_options = options
+        self.engine.set_scheduler(self.schedule.name, options)
+
     def evaluate(self, loader: DataLoader, report: bool = False, tta=None) -> Dict:
         """{"loss", "accuracy"} of the current weights over the loader; an empty one is a
         ConfigError (no accuracy to report, rather than 0.0). ``report=True`` adds "report": the
@@ -691,6 +782,7 @@ class Trainer:
             "optimizer": self.engine.optimizer_state(),
             "lr": self.engine.lr,
             "lrs": list(self.engine.lrs),
+            "param_groups": self.engine.param_groups if self.fused else None,
             "scheduler": {
                 "name": self.schedule.name if self.schedule else None,
                 "options": self.schedule_options,
@@ -732,6 +824,8 @@ class Trainer:
             self.model.load_state_dict(state["model"])
         except (RuntimeError, KeyError, TypeError) as e:
             raise DataError(f"{path} does not fit this model: {str(e).splitlines()[0]}") from None
+        if self.fused and state.get("param_groups"):  # fine_tune's, or a torch optimizer's
+            self.engine.param_groups = state["param_groups"]
         self.engine.load_optimizer_state(state["optimizer"])
         sched = state["scheduler"]
         if sched["name"] is not None:
