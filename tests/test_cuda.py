@@ -9,6 +9,7 @@ import torch
 
 import greymatter as gm
 from greymatter import _core
+from greymatter.train.core_options import engine_options, scheduler_config
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -31,8 +32,8 @@ def test_cuda_epoch_matches_cpu_epoch(tiny_mnist, optimizer):
         "weight_decay": 0.01,
         "amp": False,
     }
-    cpu = _core.Engine(cpu_model, **kwargs)
-    cuda = _core.Engine(cuda_model, device="cuda", **kwargs)
+    cpu = _core.Engine(cpu_model, engine_options(**kwargs), "cpu")
+    cuda = _core.Engine(cuda_model, engine_options(**kwargs), "cuda")
     assert cuda.capturable and not cpu.capturable
     for epoch in range(2):
         a, b = cpu.train_epoch(loader.core, epoch), cuda.train_epoch(loader.core, epoch)
@@ -50,9 +51,11 @@ def test_cuda_lr_changes_reach_the_device_step(tiny_mnist):
     loader = _mnist_loader(tiny_mnist[0])
     models = [gm.models.MNISTNet(hidden=(16,)) for _ in range(2)]
     models[1].load_state_dict(models[0].state_dict())
-    engines = [_core.Engine(m, device=d, amp=False) for m, d in zip(models, ["cpu", "cuda"])]
+    engines = [
+        _core.Engine(m, engine_options(amp=False), d) for m, d in zip(models, ["cpu", "cuda"])
+    ]
     for e in engines:
-        e.set_scheduler("onecycle", {"max_lr": 0.01, "total_steps": 10})
+        e.set_scheduler(scheduler_config("onecycle", {"max_lr": 0.01, "total_steps": 10}))
         e.train_epoch(loader.core, 0)
     assert engines[0].lr == pytest.approx(engines[1].lr)
     for name, p in models[0].state_dict().items():

@@ -8,6 +8,17 @@ from torch.nn import functional as F
 
 import greymatter as gm
 from greymatter import _core
+from greymatter.train.core_options import (
+    engine_options,
+    loss_config,
+    param_groups,
+    scheduler_config,
+)
+
+
+def make_engine(model, **kwargs):
+    """A C++ Engine with the Trainer's keyword arguments, on the CPU."""
+    return _core.Engine(model, engine_options(**kwargs), "cpu")
 
 
 class TutorialMLP(nn.Module):
@@ -69,8 +80,8 @@ def test_engine_epoch_matches_torch_optim(tiny_mnist, kwargs, make_opt, capturab
     ref = TutorialMLP()
     model = gm.models.MNISTNet(hidden=(32,))
     model.load_state_dict(ref.state_dict())
-    assert _core.Engine(gm.models.MNISTNet(hidden=(32,))).capturable is False  # the default on CPU
-    engine = _core.Engine(model, **{"lr": 1e-3, **kwargs}, capturable=capturable)
+    assert make_engine(gm.models.MNISTNet(hidden=(32,))).capturable is False  # the default on CPU
+    engine = make_engine(model, **{"lr": 1e-3, **kwargs}, capturable=capturable)
     engine.train_epoch(loader.core, 0)
     reference_epoch(ref, loader, make_opt)
     for name, p in ref.state_dict().items():
@@ -91,7 +102,7 @@ def test_unfrozen_layer_starts_its_own_step_count_like_torch_optim(
     ref = TutorialMLP()
     model = gm.models.MNISTNet(hidden=(32,))
     model.load_state_dict(ref.state_dict())
-    engine = _core.Engine(model, **{"lr": 1e-3, **kwargs}, capturable=capturable)
+    engine = make_engine(model, **{"lr": 1e-3, **kwargs}, capturable=capturable)
     opt = make_opt(ref.parameters())
     for layer in (ref.fc1, model.fc1):
         layer.weight.requires_grad_(False)
@@ -119,7 +130,7 @@ def test_gradient_accumulation_matches_manual_accumulation(tiny_mnist):
     ref = TutorialMLP()
     model = gm.models.MNISTNet(hidden=(32,))
     model.load_state_dict(ref.state_dict())
-    engine = _core.Engine(model, optimizer="sgd", lr=0.1, accumulate=3)
+    engine = make_engine(model, optimizer="sgd", lr=0.1, accumulate=3)
     engine.train_epoch(loader.core, 0)
     reference_epoch(ref, loader, lambda p: torch.optim.SGD(p, lr=0.1), accumulate=3)
     assert engine.optimizer_steps == 3
@@ -132,14 +143,14 @@ def test_optimizer_state_round_trip_continues_identically(tiny_mnist):
     loader = gm.DataLoader(ds, batch_size=20, shuffle=True, seed=3)
     a, b = gm.models.MNISTNet(hidden=(16,)), gm.models.MNISTNet(hidden=(16,))
     b.load_state_dict(a.state_dict())
-    ea, eb = _core.Engine(a, optimizer="adam"), _core.Engine(b, optimizer="adam")
+    ea, eb = make_engine(a, optimizer="adam"), make_engine(b, optimizer="adam")
     ea.train_epoch(loader.core, 0)
     eb.train_epoch(loader.core, 0)
     state = eb.optimizer_state()
     assert state["step"].item() == 10 and state["step.0"].item() == 10 and "exp_avg.0" in state
     c = gm.models.MNISTNet(hidden=(16,))
     c.load_state_dict(b.state_dict())
-    ec = _core.Engine(c, optimizer="adam")
+    ec = make_engine(c, optimizer="adam")
     ec.load_optimizer_state(state)
     ea.train_epoch(loader.core, 1)
     ec.train_epoch(loader.core, 1)
@@ -163,8 +174,8 @@ def test_optimizer_state_moves_between_step_modes(tiny_mnist, saved_capturable, 
     loader = gm.DataLoader(ds, batch_size=20, shuffle=True, seed=3)
     a, b = gm.models.MNISTNet(hidden=(16,)), gm.models.MNISTNet(hidden=(16,))
     b.load_state_dict(a.state_dict())
-    ea = _core.Engine(a, optimizer="adamw", weight_decay=0.1, capturable=saved_capturable)
-    eb = _core.Engine(b, optimizer="adamw", weight_decay=0.1, capturable=not saved_capturable)
+    ea = make_engine(a, optimizer="adamw", weight_decay=0.1, capturable=saved_capturable)
+    eb = make_engine(b, optimizer="adamw", weight_decay=0.1, capturable=not saved_capturable)
     ea.train_epoch(loader.core, 0)
     state = ea.optimizer_state()
     if old_format:
@@ -184,29 +195,30 @@ def test_losses_match_torch_functional():
     logits, labels = torch.randn(8, 4), torch.randint(0, 4, (8,))
     w = [1.0, 2.0, 0.5, 1.5]
     pairs = [
-        (_core.Loss("cross_entropy"), F.cross_entropy(logits, labels)),
+        (_core.Loss(loss_config("cross_entropy")), F.cross_entropy(logits, labels)),
         (
-            _core.Loss("cross_entropy", w, 0.1),
+            _core.Loss(loss_config("cross_entropy", w, 0.1)),
             F.cross_entropy(logits, labels, weight=torch.tensor(w), label_smoothing=0.1),
         ),
-        (_core.Loss("mse"), F.mse_loss(logits, F.one_hot(labels, 4).float())),
+        (_core.Loss(loss_config("mse")), F.mse_loss(logits, F.one_hot(labels, 4).float())),
     ]
     for loss, expected in pairs:
         torch.testing.assert_close(loss(logits, labels), expected)
     z, y = torch.randn(8, 1), torch.randint(0, 2, (8,))
     torch.testing.assert_close(
-        _core.Loss("bce")(z.sigmoid(), y), F.binary_cross_entropy(z.sigmoid(), y.float()[:, None])
+        _core.Loss(loss_config("bce"))(z.sigmoid(), y),
+        F.binary_cross_entropy(z.sigmoid(), y.float()[:, None]),
     )
     torch.testing.assert_close(
-        _core.Loss("bce_with_logits")(z, y),
+        _core.Loss(loss_config("bce_with_logits"))(z, y),
         F.binary_cross_entropy_with_logits(z, y.float()[:, None]),
     )
     assert (
-        _core.Loss("bce").correct(z.sigmoid(), y).item()
+        _core.Loss(loss_config("bce")).correct(z.sigmoid(), y).item()
         == ((z.sigmoid()[:, 0] > 0.5).long() == y).sum().item()
     )
     assert (
-        _core.Loss("bce_with_logits").correct(z, y).item()
+        _core.Loss(loss_config("bce_with_logits")).correct(z, y).item()
         == ((z[:, 0] > 0).long() == y).sum().item()
     )
 
@@ -228,7 +240,7 @@ def test_losses_match_torch_functional():
 )
 def test_loss_pitfalls_are_explained(name, output, labels, message):
     with pytest.raises(gm.ConfigError, match=message):
-        _core.Loss(name).check(output, labels)
+        _core.Loss(loss_config(name)).check(output, labels)
 
 
 def test_more_losses_match_torch_nn():
@@ -238,33 +250,60 @@ def test_more_losses_match_torch_nn():
     logits, labels = torch.randn(8, 4), torch.tensor([0, 1, 2, 3, 3, 2, 1, 0])
     w = [1.0, 2.0, 0.5, 1.5]
     pairs = [
-        (_core.Loss("cross_entropy", ignore_index=2), nn.CrossEntropyLoss(ignore_index=2)),
-        (_core.Loss("nll", w), nn.NLLLoss(weight=torch.tensor(w))),
-        (_core.Loss("nll", ignore_index=0), nn.NLLLoss(ignore_index=0)),
+        (
+            _core.Loss(loss_config("cross_entropy", ignore_index=2)),
+            nn.CrossEntropyLoss(ignore_index=2),
+        ),
+        (_core.Loss(loss_config("nll", w)), nn.NLLLoss(weight=torch.tensor(w))),
+        (_core.Loss(loss_config("nll", ignore_index=0)), nn.NLLLoss(ignore_index=0)),
     ]
     log_probs = logits.log_softmax(1)
     for ours, theirs in pairs:
         x = log_probs if isinstance(theirs, nn.NLLLoss) else logits
         torch.testing.assert_close(ours(x, labels), theirs(x, labels))
-    torch.testing.assert_close(_core.Loss("nll").probabilities(log_probs), logits.softmax(1))
+    torch.testing.assert_close(
+        _core.Loss(loss_config("nll")).probabilities(log_probs), logits.softmax(1)
+    )
     z, y = torch.randn(8, 1), torch.randint(0, 2, (8,))
     torch.testing.assert_close(
-        _core.Loss("bce_with_logits", pos_weight=[3.0])(z, y),
+        _core.Loss(loss_config("bce_with_logits", pos_weight=[3.0]))(z, y),
         nn.BCEWithLogitsLoss(pos_weight=torch.tensor([3.0]))(z, y.float()[:, None]),
     )
     # ignore_index is a label the range check lets through; others still fail.
-    _core.Loss("cross_entropy", ignore_index=-1).check_labels(torch.tensor([0, -1, 3]), 4)
+    _core.Loss(loss_config("cross_entropy", ignore_index=-1)).check_labels(
+        torch.tensor([0, -1, 3]), 4
+    )
     with pytest.raises(gm.ConfigError, match="label -2 is out of range"):
-        _core.Loss("cross_entropy", ignore_index=-1).check_labels(torch.tensor([0, -2]), 4)
+        _core.Loss(loss_config("cross_entropy", ignore_index=-1)).check_labels(
+            torch.tensor([0, -2]), 4
+        )
 
 
 def test_bad_loss_options():
     with pytest.raises(gm.ConfigError, match="apply to loss='cross_entropy' or 'nll' only"):
-        _core.Loss("bce", [1.0, 2.0])
+        _core.Loss(loss_config("bce", [1.0, 2.0]))
     with pytest.raises(gm.ConfigError, match="pos_weight applies to loss='bce_with_logits'"):
-        _core.Loss("bce", pos_weight=[2.0])
-    with pytest.raises(gm.ConfigError, match="unknown loss"):
-        _core.Loss("hinge")
+        _core.Loss(loss_config("bce", pos_weight=[2.0]))
+    with pytest.raises(
+        gm.ConfigError,
+        match="unknown loss 'hinge'; choose one of: cross_entropy, nll, bce, bce_with_logits, mse",
+    ):
+        loss_config("hinge")
+
+
+def test_engine_options_name_their_bad_values():
+    with pytest.raises(gm.ConfigError, match="unknown optimizer 'rmsprop'; choose one of: adam, "):
+        engine_options(optimizer="rmsprop")
+    with pytest.raises(gm.ConfigError, match="non_finite must be 'raise' or 'skip', got 'ignore'"):
+        engine_options(non_finite="ignore")
+    with pytest.raises(gm.ConfigError, match=r"betas must be two numbers .* got \(0.9,\)"):
+        engine_options(betas=(0.9,))
+    options = engine_options(optimizer="sgd", lr=0.5, betas=(0.8, 0.9), non_finite="skip")
+    assert options.optimizer.kind == _core.OptimizerKind.SGD and options.optimizer.lr == 0.5
+    assert (options.optimizer.beta1, options.optimizer.beta2) == (0.8, 0.9)
+    assert options.non_finite == _core.NonFinite.SKIP and options.capturable is None
+    with pytest.raises(gm.ConfigError, match="lr must be a positive number"):  # the core's check
+        _core.Engine(gm.models.MNISTNet(hidden=(8,)), engine_options(lr=-1.0), "cpu")
 
 
 # -- schedules -----------------------------------------------------------------------------------
@@ -280,7 +319,7 @@ def torch_lrs(make_sched, steps, metric=None, per_step=False):
 
 
 def gm_lrs(name, options, steps, metric=None):
-    s = _core.Scheduler(name, options, [0.1])
+    s = _core.Scheduler(scheduler_config(name, options), [0.1])
     [lr], out = s.initial_lrs(), []
     for i in range(steps):
         out.append(lr)
@@ -389,7 +428,7 @@ def test_schedules_scale_each_parameter_group_like_torch():
             lr=0.1,
             momentum=0.9,
         )
-        ours = _core.Scheduler(name, options, [0.1, 0.2])
+        ours = _core.Scheduler(scheduler_config(name, options), [0.1, 0.2])
         lrs = ours.initial_lrs()
         ref = make(opt)
         for i in range(9):
@@ -432,13 +471,13 @@ def test_optimizer_param_groups_match_torch_optim(tiny_mnist):
         ref = TutorialMLP()
         model = gm.models.MNISTNet(hidden=(32,))
         model.load_state_dict(ref.state_dict())
-        engine = _core.Engine(
-            model,
+        options = engine_options(
             optimizer=name,
             lr=0.1 if name == "sgd" else 1e-3,
             momentum=0.9 if name == "sgd" else 0.0,
         )
-        engine.param_groups = groups
+        engine = _core.Engine(model, options)
+        engine.param_groups = param_groups(groups, options.optimizer)
         params = list(ref.parameters())
         opt = make([{**g, "params": [params[i] for i in g["params"]]} for g in groups])
         for epoch in range(2):
@@ -449,21 +488,43 @@ def test_optimizer_param_groups_match_torch_optim(tiny_mnist):
                 opt.zero_grad()
         for k, p in ref.state_dict().items():
             torch.testing.assert_close(model.state_dict()[k], p, rtol=1e-4, atol=1e-6, msg=k)
-        assert [g["lr"] for g in engine.param_groups] == [g["lr"] for g in opt.param_groups]
+        assert [g.options.lr for g in engine.param_groups] == [g["lr"] for g in opt.param_groups]
+        assert engine.lrs == [g["lr"] for g in opt.param_groups]
+    base = options.optimizer
     with pytest.raises(gm.ConfigError, match="more than one parameter group"):
-        engine.param_groups = [{"params": [0]}, {"params": [0, 1]}]
+        engine.param_groups = param_groups([{"params": [0]}, {"params": [0, 1]}], base)
     with pytest.raises(gm.ConfigError, match="names parameter 9"):
-        engine.param_groups = [{"params": [9]}]
+        engine.param_groups = param_groups([{"params": [9]}], base)
+    with pytest.raises(gm.ConfigError, match="parameter groups have no setting 'amsgrad'"):
+        param_groups([{"params": [0], "amsgrad": True}], base)
 
 
 def test_bad_schedule_options():
     with pytest.raises(gm.ConfigError, match="no option 'patiense'"):
-        _core.Scheduler("plateau", {"patiense": 3}, [0.1])
-    with pytest.raises(gm.ConfigError, match="unknown scheduler"):
-        _core.Scheduler("polynomial", {}, [0.1])
+        scheduler_config("plateau", {"patiense": 3})
+    with pytest.raises(gm.ConfigError, match="unknown scheduler 'warmup'; choose one of: plateau"):
+        scheduler_config("warmup", {})
+    with pytest.raises(gm.ConfigError, match="mode must be 'min' or 'max', got 'maximum'"):
+        scheduler_config("plateau", {"mode": "maximum"})
+    with pytest.raises(gm.ConfigError, match="threshold_mode must be 'rel' or 'abs', got 'REL'"):
+        scheduler_config("plateau", {"threshold_mode": "REL"})
+    with pytest.raises(gm.ConfigError, match="anneal_strategy must be 'cos' or 'linear'"):
+        scheduler_config("onecycle", {"anneal_strategy": "cosine"})
+    with pytest.raises(gm.ConfigError, match="patience must be an integer, got 'three'"):
+        scheduler_config("plateau", {"patience": "three"})
+    with pytest.raises(gm.ConfigError, match="factor must be in"):  # ranges: the C++ core's check
+        _core.Scheduler(scheduler_config("plateau", {"factor": 2.0}), [0.1])
+    config = scheduler_config("plateau", {"mode": "max", "threshold_mode": "abs", "patience": 3})
+    assert config.kind == _core.SchedulerKind.PLATEAU and config.mode == _core.PlateauMode.MAX
+    assert config.threshold_mode == _core.ThresholdMode.ABS and config.patience == 3
+    assert scheduler_config("cosine", {"T_max": 4}).t_max == 4
     with pytest.raises(gm.ConfigError, match="max_lr has 1 values for 2 parameter groups"):
-        _core.Scheduler("onecycle", {"max_lr": [0.1], "total_steps": 5}, [0.1, 0.2])
-    s = _core.Scheduler("onecycle", {"max_lr": 0.1, "total_steps": 3}, [0.1])
+        _core.Scheduler(
+            scheduler_config("onecycle", {"max_lr": [0.1], "total_steps": 5}), [0.1, 0.2]
+        )
+    assert scheduler_config("plateau", {"min_lr": [0.0, 0.1]}).min_lrs == [0.0, 0.1]
+    assert scheduler_config("multistep", {"milestones": [2, 4]}).milestones == [2, 4]
+    s = _core.Scheduler(scheduler_config("onecycle", {"max_lr": 0.1, "total_steps": 3}), [0.1])
     for _ in range(3):
         s.after_step()
     with pytest.raises(gm.ConfigError, match="run out"):

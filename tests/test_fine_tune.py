@@ -74,10 +74,10 @@ def test_fine_tune_is_torch_adam_with_two_parameter_groups(folder):
     )
     assert len(hist) == 3 and not model.frozen
     groups = trainer.engine.param_groups
-    assert [g["lr"] for g in groups] == [BASE_LR, BASE_LR * LR_MULT]
+    assert [g.options.lr for g in groups] == [BASE_LR, BASE_LR * LR_MULT]
     names = [n for n, _ in model.named_parameters()]
-    assert {names[i].split(".")[0] for i in groups[1]["params"]} == {"base_model"}
-    assert "base_model" not in {names[i].split(".")[0] for i in groups[0]["params"]}
+    assert {names[i].split(".")[0] for i in groups[1].slots} == {"base_model"}
+    assert "base_model" not in {names[i].split(".")[0] for i in groups[0].slots}
 
     # The tutorial's loop: one Adam, the head's group and the backbone's; the frozen backbone has
     # no gradients in the first epoch, so Adam leaves it (and its state) alone until it unfreezes.
@@ -123,7 +123,7 @@ def test_a_killed_fine_tune_resumes_in_its_phase(folder, tmp_path):
         resumed.fine_tune(loader(folder), callbacks=[last_weights(resumed.model, last)], **kwargs)
         strip = [{k: v for k, v in r.items() if k != "seconds"} for r in resumed.history.rows]
         assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in whole.history.rows]
-        assert [g["lr"] for g in resumed.engine.param_groups] == [BASE_LR, BASE_LR * LR_MULT]
+        assert [g.options.lr for g in resumed.engine.param_groups] == [BASE_LR, BASE_LR * LR_MULT]
         for k, v in whole_last.items():
             assert torch.equal(last[k], v), k
 

@@ -31,6 +31,10 @@ def test_the_installed_distribution_ships_every_subpackage():
 def test_the_installed_distribution_ships_its_type_information():
     shipped = _installed_files()
     assert "greymatter/py.typed" in shipped
+    # The extension's stub, beside the extension it types (tests/test_core_stub.py checks its
+    # content).
+    assert "greymatter/_core.pyi" in shipped
+    assert any(f.startswith("greymatter/_core") and f.endswith(".so") for f in shipped)
 
 
 def _module_name(path: Path) -> str:

@@ -1,7 +1,7 @@
-"""gm.sweep of the transfer-learning head (issue 7's 4 x 3 lr x size_inner grid on a 224x224 image
-folder): the same table with the frozen-backbone feature cache as without it, one backbone pass for
-the whole sweep when the configurations share backbone weights, model names through gm.models'
-registry, and the same table on Dask.
+"""gm.sweep of the transfer-learning head (the tutorials' 4 x 3 lr x size_inner grid on a 224x224
+image folder): the same table with the frozen-backbone feature cache as without it, one backbone
+pass for the whole sweep when the configurations share backbone weights, model names through
+gm.models' registry, and the same table on Dask.
 
 The uncached sweep (the backbone runs on every batch of every epoch of every configuration) is the
 reference; a plain Trainer run checks that the sweep builds and seeds each configuration as

@@ -1,7 +1,7 @@
 """Deterministic transforms (Resize, CenterCrop, Grayscale, ToTensor, Normalize) against torchvision
-on PIL images: whole chains on real photos in every file variant within the issue's tolerance (mean
-<= 1/255, max <= 8/255 after un-normalizing), Pillow's resampling arithmetic reproduced exactly, the
-reduced JPEG decode within tolerance, and unsupported chains refused at construction."""
+on PIL images: whole chains on real photos in every file variant within mean <= 1/255 and max <=
+8/255 after un-normalizing, Pillow's resampling arithmetic reproduced exactly, the reduced JPEG
+decode within that tolerance, and unsupported chains refused at construction."""
 import json
 
 import numpy as np
@@ -104,7 +104,10 @@ def test_reduced_jpeg_decode_stays_within_tolerance(large_jpeg_folder):
         transform=TV.Compose([TV.Resize(32), TV.CenterCrop(32), TV.ToTensor()]),
     )
     full = _core.ImageFileSource(
-        [p for p, _ in ds.samples], ds.targets, T.to_specs(tf), "raise", False
+        [p for p, _ in ds.samples],
+        ds.targets,
+        T.to_specs(tf),
+        _core.ImageFileOptions(reduced_decode=False),
     )
     reduced_somewhere = False
     for i in range(len(ds)):

@@ -77,7 +77,8 @@ def test_vflip_and_crops_add_their_views(fashion_test):
     probs, _ = tr.predict(gm.DataLoader(ds, batch_size=100), tta=["vflip", "crops"])
     expected = mean_softmax(model, [x, x.flip(2)] + five_crops(x))
     torch.testing.assert_close(probs, expected, rtol=0, atol=1e-6)
-    views = _core.TestTimeAugmentation(["hflip", "vflip", "crops"])
+    aug = _core.TtaAugmentation
+    views = _core.TestTimeAugmentation([aug.HFLIP, aug.VFLIP, aug.CROPS])
     assert views.num_views == 8
     assert torch.equal(views.view(x[:2], 0), x[:2])
     assert torch.equal(views.view(x[:2], 1), x[:2].flip(3))
@@ -111,7 +112,7 @@ def test_bad_tta_options_are_config_errors(fashion_test):
     with pytest.raises(gm.ConfigError, match="tta takes"):
         tr.predict(loader, tta=3)
     with pytest.raises(gm.ConfigError, match="crop_scale"):
-        _core.TestTimeAugmentation(["crops"], crop_scale=1.5)
+        _core.TestTimeAugmentation([_core.TtaAugmentation.CROPS], crop_scale=1.5)
     with pytest.raises(gm.ConfigError, match=r"\(B, C, H, W\)"):
-        _core.TestTimeAugmentation(["hflip"]).view(torch.zeros(2, 784), 1)
+        _core.TestTimeAugmentation([_core.TtaAugmentation.HFLIP]).view(torch.zeros(2, 784), 1)
     tr.predict(loader)  # a refused option leaves the trainer as it was

@@ -1,11 +1,10 @@
 // Data: IDX reading, image folders, transform chains, in-memory and file sources, and the
 // prefetching loader. Iteration and decoding release the GIL, so worker threads and other Python
-// threads run meanwhile. Transform chains arrive as [(name, {arg: [numbers]})] built by
-// transforms.py.
+// threads run meanwhile. A transform chain arrives as a list of the steps' options structs
+// (ResizeOptions, ...), which greymatter/transforms.py builds.
 #include <pybind11/stl.h>
 
 #include <cstring>
-#include <map>
 
 #include "bindings.h"
 #include "greymatter/data/decode.h"
@@ -27,13 +26,7 @@ using namespace greymatter::data;
 
 namespace {
 
-using SpecList = std::vector<std::pair<std::string, std::map<std::string, std::vector<double>>>>;
-
-std::vector<TransformSpec> to_specs(const SpecList& list) {
-  std::vector<TransformSpec> out;
-  for (const auto& [name, args] : list) out.push_back({name, args});
-  return out;
-}
+using Chain = std::vector<TransformSpec>;
 
 py::list traces_to_python(const std::vector<StepTrace>& traces) {
   py::list out;
@@ -55,9 +48,55 @@ Image image_from_tensor(const torch::Tensor& t) {
   return im;
 }
 
+// The transform steps' options (transform_options.h) and the enums they use.
+void bind_transform_options(py::module_& m) {
+  py::enum_<Interpolation>(m, "Interpolation", "torchvision's InterpolationMode values supported")
+      .value("NEAREST", Interpolation::kNearest)
+      .value("BILINEAR", Interpolation::kBilinear)
+      .value("BICUBIC", Interpolation::kBicubic);
+  bind_options<ToTensorOptions>(m, "ToTensorOptions", "ToTensor: no options");
+  bind_options<NormalizeOptions>(m, "NormalizeOptions", "Normalize's mean and std per channel")
+      .def_readwrite("mean", &NormalizeOptions::mean)
+      .def_readwrite("std", &NormalizeOptions::std);
+  bind_options<ResizeOptions>(m, "ResizeOptions", "Resize: size [side] or [h, w]; max_size 0: none")
+      .def_readwrite("size", &ResizeOptions::size)
+      .def_readwrite("interpolation", &ResizeOptions::interpolation)
+      .def_readwrite("max_size", &ResizeOptions::max_size);
+  bind_options<CenterCropOptions>(m, "CenterCropOptions", "CenterCrop: size [side] or [h, w]")
+      .def_readwrite("size", &CenterCropOptions::size);
+  bind_options<RandomResizedCropOptions>(m, "RandomResizedCropOptions",
+                                         "RandomResizedCrop: size, scale and ratio ranges")
+      .def_readwrite("size", &RandomResizedCropOptions::size)
+      .def_readwrite("scale", &RandomResizedCropOptions::scale)
+      .def_readwrite("ratio", &RandomResizedCropOptions::ratio)
+      .def_readwrite("interpolation", &RandomResizedCropOptions::interpolation);
+  bind_options<RandomHorizontalFlipOptions>(m, "RandomHorizontalFlipOptions",
+                                            "RandomHorizontalFlip: probability p")
+      .def_readwrite("p", &RandomHorizontalFlipOptions::p);
+  bind_options<RandomVerticalFlipOptions>(m, "RandomVerticalFlipOptions",
+                                          "RandomVerticalFlip: probability p")
+      .def_readwrite("p", &RandomVerticalFlipOptions::p);
+  bind_options<RandomRotationOptions>(m, "RandomRotationOptions",
+                                      "RandomRotation: degrees range, center (x, y) or None, fill")
+      .def_readwrite("degrees", &RandomRotationOptions::degrees)
+      .def_readwrite("interpolation", &RandomRotationOptions::interpolation)
+      .def_readwrite("expand", &RandomRotationOptions::expand)
+      .def_readwrite("center", &RandomRotationOptions::center)
+      .def_readwrite("fill", &RandomRotationOptions::fill);
+  bind_options<ColorJitterOptions>(m, "ColorJitterOptions",
+                                   "ColorJitter: factor ranges; None leaves that adjustment off")
+      .def_readwrite("brightness", &ColorJitterOptions::brightness)
+      .def_readwrite("contrast", &ColorJitterOptions::contrast)
+      .def_readwrite("saturation", &ColorJitterOptions::saturation)
+      .def_readwrite("hue", &ColorJitterOptions::hue);
+  bind_options<GrayscaleOptions>(m, "GrayscaleOptions", "Grayscale: num_output_channels 1 or 3")
+      .def_readwrite("num_output_channels", &GrayscaleOptions::num_output_channels);
+}
+
 }  // namespace
 
 void bind_data(py::module_& m) {
+  bind_transform_options(m);
   m.def("read_idx", &read_idx, py::arg("path"), py::call_guard<py::gil_scoped_release>(),
         "Read an IDX file (optionally .gz) into a uint8 tensor.");
 
@@ -139,9 +178,9 @@ void bind_data(py::module_& m) {
       "through OpenCV instead of libjpeg directly.");
   m.def(
       "run_transforms",
-      [](const torch::Tensor& image, const SpecList& specs, int64_t input_channels, uint64_t seed,
+      [](const torch::Tensor& image, const Chain& chain, int64_t input_channels, uint64_t seed,
          int64_t epoch, int64_t index) {
-        const Pipeline pipeline(to_specs(specs), input_channels);
+        const Pipeline pipeline(chain, input_channels);
         Image im = image_from_tensor(image);
         std::vector<StepTrace> trace;
         torch::Tensor out;
@@ -161,9 +200,9 @@ void bind_data(py::module_& m) {
       "params)]).");
   m.def(
       "trace_transforms",
-      [](const SpecList& specs, int64_t height, int64_t width, int64_t input_channels,
-         uint64_t seed, int64_t epoch, int64_t count) {
-        const Pipeline pipeline(to_specs(specs), input_channels);
+      [](const Chain& chain, int64_t height, int64_t width, int64_t input_channels, uint64_t seed,
+         int64_t epoch, int64_t count) {
+        const Pipeline pipeline(chain, input_channels);
         std::vector<std::vector<StepTrace>> traces(size_t(std::max<int64_t>(count, 0)));
         {
           py::gil_scoped_release release;
@@ -183,8 +222,8 @@ void bind_data(py::module_& m) {
       "statistics).");
   m.def(
       "check_transforms",
-      [](const SpecList& specs, int64_t input_channels) {
-        const Pipeline pipeline(to_specs(specs), input_channels);
+      [](const Chain& chain, int64_t input_channels) {
+        const Pipeline pipeline(chain, input_channels);
         return pipeline.describe();
       },
       py::arg("transform"), py::arg("input_channels") = 3,
@@ -209,28 +248,23 @@ void bind_data(py::module_& m) {
 
   // Only file sources offer a cache: the DataLoader takes a source without estimate_cache as in
   // memory.
+  py::enum_<OnError>(m, "OnError", "What a source does with an unreadable sample")
+      .value("RAISE", OnError::kRaise)
+      .value("SKIP", OnError::kSkip);
+  bind_options<ImageFileOptions>(m, "ImageFileOptions",
+                                 "How an ImageFileSource reads files: error policy, reduced decode")
+      .def_readwrite("on_error", &ImageFileOptions::on_error)
+      .def_readwrite("reduced_decode", &ImageFileOptions::reduced_decode)
+      .def_readwrite("reduce_margin", &ImageFileOptions::reduce_margin);
   py::class_<ImageFileSource, ImageSource, std::shared_ptr<ImageFileSource>>(m, "ImageFileSource")
       .def(py::init([](std::vector<std::string> paths, std::vector<int64_t> labels,
-                       const SpecList& transform, const std::string& on_error, bool reduced_decode,
-                       double reduce_margin) {
-             ImageFileOptions o;
-             if (on_error == "raise")
-               o.on_error = OnError::kRaise;
-             else if (on_error == "skip")
-               o.on_error = OnError::kSkip;
-             else
-               throw ConfigError("on_error must be 'raise' or 'skip', got '" + on_error + "'");
-             o.reduced_decode = reduced_decode;
-             if (!(reduce_margin >= 1.0)) throw ConfigError("reduce_margin must be >= 1");
-             o.reduce_margin = reduce_margin;
+                       const Chain& transform, const ImageFileOptions& options) {
              py::gil_scoped_release release;
              return std::make_shared<ImageFileSource>(std::move(paths), std::move(labels),
-                                                      to_specs(transform), o);
+                                                      transform, options);
            }),
-           py::arg("paths"), py::arg("labels"), py::arg("transform"), py::arg("on_error") = "raise",
-           py::arg("reduced_decode") = true,
-           py::arg("reduce_margin") = ImageFileOptions{}.reduce_margin)
-      .def("path", &ImageFileSource::path)
+           py::arg("paths"), py::arg("labels"), py::arg("transform"), py::arg("options"))
+      .def("path", &ImageFileSource::path, py::arg("index"))
       .def(
           "estimate_cache",
           [](const ImageFileSource& s, const std::vector<int64_t>& indices) {
@@ -248,10 +282,10 @@ void bind_data(py::module_& m) {
 
   py::class_<ImageTensorSource, ImageSource, std::shared_ptr<ImageTensorSource>>(
       m, "ImageTensorSource")
-      .def(py::init([](torch::Tensor images, torch::Tensor labels, const SpecList& transform,
+      .def(py::init([](torch::Tensor images, torch::Tensor labels, const Chain& transform,
                        std::string what) {
              return std::make_shared<ImageTensorSource>(std::move(images), std::move(labels),
-                                                        to_specs(transform), std::move(what));
+                                                        transform, std::move(what));
            }),
            py::arg("images"), py::arg("labels"), py::arg("transform"), py::arg("what") = "image");
 

@@ -1,11 +1,12 @@
 // Models: each is bound with torch::python::bind_module, which makes a torch.nn.Module subclass
 // in Python whose parameters are the C++ module's own tensors (torch.optim works on them).
 // python/greymatter/models/ wraps these classes with PyTorch's signatures, state_dict and repr.
+// Each model is built from its options struct, bound too: the struct's C++ defaults are the only
+// ones (the Python classes take their signatures' defaults from a default-constructed struct), so
+// the constructors here take the struct and no defaults of their own.
 // Names starting with "_" are helpers for that package (torch's ModuleWrapper does not copy them
 // onto instances).
 #include <pybind11/stl.h>
-
-#include <variant>
 
 #include "bindings.h"
 #include "greymatter/errors.h"
@@ -30,13 +31,19 @@ auto bind_model(py::module_& m, const char* name) {
 }  // namespace
 
 void bind_models(py::module_& m) {
-  m.def("_pytorch_repr", [](const torch::nn::Module& module) { return pytorch_repr(module); });
-  m.def("_layer_attributes",
-        [](const torch::nn::Module& module) { return layer_attributes(module); });
-  m.def("_state_tensors", [](const torch::nn::Module& module) { return state_tensors(module); });
-  m.def("_forward_module", [](torch::nn::Module& module, const torch::Tensor& x) {
-    return forward_module(module, x);
-  });
+  m.def(
+      "_pytorch_repr", [](const torch::nn::Module& module) { return pytorch_repr(module); },
+      py::arg("module"));
+  m.def(
+      "_layer_attributes", [](const torch::nn::Module& module) { return layer_attributes(module); },
+      py::arg("module"));
+  m.def(
+      "_state_tensors", [](const torch::nn::Module& module) { return state_tensors(module); },
+      py::arg("module"));
+  m.def(
+      "_forward_module",
+      [](torch::nn::Module& module, const torch::Tensor& x) { return forward_module(module, x); },
+      py::arg("module"), py::arg("x"));
   m.def(
       "_capture",
       [](torch::nn::Module& module, const torch::Tensor& x,
@@ -49,71 +56,73 @@ void bind_models(py::module_& m) {
       py::arg("model"), py::arg("x"), py::arg("layers"),
       "(output, [(layer, activation)], every layer name) of one forward pass; layers=[]: all");
 
-  bind_model<MNISTNetImpl>(m, "MNISTNet")
-      .def(py::init([](std::vector<int64_t> hidden, int64_t num_classes, double dropout,
-                       int64_t in_features) {
-             return std::make_shared<MNISTNetImpl>(
-                 MNISTNetOptions{in_features, hidden, num_classes, dropout});
-           }),
-           py::arg("hidden") = std::vector<int64_t>{128, 64}, py::arg("num_classes") = 10,
-           py::arg("dropout") = 0.0, py::arg("in_features") = 784);
+  bind_options<MNISTNetOptions>(m, "MNISTNetOptions", "MNISTNet's sizes; hidden: one per layer")
+      .def_readwrite("in_features", &MNISTNetOptions::in_features)
+      .def_readwrite("hidden", &MNISTNetOptions::hidden)
+      .def_readwrite("num_classes", &MNISTNetOptions::num_classes)
+      .def_readwrite("dropout", &MNISTNetOptions::dropout);
+  bind_model<MNISTNetImpl>(m, "MNISTNet").def(py::init<MNISTNetOptions>(), py::arg("options"));
 
-  bind_model<SimpleCNNImpl>(m, "SimpleCNN")
-      .def(py::init(
-               [](int64_t in_channels, int64_t num_classes, int64_t image_size, int64_t channels) {
-                 return std::make_shared<SimpleCNNImpl>(
-                     SimpleCNNOptions{in_channels, num_classes, image_size, channels});
-               }),
-           py::arg("in_channels") = 1, py::arg("num_classes") = 10, py::arg("image_size") = 28,
-           py::arg("channels") = 8);
+  bind_options<SimpleCNNOptions>(m, "SimpleCNNOptions", "SimpleCNN's input and layer sizes")
+      .def_readwrite("in_channels", &SimpleCNNOptions::in_channels)
+      .def_readwrite("num_classes", &SimpleCNNOptions::num_classes)
+      .def_readwrite("image_size", &SimpleCNNOptions::image_size)
+      .def_readwrite("channels", &SimpleCNNOptions::channels);
+  bind_model<SimpleCNNImpl>(m, "SimpleCNN").def(py::init<SimpleCNNOptions>(), py::arg("options"));
 
-  bind_model<MNISTCNNImpl>(m, "MNISTCNN")
-      .def(py::init([](int64_t in_channels, int64_t num_classes, std::vector<int64_t> channels,
-                       bool batch_norm, int64_t hidden, double dropout, int64_t image_size) {
-             return std::make_shared<MNISTCNNImpl>(MNISTCNNOptions{in_channels, num_classes,
-                                                                   std::move(channels), batch_norm,
-                                                                   hidden, dropout, image_size});
-           }),
-           py::arg("in_channels") = 1, py::arg("num_classes") = 10,
-           py::arg("channels") = std::vector<int64_t>{32, 64}, py::arg("batch_norm") = false,
-           py::arg("hidden") = 128, py::arg("dropout") = 0.0, py::arg("image_size") = 28);
+  bind_options<MNISTCNNOptions>(m, "MNISTCNNOptions", "MNISTCNN's input and layer sizes")
+      .def_readwrite("in_channels", &MNISTCNNOptions::in_channels)
+      .def_readwrite("num_classes", &MNISTCNNOptions::num_classes)
+      .def_readwrite("channels", &MNISTCNNOptions::channels)
+      .def_readwrite("batch_norm", &MNISTCNNOptions::batch_norm)
+      .def_readwrite("hidden", &MNISTCNNOptions::hidden)
+      .def_readwrite("dropout", &MNISTCNNOptions::dropout)
+      .def_readwrite("image_size", &MNISTCNNOptions::image_size);
+  bind_model<MNISTCNNImpl>(m, "MNISTCNN").def(py::init<MNISTCNNOptions>(), py::arg("options"));
 
-  bind_model<ExamModelImpl>(m, "ExamModel")
-      .def(py::init([](int64_t in_channels, int64_t image_size, int64_t channels, int64_t hidden,
-                       bool sigmoid) {
-             return std::make_shared<ExamModelImpl>(
-                 ExamModelOptions{in_channels, image_size, channels, hidden, sigmoid});
-           }),
-           py::arg("in_channels") = 3, py::arg("image_size") = 200, py::arg("channels") = 32,
-           py::arg("hidden") = 64, py::arg("sigmoid") = true);
+  bind_options<ExamModelOptions>(m, "ExamModelOptions", "ExamModel's input and layer sizes")
+      .def_readwrite("in_channels", &ExamModelOptions::in_channels)
+      .def_readwrite("image_size", &ExamModelOptions::image_size)
+      .def_readwrite("channels", &ExamModelOptions::channels)
+      .def_readwrite("hidden", &ExamModelOptions::hidden)
+      .def_readwrite("sigmoid", &ExamModelOptions::sigmoid);
+  bind_model<ExamModelImpl>(m, "ExamModel").def(py::init<ExamModelOptions>(), py::arg("options"));
 
+  bind_options<BrainTumorCNNOptions>(m, "BrainTumorCNNOptions",
+                                     "BrainTumorCNN's input and layer sizes")
+      .def_readwrite("in_channels", &BrainTumorCNNOptions::in_channels)
+      .def_readwrite("num_classes", &BrainTumorCNNOptions::num_classes)
+      .def_readwrite("image_size", &BrainTumorCNNOptions::image_size)
+      .def_readwrite("channels", &BrainTumorCNNOptions::channels)
+      .def_readwrite("hidden", &BrainTumorCNNOptions::hidden)
+      .def_readwrite("dropout", &BrainTumorCNNOptions::dropout);
   bind_model<BrainTumorCNNImpl>(m, "BrainTumorCNN")
-      .def(py::init([](int64_t in_channels, int64_t num_classes, int64_t image_size,
-                       std::vector<int64_t> channels, int64_t hidden, double dropout) {
-             return std::make_shared<BrainTumorCNNImpl>(BrainTumorCNNOptions{
-                 in_channels, num_classes, image_size, std::move(channels), hidden, dropout});
-           }),
-           py::arg("in_channels") = 3, py::arg("num_classes") = 4, py::arg("image_size") = 128,
-           py::arg("channels") = std::vector<int64_t>{32, 64, 128, 256, 512},
-           py::arg("hidden") = 256, py::arg("dropout") = 0.5);
+      .def(py::init<BrainTumorCNNOptions>(), py::arg("options"));
 
+  bind_options<MobileNetV2Options>(m, "MobileNetV2Options",
+                                   "MobileNetV2's classes, width and dropout; classifier=False: "
+                                   "forward returns the pooled features")
+      .def_readwrite("num_classes", &MobileNetV2Options::num_classes)
+      .def_readwrite("width_mult", &MobileNetV2Options::width_mult)
+      .def_readwrite("dropout", &MobileNetV2Options::dropout)
+      .def_readwrite("classifier", &MobileNetV2Options::classifier);
   bind_model<MobileNetV2Impl>(m, "MobileNetV2")
-      .def(py::init([](int64_t num_classes, double width_mult, double dropout) {
-             return std::make_shared<MobileNetV2Impl>(
-                 MobileNetV2Options{num_classes, width_mult, dropout, true});
-           }),
-           py::arg("num_classes") = 1000, py::arg("width_mult") = 1.0, py::arg("dropout") = 0.2)
+      .def(py::init<MobileNetV2Options>(), py::arg("options"))
       .def("forward_features", &MobileNetV2Impl::forward_features, py::arg("x"))
       .def_property_readonly("last_channel", &MobileNetV2Impl::last_channel);
 
+  py::enum_<Backbone>(m, "Backbone", "The networks a TransferClassifier stands on")
+      .value("MOBILENET_V2", Backbone::kMobileNetV2);
+  bind_options<TransferClassifierOptions>(m, "TransferClassifierOptions",
+                                          "TransferClassifier's backbone and head; size_inner 0: "
+                                          "no inner layer")
+      .def_readwrite("backbone", &TransferClassifierOptions::backbone)
+      .def_readwrite("num_classes", &TransferClassifierOptions::num_classes)
+      .def_readwrite("size_inner", &TransferClassifierOptions::size_inner)
+      .def_readwrite("dropout", &TransferClassifierOptions::dropout)
+      .def_readwrite("freeze", &TransferClassifierOptions::freeze);
   bind_model<TransferClassifierImpl>(m, "TransferClassifier")
-      .def(py::init([](std::string backbone, int64_t num_classes, int64_t size_inner,
-                       double dropout, bool freeze) {
-             return std::make_shared<TransferClassifierImpl>(TransferClassifierOptions{
-                 std::move(backbone), num_classes, size_inner, dropout, freeze});
-           }),
-           py::arg("backbone") = "mobilenet_v2", py::arg("num_classes") = 10,
-           py::arg("size_inner") = 0, py::arg("dropout") = 0.0, py::arg("freeze") = true)
+      .def(py::init<TransferClassifierOptions>(), py::arg("options"))
       .def("forward_features", &TransferClassifierImpl::forward_features, py::arg("x"))
       .def("forward_head", &TransferClassifierImpl::forward_head, py::arg("features"))
       .def("freeze", &TransferClassifierImpl::freeze)

@@ -9,6 +9,8 @@
 
 #include <exception>
 
+#include <optional>
+
 #include "bindings.h"
 #include "greymatter/data/feature_source.h"
 #include "greymatter/errors.h"
@@ -156,114 +158,101 @@ auto tensors_pass(Pass pass) {
   };
 }
 
-// Fills a SchedulerConfig from Python keyword values; an unknown key is a ConfigError naming it.
-SchedulerConfig scheduler_config(const std::string& name, const py::dict& options) {
-  SchedulerConfig c;
-  c.name = name;
-  for (auto item : options) {
-    const auto key = item.first.cast<std::string>();
-    const py::handle v = item.second;
-    if (key == "mode")
-      c.mode = v.cast<std::string>();
-    else if (key == "factor")
-      c.factor = v.cast<double>();
-    else if (key == "patience")
-      c.patience = v.cast<int64_t>();
-    else if (key == "threshold")
-      c.threshold = v.cast<double>();
-    else if (key == "threshold_mode")
-      c.threshold_mode = v.cast<std::string>();
-    else if (key == "cooldown")
-      c.cooldown = v.cast<int64_t>();
-    else if (key == "min_lr" && py::isinstance<py::sequence>(v))  // one per parameter group
-      c.min_lrs = v.cast<std::vector<double>>();
-    else if (key == "min_lr")
-      c.min_lr = v.cast<double>();
-    else if (key == "eps")
-      c.eps = v.cast<double>();
-    else if (key == "step_size")
-      c.step_size = v.cast<int64_t>();
-    else if (key == "gamma")
-      c.gamma = v.cast<double>();
-    else if (key == "T_max" || key == "t_max")
-      c.t_max = v.cast<int64_t>();
-    else if (key == "eta_min")
-      c.eta_min = v.cast<double>();
-    else if (key == "max_lr" && py::isinstance<py::sequence>(v))  // one per parameter group
-      c.max_lrs = v.cast<std::vector<double>>();
-    else if (key == "max_lr")
-      c.max_lr = v.cast<double>();
-    else if (key == "total_steps")
-      c.total_steps = v.cast<int64_t>();
-    else if (key == "pct_start")
-      c.pct_start = v.cast<double>();
-    else if (key == "anneal_strategy")
-      c.anneal_strategy = v.cast<std::string>();
-    else if (key == "div_factor")
-      c.div_factor = v.cast<double>();
-    else if (key == "final_div_factor")
-      c.final_div_factor = v.cast<double>();
-    else if (key == "three_phase")
-      c.three_phase = v.cast<bool>();
-    else if (key == "milestones")
-      c.milestones = v.cast<std::vector<int64_t>>();
-    else if (key == "cycle_momentum")
-      c.cycle_momentum = v.cast<bool>();
-    else if (key == "base_momentum")
-      c.base_momentum = v.cast<double>();
-    else if (key == "max_momentum")
-      c.max_momentum = v.cast<double>();
-    else
-      throw ConfigError("scheduler '" + name + "' has no option '" + key + "'");
-  }
-  return c;
-}
+// The enums and option structs of losses, optimizers, schedules and the Engine. Python builds them
+// (greymatter/train/core_options.py) from the names users write.
+void bind_train_options(py::module_& m) {
+  py::enum_<LossKind>(m, "LossKind",
+                      "The losses: cross-entropy, NLL, BCE on probabilities or logits, MSE")
+      .value("CROSS_ENTROPY", LossKind::kCrossEntropy)
+      .value("NLL", LossKind::kNLL)
+      .value("BCE", LossKind::kBCE)
+      .value("BCE_WITH_LOGITS", LossKind::kBCEWithLogits)
+      .value("MSE", LossKind::kMSE);
+  bind_options<LossConfig>(m, "LossConfig", "A loss and its options, torch.nn's names")
+      .def_readwrite("kind", &LossConfig::kind)
+      .def_readwrite("class_weights", &LossConfig::class_weights)
+      .def_readwrite("label_smoothing", &LossConfig::label_smoothing)
+      .def_readwrite("ignore_index", &LossConfig::ignore_index)
+      .def_readwrite("pos_weight", &LossConfig::pos_weight);
 
-py::list param_groups(const Optimizer& optimizer) {
-  py::list out;
-  for (const auto& g : optimizer.groups()) {
-    const auto& o = g.options;
-    out.append(py::dict(py::arg("params") = g.slots, py::arg("lr") = o.lr,
-                        py::arg("weight_decay") = o.weight_decay, py::arg("momentum") = o.momentum,
-                        py::arg("dampening") = o.dampening, py::arg("nesterov") = o.nesterov,
-                        py::arg("betas") = std::make_pair(o.beta1, o.beta2),
-                        py::arg("eps") = o.eps));
-  }
-  return out;
-}
+  py::enum_<OptimizerKind>(m, "OptimizerKind", "The optimizers, with torch.optim's update rules")
+      .value("ADAM", OptimizerKind::kAdam)
+      .value("ADAMW", OptimizerKind::kAdamW)
+      .value("SGD", OptimizerKind::kSGD);
+  // `capturable` is left out: the Engine sets it from EngineOptions.capturable and the device.
+  bind_options<OptimizerConfig>(m, "OptimizerConfig", "An optimizer and its hyper-parameters")
+      .def_readwrite("kind", &OptimizerConfig::kind)
+      .def_readwrite("lr", &OptimizerConfig::lr)
+      .def_readwrite("weight_decay", &OptimizerConfig::weight_decay)
+      .def_readwrite("momentum", &OptimizerConfig::momentum)
+      .def_readwrite("dampening", &OptimizerConfig::dampening)
+      .def_readwrite("nesterov", &OptimizerConfig::nesterov)
+      .def_readwrite("beta1", &OptimizerConfig::beta1)
+      .def_readwrite("beta2", &OptimizerConfig::beta2)
+      .def_readwrite("eps", &OptimizerConfig::eps);
+  bind_options<ParamGroup>(m, "ParamGroup",
+                           "A parameter group: slots (positions in the model's parameters()) and "
+                           "their hyper-parameters (options.kind is the optimizer's)")
+      .def_readwrite("slots", &ParamGroup::slots)
+      .def_readwrite("options", &ParamGroup::options);
 
-// Groups as torch.optim writes them, with slot numbers for "params"; a missing setting is the
-// optimizer's own.
-void set_param_groups(Optimizer& optimizer, const py::list& groups) {
-  std::vector<ParamGroup> out;
-  for (const auto& item : groups) {
-    const auto group = item.cast<py::dict>();
-    ParamGroup g{{}, optimizer.config()};
-    for (auto kv : group) {
-      const auto key = kv.first.cast<std::string>();
-      const py::handle v = kv.second;
-      if (key == "params")
-        g.slots = v.cast<std::vector<int64_t>>();
-      else if (key == "lr")
-        g.options.lr = v.cast<double>();
-      else if (key == "weight_decay")
-        g.options.weight_decay = v.cast<double>();
-      else if (key == "momentum")
-        g.options.momentum = v.cast<double>();
-      else if (key == "dampening")
-        g.options.dampening = v.cast<double>();
-      else if (key == "nesterov")
-        g.options.nesterov = v.cast<bool>();
-      else if (key == "betas")
-        std::tie(g.options.beta1, g.options.beta2) = v.cast<std::pair<double, double>>();
-      else if (key == "eps")
-        g.options.eps = v.cast<double>();
-      else
-        throw ConfigError("parameter groups have no setting '" + key + "'");
-    }
-    out.push_back(std::move(g));
-  }
-  optimizer.set_groups(std::move(out));
+  py::enum_<SchedulerKind>(m, "SchedulerKind", "The learning-rate schedules (NONE: constant)")
+      .value("NONE", SchedulerKind::kNone)
+      .value("PLATEAU", SchedulerKind::kPlateau)
+      .value("STEP", SchedulerKind::kStep)
+      .value("MULTISTEP", SchedulerKind::kMultiStep)
+      .value("EXPONENTIAL", SchedulerKind::kExponential)
+      .value("COSINE", SchedulerKind::kCosine)
+      .value("ONECYCLE", SchedulerKind::kOneCycle);
+  py::enum_<PlateauMode>(m, "PlateauMode", "ReduceLROnPlateau: should the metric fall or rise")
+      .value("MIN", PlateauMode::kMin)
+      .value("MAX", PlateauMode::kMax);
+  py::enum_<ThresholdMode>(m, "ThresholdMode", "ReduceLROnPlateau: relative or absolute threshold")
+      .value("REL", ThresholdMode::kRel)
+      .value("ABS", ThresholdMode::kAbs);
+  py::enum_<AnnealStrategy>(m, "AnnealStrategy", "OneCycleLR's curve: cosine or linear")
+      .value("COS", AnnealStrategy::kCos)
+      .value("LINEAR", AnnealStrategy::kLinear);
+  bind_options<SchedulerConfig>(m, "SchedulerConfig",
+                                "A schedule and its options, torch.optim.lr_scheduler's names")
+      .def_readwrite("kind", &SchedulerConfig::kind)
+      .def_readwrite("mode", &SchedulerConfig::mode)
+      .def_readwrite("factor", &SchedulerConfig::factor)
+      .def_readwrite("patience", &SchedulerConfig::patience)
+      .def_readwrite("threshold", &SchedulerConfig::threshold)
+      .def_readwrite("threshold_mode", &SchedulerConfig::threshold_mode)
+      .def_readwrite("cooldown", &SchedulerConfig::cooldown)
+      .def_readwrite("min_lr", &SchedulerConfig::min_lr)
+      .def_readwrite("min_lrs", &SchedulerConfig::min_lrs)
+      .def_readwrite("eps", &SchedulerConfig::eps)
+      .def_readwrite("step_size", &SchedulerConfig::step_size)
+      .def_readwrite("milestones", &SchedulerConfig::milestones)
+      .def_readwrite("gamma", &SchedulerConfig::gamma)
+      .def_readwrite("t_max", &SchedulerConfig::t_max)
+      .def_readwrite("eta_min", &SchedulerConfig::eta_min)
+      .def_readwrite("max_lr", &SchedulerConfig::max_lr)
+      .def_readwrite("max_lrs", &SchedulerConfig::max_lrs)
+      .def_readwrite("total_steps", &SchedulerConfig::total_steps)
+      .def_readwrite("pct_start", &SchedulerConfig::pct_start)
+      .def_readwrite("anneal_strategy", &SchedulerConfig::anneal_strategy)
+      .def_readwrite("div_factor", &SchedulerConfig::div_factor)
+      .def_readwrite("final_div_factor", &SchedulerConfig::final_div_factor)
+      .def_readwrite("three_phase", &SchedulerConfig::three_phase)
+      .def_readwrite("cycle_momentum", &SchedulerConfig::cycle_momentum)
+      .def_readwrite("base_momentum", &SchedulerConfig::base_momentum)
+      .def_readwrite("max_momentum", &SchedulerConfig::max_momentum);
+
+  py::enum_<NonFinite>(m, "NonFinite", "What a batch with a NaN/inf loss does: raise, or skip it")
+      .value("RAISE", NonFinite::kRaise)
+      .value("SKIP", NonFinite::kSkip);
+  bind_options<EngineOptions>(m, "EngineOptions",
+                              "The Engine's optimizer, loss, accumulation and NaN policy")
+      .def_readwrite("optimizer", &EngineOptions::optimizer)
+      .def_readwrite("loss", &EngineOptions::loss)
+      .def_readwrite("accumulate", &EngineOptions::accumulate)
+      .def_readwrite("non_finite", &EngineOptions::non_finite)
+      .def_readwrite("amp", &EngineOptions::amp)
+      .def_readwrite("capturable", &EngineOptions::capturable);
 }
 
 }  // namespace
@@ -283,8 +272,10 @@ void bind_train(py::module_& m) {
                ")";
       });
 
+  bind_train_options(m);
+
   // The checks the Python loop shares with the Engine (same refusals, same messages).
-  m.def("_check_loop_options", &check_loop_options, py::arg("accumulate"), py::arg("non_finite"));
+  m.def("_check_accumulate", &check_accumulate, py::arg("accumulate"));
   m.def("_check_trainable", &check_trainable, py::arg("parameters"));
   m.def("_non_finite_loss", &throw_non_finite_loss, py::arg("value"), py::arg("epoch"),
         py::arg("batch"), "raises the TrainingError for a NaN/inf loss");
@@ -296,14 +287,7 @@ void bind_train(py::module_& m) {
   // custom loss, another optimizer or scheduler), so both share one definition of targets,
   // accuracy and learning-rate curves.
   py::class_<Loss>(m, "Loss")
-      .def(py::init([](std::string name, std::vector<double> class_weights, double label_smoothing,
-                       int64_t ignore_index, std::vector<double> pos_weight) {
-             return Loss(LossConfig{std::move(name), std::move(class_weights), label_smoothing,
-                                    ignore_index, std::move(pos_weight)});
-           }),
-           py::arg("name") = "cross_entropy", py::arg("class_weights") = std::vector<double>{},
-           py::arg("label_smoothing") = 0.0, py::arg("ignore_index") = -100,
-           py::arg("pos_weight") = std::vector<double>{})
+      .def(py::init<LossConfig>(), py::arg("config"))
       .def("__call__", &Loss::operator(), py::arg("output"), py::arg("labels"))
       .def("check", &Loss::check, py::arg("output"), py::arg("labels"))
       .def("check_labels", &Loss::check_labels, py::arg("labels"), py::arg("outputs"))
@@ -320,9 +304,19 @@ void bind_train(py::module_& m) {
           py::arg("weights"),
           "The same loss with these class weights (checked as at construction).");
 
+  py::enum_<TtaAugmentation>(m, "TtaAugmentation", "The views test-time augmentation can add")
+      .value("HFLIP", TtaAugmentation::kHFlip)
+      .value("VFLIP", TtaAugmentation::kVFlip)
+      .value("CROPS", TtaAugmentation::kCrops);
   py::class_<TestTimeAugmentation>(m, "TestTimeAugmentation")
-      .def(py::init<std::vector<std::string>, double>(),
-           py::arg("augmentations") = std::vector<std::string>{}, py::arg("crop_scale") = 0.875)
+      // crop_scale None: the C++ default (7/8 of the side).
+      .def(py::init(
+               [](std::vector<TtaAugmentation> augmentations, std::optional<double> crop_scale) {
+                 return crop_scale ? TestTimeAugmentation(std::move(augmentations), *crop_scale)
+                                   : TestTimeAugmentation(std::move(augmentations));
+               }),
+           py::arg("augmentations") = std::vector<TtaAugmentation>{},
+           py::arg("crop_scale") = py::none())
       .def_property_readonly("augmentations", &TestTimeAugmentation::augmentations)
       .def_property_readonly("crop_scale", &TestTimeAugmentation::crop_scale)
       .def_property_readonly("num_views", &TestTimeAugmentation::num_views)
@@ -331,17 +325,14 @@ void bind_train(py::module_& m) {
            py::arg("loss"), py::arg("images"))
       .def("__repr__", [](const TestTimeAugmentation& t) {
         std::string names;
-        for (const auto& a : t.augmentations()) names += (names.empty() ? "'" : ", '") + a + "'";
+        for (auto a : t.augmentations())
+          names += (names.empty() ? "'" : ", '") + std::string(tta_augmentation_name(a)) + "'";
         return "TestTimeAugmentation([" + names +
                "], crop_scale=" + models::python_float(t.crop_scale()) + ")";
       });
 
   py::class_<Scheduler>(m, "Scheduler")
-      .def(py::init(
-               [](const std::string& name, const py::dict& options, std::vector<double> base_lrs) {
-                 return Scheduler(scheduler_config(name, options), std::move(base_lrs));
-               }),
-           py::arg("name"), py::arg("options"), py::arg("base_lrs"),
+      .def(py::init<SchedulerConfig, std::vector<double>>(), py::arg("config"), py::arg("base_lrs"),
            "base_lrs: each parameter group's lr when training starts")
       .def("initial_lrs", &Scheduler::initial_lrs)
       .def("momentum", &Scheduler::momentum)
@@ -349,7 +340,7 @@ void bind_train(py::module_& m) {
       .def("after_epoch", &Scheduler::after_epoch, py::arg("metric"), py::arg("current_lrs"))
       .def_property_readonly("per_step", &Scheduler::per_step)
       .def("state", &Scheduler::state)
-      .def("load_state", &Scheduler::load_state);
+      .def("load_state", &Scheduler::load_state, py::arg("state"));
 
   py::class_<data::FeatureSource, data::Source, std::shared_ptr<data::FeatureSource>>(
       m, "FeatureSource")
@@ -359,40 +350,12 @@ void bind_train(py::module_& m) {
       .def("__len__", &data::FeatureSource::size);
 
   py::class_<Engine>(m, "Engine")
-      .def(py::init(
-               [](const py::object& model, std::string optimizer, double lr, double weight_decay,
-                  double momentum, bool nesterov, std::pair<double, double> betas, double eps,
-                  std::string loss, std::vector<double> class_weights, double label_smoothing,
-                  int64_t accumulate, std::string non_finite, bool amp, const std::string& device,
-                  std::optional<bool> capturable, double dampening, int64_t ignore_index,
-                  std::vector<double> pos_weight, const py::object& probes) {
-                 EngineOptions o;
-                 o.optimizer.name = std::move(optimizer);
-                 o.optimizer.lr = lr;
-                 o.optimizer.weight_decay = weight_decay;
-                 o.optimizer.momentum = momentum;
-                 o.optimizer.dampening = dampening;
-                 o.optimizer.nesterov = nesterov;
-                 o.optimizer.beta1 = betas.first;
-                 o.optimizer.beta2 = betas.second;
-                 o.optimizer.eps = eps;
-                 o.loss = LossConfig{std::move(loss), std::move(class_weights), label_smoothing,
-                                     ignore_index, std::move(pos_weight)};
-                 o.accumulate = accumulate;
-                 o.non_finite = std::move(non_finite);
-                 o.amp = amp;
-                 o.capturable = capturable;
-                 return std::make_unique<Engine>(as_network(model, probes), std::move(o),
-                                                 torch::Device(device));
-               }),
-           py::arg("model"), py::arg("optimizer") = "adam", py::arg("lr") = 1e-3,
-           py::arg("weight_decay") = 0.0, py::arg("momentum") = 0.0, py::arg("nesterov") = false,
-           py::arg("betas") = std::pair<double, double>{0.9, 0.999}, py::arg("eps") = 1e-8,
-           py::arg("loss") = "cross_entropy", py::arg("class_weights") = std::vector<double>{},
-           py::arg("label_smoothing") = 0.0, py::arg("accumulate") = 1,
-           py::arg("non_finite") = "raise", py::arg("amp") = true, py::arg("device") = "cpu",
-           py::arg("capturable") = py::none(), py::arg("dampening") = 0.0,
-           py::arg("ignore_index") = -100, py::arg("pos_weight") = std::vector<double>{},
+      .def(py::init([](const py::object& model, EngineOptions options, const std::string& device,
+                       const py::object& probes) {
+             return std::make_unique<Engine>(as_network(model, probes), std::move(options),
+                                             torch::Device(device));
+           }),
+           py::arg("model"), py::arg("options") = EngineOptions{}, py::arg("device") = "cpu",
            py::arg("probes") = py::none(),
            "model: a greymatter model or any torch.nn.Module (its forward is called with the GIL "
            "held, the rest of the loop runs without it); probes: what a plain module's cost and "
@@ -430,40 +393,42 @@ void bind_train(py::module_& m) {
           [](Engine& e, const std::vector<double>& lrs) { e.optimizer().set_lrs(lrs); },
           "one lr per parameter group")
       .def_property(
-          "param_groups", [](Engine& e) { return param_groups(e.optimizer()); },
-          [](Engine& e, const py::list& groups) { set_param_groups(e.optimizer(), groups); },
-          "torch.optim-style groups with slot numbers (positions in model.parameters()) as params")
+          "param_groups", [](Engine& e) { return e.optimizer().groups(); },
+          [](Engine& e, std::vector<ParamGroup> groups) {
+            e.optimizer().set_groups(std::move(groups));
+          },
+          "the optimizer's parameter groups (torch.optim's param_groups, with slot numbers)")
       .def_property_readonly(
           "loss", [](Engine& e) { return e.loss(); },
           "the Loss this engine trains with (its probabilities rule, checks)")
       .def_property_readonly("optimizer_steps", [](Engine& e) { return e.optimizer().steps(); })
       .def_property_readonly("capturable",
                              [](Engine& e) { return e.optimizer().config().capturable; })
-      .def(
-          "set_scheduler",
-          [](Engine& e, const std::string& name, const py::dict& options) {
-            e.set_scheduler(scheduler_config(name, options));
-          },
-          py::arg("name"), py::arg("options") = py::dict())
+      .def("set_scheduler", &Engine::set_scheduler, py::arg("config"))
       .def_property_readonly("has_scheduler", [](Engine& e) { return e.scheduler() != nullptr; })
       .def("scheduler_epoch_end", &Engine::scheduler_epoch_end, py::arg("metric") = py::none())
       .def("scheduler_state",
            [](Engine& e) {
              return e.scheduler() ? e.scheduler()->state() : std::map<std::string, double>{};
            })
-      .def("load_scheduler_state",
-           [](Engine& e, const std::map<std::string, double>& s) {
-             if (!e.scheduler())
-               throw ConfigError("this Engine has no scheduler to load a state into");
-             e.scheduler()->load_state(s);
-             if (auto momentum = e.scheduler()->momentum())  // a cycled momentum continues too
-               e.optimizer().set_momenta(
-                   std::vector<double>(e.optimizer().groups().size(), *momentum));
-           })
+      .def(
+          "load_scheduler_state",
+          [](Engine& e, const std::map<std::string, double>& s) {
+            if (!e.scheduler())
+              throw ConfigError("this Engine has no scheduler to load a state into");
+            e.scheduler()->load_state(s);
+            if (auto momentum = e.scheduler()->momentum())  // a cycled momentum continues too
+              e.optimizer().set_momenta(
+                  std::vector<double>(e.optimizer().groups().size(), *momentum));
+          },
+          py::arg("state"))
       .def("optimizer_state", [](Engine& e) { return e.optimizer().state(); })
-      .def("load_optimizer_state", [](Engine& e, const std::map<std::string, torch::Tensor>& s) {
-        e.optimizer().load_state(s);
-      });
+      .def(
+          "load_optimizer_state",
+          [](Engine& e, const std::map<std::string, torch::Tensor>& s) {
+            e.optimizer().load_state(s);
+          },
+          py::arg("state"));
 }
 
 }  // namespace greymatter::bindings

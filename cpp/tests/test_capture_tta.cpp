@@ -20,6 +20,8 @@ using greymatter::ConfigError;
 using greymatter::train::Loss;
 using greymatter::train::LossConfig;
 using greymatter::train::TestTimeAugmentation;
+using greymatter::train::tta_augmentation_name;
+using greymatter::train::TtaAugmentation;
 
 namespace {
 
@@ -66,7 +68,7 @@ TEST(Capture, UnknownNamesListTheLayers) {
 }
 
 TEST(Capture, NestedModelsReportTheirPathAndFrozenTapsGetGradients) {
-  TransferClassifier model(TransferClassifierOptions{"mobilenet_v2", 3, 8, 0.0, true});
+  TransferClassifier model(TransferClassifierOptions{Backbone::kMobileNetV2, 3, 8, 0.0, true});
   model->eval();
   auto x = torch::randn({1, 3, 32, 32});
   auto c = capture(*model, x, {"base_model.features.18", "output_layer"});
@@ -87,7 +89,8 @@ TEST(TestTimeAugmentation, ViewsAreFlipsAndResizedCrops) {
   TestTimeAugmentation none;
   EXPECT_TRUE(none.empty());
   EXPECT_EQ(none.num_views(), 0);
-  TestTimeAugmentation tta({"hflip", "vflip", "crops"}, 0.75);
+  TestTimeAugmentation tta(
+      {TtaAugmentation::kHFlip, TtaAugmentation::kVFlip, TtaAugmentation::kCrops}, 0.75);
   ASSERT_EQ(tta.num_views(), 8);
   EXPECT_TRUE(torch::equal(tta.view(x, 0), x));
   EXPECT_TRUE(torch::equal(tta.view(x, 1), x.flip({3})));
@@ -96,15 +99,16 @@ TEST(TestTimeAugmentation, ViewsAreFlipsAndResizedCrops) {
   auto crop = tta.view(x, 6);
   EXPECT_EQ(crop.sizes(), x.sizes());
   EXPECT_FLOAT_EQ(crop[1][2][7][7].item<float>(), x[1][2][7][7].item<float>());
-  EXPECT_THROW(TestTimeAugmentation({"rotate"}), ConfigError);
-  EXPECT_THROW(TestTimeAugmentation({"hflip", "hflip"}), ConfigError);
-  EXPECT_THROW(TestTimeAugmentation({"crops"}, 1.0), ConfigError);
+  EXPECT_THROW(TestTimeAugmentation({TtaAugmentation::kHFlip, TtaAugmentation::kHFlip}),
+               ConfigError);
+  EXPECT_THROW(TestTimeAugmentation({TtaAugmentation::kCrops}, 1.0), ConfigError);
+  EXPECT_STREQ(tta_augmentation_name(TtaAugmentation::kVFlip), "vflip");
   EXPECT_THROW(tta.view(torch::zeros({2, 64}), 1), ConfigError);
 }
 
 TEST(TestTimeAugmentation, AveragesProbabilitiesAndTheLossScoresTheMean) {
   Loss loss(LossConfig{});
-  TestTimeAugmentation tta({"hflip"});
+  TestTimeAugmentation tta({TtaAugmentation::kHFlip});
   auto x = torch::randn({4, 1, 5, 5});
   auto weights = torch::randn({25, 3});
   auto forward = [&](const torch::Tensor& v) { return v.flatten(1).matmul(weights); };

@@ -185,22 +185,38 @@ TEST(Color, TabulatedHueEqualsPixelByPixelOnEveryColour) {
 }
 
 TEST(Pipeline, ShapesAndValidation) {
-  const Pipeline p(
-      {{"Resize", {{"size", {32}}}}, {"CenterCrop", {{"size", {30, 20}}}}, {"ToTensor", {}}}, 3);
+  const Pipeline p({ResizeOptions{{32}}, CenterCropOptions{{30, 20}}, ToTensorOptions{}}, 3);
   EXPECT_TRUE(p.output_size_fixed());
   EXPECT_EQ(p.output_size({100, 200}), (Size2{30, 20}));
   EXPECT_FALSE(p.has_random_steps());
-  const Pipeline q({{"Resize", {{"size", {32}}}}, {"RandomHorizontalFlip", {}}}, 3);
+  const Pipeline q({ResizeOptions{{32}}, RandomHorizontalFlipOptions{}}, 3);
   EXPECT_FALSE(q.output_size_fixed());
   EXPECT_EQ(q.output_size({100, 200}), (Size2{32, 64}));
   EXPECT_EQ(q.prefix_output_size({200, 100}), (Size2{64, 32}));
-  EXPECT_THROW(Pipeline({{"Blur", {}}}, 3), greymatter::ConfigError);
-  EXPECT_THROW(Pipeline({{"ToTensor", {}}, {"Resize", {{"size", {3}}}}}, 3),
+  EXPECT_THROW(Pipeline({GrayscaleOptions{2}}, 3), greymatter::ConfigError);
+  EXPECT_THROW(Pipeline({NormalizeOptions{{0.5}, {0.5}}}, 3), greymatter::ConfigError);
+  EXPECT_THROW(Pipeline({ToTensorOptions{}, ResizeOptions{{3}}}, 3), greymatter::ConfigError);
+  EXPECT_THROW(Pipeline({ResizeOptions{{0}}}, 3), greymatter::ConfigError);
+  EXPECT_THROW(Pipeline({ResizeOptions{{32, 32}, Interpolation::kBilinear, 40}}, 3),
                greymatter::ConfigError);
-  EXPECT_THROW(Pipeline({{"Resize", {{"size", {0}}}}}, 3), greymatter::ConfigError);
+  RandomRotationOptions backwards;
+  backwards.degrees = {10.0, -10.0};
+  EXPECT_THROW(Pipeline({backwards}, 3), greymatter::ConfigError);
+  RandomRotationOptions bilinear;
+  bilinear.interpolation = Interpolation::kBilinear;
+  EXPECT_THROW(Pipeline({bilinear}, 3), greymatter::ConfigError);
+  ColorJitterOptions hue;
+  hue.hue = Range{-0.7, 0.0};
+  EXPECT_THROW(Pipeline({hue}, 3), greymatter::ConfigError);
   // max_size can shrink the shorter side of a very long image to nothing: an error, as in PIL
-  const Pipeline thin({{"Resize", {{"size", {4}}, {"max_size", {10}}}}}, 3);
+  const Pipeline thin({ResizeOptions{{4}, Interpolation::kBilinear, 10}}, 3);
   EXPECT_THROW(thin.run_prefix(Image(2, 400, 3), {2, 400}), greymatter::DataError);
+}
+
+TEST(Pipeline, TransformNamesAreTorchvisionClassNames) {
+  EXPECT_STREQ(transform_name(ResizeOptions{}), "Resize");
+  EXPECT_STREQ(transform_name(RandomVerticalFlipOptions{}), "RandomVerticalFlip");
+  EXPECT_STREQ(transform_name(GrayscaleOptions{}), "Grayscale");
 }
 
 TEST(Loader, SkippedSamplesAreLeftOutOfTheirBatches) {

@@ -54,7 +54,7 @@ TEST(Engine, TrainsANetworkOfItsOwnAndAsksItsCostForTheSampleShape) {
   auto network = std::make_shared<LinearNetwork>(16, 3);
   const auto before = network->linear_->weight.clone();
   EngineOptions options;
-  options.optimizer.name = "sgd";
+  options.optimizer.kind = OptimizerKind::kSGD;
   options.optimizer.lr = 0.1;
   Engine engine(network, options, torch::kCPU);
   const auto loader = random_loader(40, 10);
@@ -71,7 +71,7 @@ TEST(Optimizer, GroupsKeepTheirOwnLrAndLeaveOtherSlotsAlone) {
   auto a = torch::ones({2}, torch::requires_grad()), b = torch::ones({2}, torch::requires_grad()),
        c = torch::ones({2}, torch::requires_grad());
   OptimizerConfig config;
-  config.name = "sgd";
+  config.kind = OptimizerKind::kSGD;
   config.lr = 0.1;
   Optimizer opt({a, b, c}, config);
   auto fast = config;

@@ -160,9 +160,10 @@ TEST(PixelLimit, HeadersThatStateNoSizeAreRefused) {
 }
 
 TEST(PixelLimit, TransformsOverTheLimitFailWhenTheChainIsBuilt) {
-  auto build = [](const std::string& name, std::vector<double> size) {
-    return Pipeline({{name, {{"size", size}, {"scale", {0.08, 1.0}}, {"ratio", {0.75, 1.333}}}}},
-                    3);
+  auto build = [](const std::string& name, std::vector<int64_t> size) {
+    if (name == "Resize") return Pipeline({ResizeOptions{size}}, 3);
+    if (name == "CenterCrop") return Pipeline({CenterCropOptions{size}}, 3);
+    return Pipeline({RandomResizedCropOptions{size}}, 3);
   };
   for (const char* name : {"Resize", "CenterCrop", "RandomResizedCrop"}) {
     SCOPED_TRACE(name);
@@ -180,7 +181,7 @@ TEST(PixelLimit, TransformsOverTheLimitFailWhenTheChainIsBuilt) {
 TEST(PixelLimit, ShorterSideResizeOfALongImageIsCheckedPerImage) {
   LimitGuard guard;
   set_max_image_pixels(10000);
-  const Pipeline chain({{"Resize", {{"size", {50}}}}}, 1);
+  const Pipeline chain({ResizeOptions{{50}}}, 1);
   Image wide(2, 1000, 1);  // 50 x 25000 after the resize
   EXPECT_THROW(chain.run_prefix(std::move(wide), {2, 1000}), greymatter::DataError);
   Image square(10, 10, 1);

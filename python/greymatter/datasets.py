@@ -16,6 +16,7 @@ import torch
 from . import _core
 from . import transforms as T
 from ._core import ConfigError, DataError
+from ._enums import enum_member
 
 __all__ = [
     "Dataset",
@@ -48,8 +49,14 @@ def set_max_image_pixels(pixels: Optional[int]) -> None:
     (``Resize((100000, 100000))``) are a ``ConfigError`` when built. The default,
     ``DEFAULT_MAX_IMAGE_PIXELS`` (89,478,485), is PIL's ``Image.MAX_IMAGE_PIXELS``: a small file
     from the internet can claim 65500x65500 pixels, and decoding it would take gigabytes.
-    ``None`` removes the limit (as ``Image.MAX_IMAGE_PIXELS = None`` does in PIL). The setting is
-    for the whole process; sweep worker processes started afterwards inherit it.
+    The setting is for the whole process; sweep worker processes started afterwards inherit it.
+
+    Args:
+        pixels: the limit, a positive number of pixels; ``None`` removes it (as
+            ``Image.MAX_IMAGE_PIXELS = None`` does in PIL).
+
+    Raises:
+        ConfigError: not a positive integer or None.
     """
     if pixels is None:
         _core.set_max_image_pixels(0)
@@ -63,12 +70,21 @@ def set_max_image_pixels(pixels: Optional[int]) -> None:
 
 
 def get_max_image_pixels() -> Optional[int]:
-    """The current pixel limit (``set_max_image_pixels``); None when there is none."""
+    """The current pixel limit (``set_max_image_pixels``).
+
+    Returns:
+        The limit in pixels, or None when there is none.
+    """
     return _core.max_image_pixels() or None
 
 
 class Dataset:
-    """A sized collection of (image tensor, label) backed by a C++ Source."""
+    """The base class: a sized collection of (image tensor, label) backed by a C++ Source.
+
+    ``ds[i]`` is ``(float tensor C x H x W, int label)``; ``len(ds)``, ``ds.classes`` and
+    ``ds.class_to_idx`` as in torchvision. Subclasses set ``.source`` (what the DataLoader reads
+    from its threads).
+    """
 
     classes: List[str] = []
     source: "_core.Source"
@@ -171,6 +187,21 @@ class _IdxDataset(Dataset):
 
 
 class MNIST(_IdxDataset):
+    """MNIST from its four IDX files (raw or ``.gz``), as torchvision's ``MNIST``.
+
+    Args:
+        root: the folder holding the files, or its ``MNIST/raw`` subfolder (torchvision's layout).
+        train: the 60,000 training images (``train-*``), else the 10,000 test images (``t10k-*``).
+        transform: a ``greymatter.transforms`` chain; None gives ToTensor's output. ToTensor +
+            Normalize alone take a faster path than other chains.
+        download: accepted for torchvision's signature; greymatter never downloads, so a missing
+            file is a DataError either way (which says so when this is True).
+
+    Raises:
+        DataError: a file is missing, truncated or inconsistent (named in the message).
+        ConfigError: ``root`` is None or the transform chain is not supported.
+    """
+
     classes = [
         "0 - zero",
         "1 - one",
@@ -187,7 +218,19 @@ class MNIST(_IdxDataset):
 
 
 class FashionMNIST(_IdxDataset):
-    """Fashion-MNIST; ``root=None`` reads Debian's copy in /usr/share/datasets/fashion-mnist."""
+    """Fashion-MNIST from its four IDX files, as torchvision's ``FashionMNIST``.
+
+    Args:
+        root: the folder holding the files (or its ``FashionMNIST/raw`` subfolder); None reads
+            Debian's copy in ``DEFAULT_FASHION_MNIST_ROOT`` (``$GREYMATTER_FASHION_MNIST`` if set).
+        train: the 60,000 training images, else the 10,000 test images.
+        transform: a ``greymatter.transforms`` chain; None gives ToTensor's output.
+        download: accepted for torchvision's signature; greymatter never downloads.
+
+    Raises:
+        DataError: a file is missing, truncated or inconsistent (named in the message).
+        ConfigError: the transform chain is not supported.
+    """
 
     classes = [
         "T-shirt/top",
@@ -231,7 +274,19 @@ class ImageFolder(Dataset):
     is loaded. ``on_error="skip"``: every file's header and structure are checked now (truncated
     JPEG/PNG, empty, not an image, unreadable) and bad ones are left out with a warning; a file that
     still fails to decode later is left out of its batch. Either way ``.skipped`` lists (path,
-    reason)."""
+    reason).
+
+    Args:
+        root: the folder with one subfolder per class.
+        transform: a ``greymatter.transforms`` chain, checked now; None gives ToTensor's output.
+        extensions: the file extensions taken as images (case-insensitive).
+        on_error: ``"raise"`` or ``"skip"`` (see above).
+        draft: allow the reduced JPEG decode from half the target size on (see above).
+
+    Raises:
+        DataError: the folder is missing or has no class folder or no readable image.
+        ConfigError: a bad ``on_error`` or an unsupported transform chain.
+    """
 
     def __init__(
         self,
@@ -241,8 +296,9 @@ class ImageFolder(Dataset):
         on_error: str = "raise",
         draft: bool = False,
     ) -> None:
-        if on_error not in ("raise", "skip"):
-            raise ConfigError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+        on_error_policy = enum_member(
+            _core.OnError, on_error, "on_error must be 'raise' or 'skip', got {value!r}"
+        )
         self._remember(root, transform, extensions, on_error, draft)
         self.root = os.fspath(root)
         self.transform = transform
@@ -279,8 +335,10 @@ class ImageFolder(Dataset):
         self.imgs = self.samples
         self.targets = list(labels)
         self.draft = bool(draft)
-        draft_margin = {"reduce_margin": 2.0} if draft else {}  # else the C++ default (3)
-        self.source = _core.ImageFileSource(paths, labels, specs, on_error, **draft_margin)
+        options = _core.ImageFileOptions(on_error=on_error_policy)
+        if draft:  # PIL's Image.draft goes down to half the target size; the default keeps 3x
+            options.reduce_margin = 2.0
+        self.source = _core.ImageFileSource(paths, labels, specs, options)
 
     @property
     def skipped(self) -> List[Tuple[str, str]]:
@@ -297,7 +355,15 @@ class ImageFolder(Dataset):
 
 
 class Subset(Dataset):
-    """The samples of ``dataset`` at ``indices``; shares its source (no copy)."""
+    """The samples of ``dataset`` at ``indices``; shares its source (no copy).
+
+    Args:
+        dataset: any greymatter dataset (a Subset too).
+        indices: positions in ``dataset`` (negative ones count from the end).
+
+    Raises:
+        IndexError: an index out of range.
+    """
 
     def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
         self._remember(dataset, list(indices))
@@ -330,6 +396,18 @@ def random_split(
     ``stratify=False`` gives exactly torch's split for the same seed. ``stratify=True`` splits each
     class separately with the same fractions (counts are turned into fractions of the whole), so
     every part keeps the class proportions; each part's order is then shuffled.
+
+    Args:
+        dataset: the dataset to split.
+        lengths: sample counts adding up to ``len(dataset)``, or fractions adding up to 1.
+        seed: seeds the permutation (torch.Generator), so the same seed gives the same split.
+        stratify: keep every class's proportion in every part (needs the dataset's ``targets``).
+
+    Returns:
+        One ``Subset`` per entry of ``lengths``.
+
+    Raises:
+        ConfigError: lengths that add up to neither, or ``stratify=True`` without targets.
     """
     n = len(dataset)
     fractions = _fractions(lengths, n)

@@ -37,6 +37,35 @@ _CACHE_FIT_FRACTION = 0.8  # cache=True refuses above this share of the availabl
 
 
 class DataLoader:
+    """torch's DataLoader for greymatter datasets: batches built by C++ threads.
+
+    Args:
+        dataset: a greymatter dataset (``ImageFolder``, ``MNIST``, a ``Subset``, ...).
+        batch_size: samples per batch.
+        shuffle: a new order every epoch, drawn from (seed, epoch).
+        num_workers: threads building batches (the batches do not depend on it).
+        seed: seeds the shuffle and the random transforms; None draws one from torch's generator,
+            as torch's DataLoader does.
+        drop_last: leave out a last batch smaller than ``batch_size``.
+        cache: keep decoded images in memory: None decides by size, True insists, False never
+            (see the module's docstring).
+        pin_memory: page-locked batches for faster copies to a GPU (CUDA builds of torch only).
+        prefetch: batches each worker builds ahead.
+        sampler: draw each epoch's samples by weight instead of visiting each once:
+            ``"balanced"`` (every class equally often), one weight per sample (a list, tensor or
+            array), or a ``torch.utils.data.WeightedRandomSampler`` (its weights, num_samples and
+            replacement); drawn in C++ from (seed, epoch). Excludes ``shuffle=True``.
+        replacement: with a sampler: draw with replacement (a sample may come several times an
+            epoch, each time with its own augmentation) or without (each at most once).
+        num_samples: with a sampler: draws per epoch; None: the dataset's size.
+
+    Raises:
+        ConfigError: not a greymatter dataset, a bad ``batch_size`` or ``cache``, or
+            ``cache=True`` when the images would not fit in memory; a bad sampler (weights of the
+            wrong length, negative or all zero; with shuffle=True; num_samples without
+            replacement beyond the samples with a weight).
+    """
+
     def __init__(
         self,
         dataset: Dataset,

@@ -44,7 +44,14 @@ class ClassificationReport(pd.DataFrame):
 
 def predicted_labels(probs) -> np.ndarray:
     """Class indices from (N, C) scores (argmax) or binary (N,) / (N, 1) sigmoid outputs
-    (probabilities above 0.5, or logits above 0)."""
+    (probabilities above 0.5, or logits above 0).
+
+    Args:
+        probs: (N, C) probabilities or logits, or a binary model's (N,) / (N, 1) outputs.
+
+    Returns:
+        The predicted class of each sample, (N,) int.
+    """
     return _class_log_probabilities(probs).argmax(1)
 
 
@@ -74,7 +81,20 @@ def classification_report(labels, probs, classes: Optional[Sequence[str]] = None
     samples, the share found), F1 (their harmonic mean) and support (its samples); then their
     unweighted mean over classes ("macro avg") and the mean weighted by support ("weighted avg").
     A class never predicted (or without samples) scores 0 where the ratio is 0/0, as
-    scikit-learn's default does. Returns a ClassificationReport (a pandas DataFrame)."""
+    scikit-learn's default does.
+
+    Args:
+        labels: the true class indices (N).
+        probs: (N, C) probabilities or logits, or a binary model's (N,) / (N, 1) outputs.
+        classes: the class names (the report's row names); None numbers them.
+
+    Returns:
+        A ClassificationReport (a pandas DataFrame; ``.accuracy`` the overall accuracy).
+
+    Raises:
+        ConfigError: no predictions, labels and predictions of different lengths, class names
+            that do not fit, or labels out of range.
+    """
     true, pred, names = _counts(labels, probs, classes, "classification_report")
     n = len(names)
     hits = np.bincount(true[true == pred], minlength=n).astype(np.float64)
@@ -100,8 +120,21 @@ def classification_report(labels, probs, classes: Optional[Sequence[str]] = None
 def most_confused(
     labels, probs, classes: Optional[Sequence[str]] = None, k: int = 5, min_count: int = 1
 ) -> List[Tuple[str, str, int]]:
-    """The k most frequent mistakes as (true class, predicted class, count), most frequent first
-    (ties in class order); pairs seen fewer than ``min_count`` times are left out."""
+    """The k most frequent mistakes, most frequent first (ties in class order).
+
+    Args:
+        labels: the true class indices (N).
+        probs: (N, C) probabilities or logits, or a binary model's (N,) / (N, 1) outputs.
+        classes: the class names; None numbers them.
+        k: how many pairs at most.
+        min_count: pairs seen fewer times are left out.
+
+    Returns:
+        [(true class, predicted class, count), ...].
+
+    Raises:
+        ConfigError: a bad ``k``, or inputs as for ``classification_report``.
+    """
     if not isinstance(k, int) or k < 1:
         raise ConfigError(f"most_confused: k must be a positive integer, got {k!r}")
     true, pred, names = _counts(labels, probs, classes, "most_confused")

@@ -52,15 +52,31 @@ def export(
     opset: int = OPSET,
 ) -> Dict:
     """Writes ``model`` (eval mode; put back in its mode after) to ``path`` as ONNX with input
-    "input" (B, C, H, W) and output "output", the batch dimension left free. ``input_shape``:
-    (C, H, W) or (1, C, H, W). ``classes``, ``mean``/``std`` (the Normalize the model's inputs had)
-    and ``loss`` (how outputs become probabilities; default: "bce" for a sigmoid model,
-    "cross_entropy" otherwise) go to the metadata JSON beside the file (model.onnx ->
-    model.json), which is also returned. With ``check`` (default), the file must pass
-    onnx.checker and give the model's outputs within 1e-4 in OpenCV's DNN module on ``example``
-    (a (B, C, H, W) batch of transformed images; default: a seeded random batch of 2); else
-    ExportCheckFailed. The check needs the onnx and cv2 packages (Debian python3-onnx,
-    python3-opencv)."""
+    "input" (B, C, H, W) and output "output", the batch dimension left free, and its metadata JSON
+    beside it (model.onnx -> model.json).
+
+    Args:
+        model: a greymatter model or any torch.nn.Module.
+        path: the .onnx file to write.
+        input_shape: (C, H, W) or (1, C, H, W) of one input.
+        classes: the class names, for the metadata.
+        mean: the Normalize mean the model's inputs had, for the metadata.
+        std: the Normalize std, likewise.
+        loss: how outputs become probabilities; default: "bce" for a sigmoid model,
+            "cross_entropy" otherwise.
+        example: a (B, C, H, W) batch of transformed images for the check; default: a seeded
+            random batch of 2.
+        check: the file must pass onnx.checker and give the model's outputs within 1e-4 in
+            OpenCV's DNN module on ``example`` (needs Debian's python3-onnx and python3-opencv).
+        opset: the ONNX opset (10 runs in OpenCV 4.6).
+
+    Returns:
+        The metadata written beside the file.
+
+    Raises:
+        ConfigError: not a module, a path without .onnx, an unknown loss or a bad example.
+        ExportCheckFailed: the check found an invalid file or other outputs.
+    """
     if not isinstance(model, nn.Module):
         raise ConfigError(f"export takes a torch.nn.Module, got {type(model).__name__}")
     shape = _input_shape(input_shape)

@@ -52,19 +52,20 @@ class InterpolationMode(Enum):
     BICUBIC = "bicubic"
 
 
-_INTERPOLATION_CODES = {"nearest": 0, "bilinear": 1, "bicubic": 2}
-
-
 class Transform:
     """Base class: a description with torchvision's attributes, turned into a C++ step by
     ``_spec``."""
 
     def _spec(self):
-        return (type(self).__name__, {})
+        """The step's C++ options struct (``_core.ResizeOptions``, ...)."""
+        raise ConfigError(
+            f"unsupported transform '{type(self).__name__}'; greymatter runs "
+            f"{', '.join(name for name in _CLASSES if name not in _TENSOR_STEPS)}, "
+            f"{' and '.join(_TENSOR_STEPS)}"
+        )
 
     def __repr__(self) -> str:
-        # torchvision's form: the constructor's arguments; cached internals (e.g. Resize's _code)
-        # stay out.
+        # torchvision's form: the constructor's arguments; private attributes stay out.
         args = ", ".join(f"{k}={_show(v)}" for k, v in vars(self).items() if not k.startswith("_"))
         return f"{type(self).__name__}({args})"
 
@@ -87,9 +88,21 @@ class Transform:
 class ToTensor(Transform):
     """uint8 HxWxC image -> float CxHxW in [0, 1]."""
 
+    def _spec(self):
+        return _core.ToTensorOptions()
+
 
 class Normalize(Transform):
-    """(x - mean) / std per channel, after ToTensor."""
+    """(x - mean) / std per channel, after ToTensor.
+
+    Args:
+        mean: one value, or one per channel.
+        std: as many values as ``mean``, none of them 0.
+        inplace: accepted for torchvision's signature (the pipeline writes its own output).
+
+    Raises:
+        ConfigError: mean and std of different lengths, or a zero std.
+    """
 
     def __init__(self, mean: Sequence[float], std: Sequence[float], inplace: bool = False) -> None:
         self.mean = tuple(float(m) for m in _as_sequence(mean, "Normalize mean"))
@@ -103,7 +116,7 @@ class Normalize(Transform):
             raise ConfigError(f"Normalize std must be non-zero, got {self.std}")
 
     def _spec(self):
-        return ("Normalize", {"mean": list(self.mean), "std": list(self.std)})
+        return _core.NormalizeOptions(mean=list(self.mean), std=list(self.std))
 
 
 class Resize(Transform):
@@ -111,7 +124,19 @@ class Resize(Transform):
     rule).
 
     Pillow's antialiased resampling, as torchvision uses on PIL images (``antialias`` is accepted
-    for compatibility; like torchvision on PIL images, antialiasing is always on)."""
+    for compatibility; like torchvision on PIL images, antialiasing is always on).
+
+    Args:
+        size: an int (the shorter side; the aspect ratio is kept) or (h, w).
+        interpolation: ``InterpolationMode.BILINEAR``, ``NEAREST`` or ``BICUBIC`` (torchvision's
+            enum or its string works too).
+        max_size: with an int ``size``, the longest the longer side may become.
+        antialias: accepted for compatibility (always on).
+
+    Raises:
+        ConfigError: a size that is not positive, an unsupported interpolation, or ``max_size``
+            with an (h, w) size.
+    """
 
     def __init__(
         self,
@@ -121,13 +146,9 @@ class Resize(Transform):
         antialias: Optional[bool] = None,
     ) -> None:
         self.size = _size(size, "Resize", allow_single=True)
-        code = _interpolation_code(interpolation, "Resize")
-        self.interpolation = _interpolation_mode(
-            code
-        )  # torchvision's enum or a string becomes greymatter's
+        self.interpolation = _interpolation_mode(interpolation, "Resize")
         self.max_size = max_size
         self.antialias = antialias
-        self._code = code
         if max_size is not None and len(self.size) != 1:
             raise ConfigError(
                 "Resize: max_size is only supported when size is an int (the shorter side)"
@@ -144,28 +165,43 @@ class Resize(Transform):
         )
 
     def _spec(self):
-        return (
-            "Resize",
-            {
-                "size": list(self.size),
-                "interpolation": [self._code],
-                "max_size": [] if self.max_size is None else [self.max_size],
-            },
+        return _core.ResizeOptions(
+            size=list(self.size),
+            interpolation=_core_interpolation(self.interpolation),
+            max_size=0 if self.max_size is None else self.max_size,
         )
 
 
 class CenterCrop(Transform):
-    """Crop the centre (h, w); zero padding when the image is smaller, as torchvision."""
+    """Crop the centre (h, w); zero padding when the image is smaller, as torchvision.
+
+    Args:
+        size: an int (a square) or (h, w).
+
+    Raises:
+        ConfigError: a size that is not positive.
+    """
 
     def __init__(self, size) -> None:
         self.size = _size(size, "CenterCrop")
 
     def _spec(self):
-        return ("CenterCrop", {"size": list(self.size)})
+        return _core.CenterCropOptions(size=list(self.size))
 
 
 class RandomResizedCrop(Transform):
-    """A crop of random area (``scale``) and aspect ratio (``ratio``), resized to ``size``."""
+    """A crop of random area (``scale``) and aspect ratio (``ratio``), resized to ``size``.
+
+    Args:
+        size: an int (a square) or (h, w) of the output.
+        scale: (min, max) of the crop's area as a fraction of the image's.
+        ratio: (min, max) of the crop's aspect ratio (width / height), drawn log-uniformly.
+        interpolation: as for ``Resize``.
+        antialias: accepted for compatibility (always on).
+
+    Raises:
+        ConfigError: a bad size, range or interpolation.
+    """
 
     def __init__(
         self,
@@ -184,22 +220,15 @@ class RandomResizedCrop(Transform):
             )
         if self.ratio[0] <= 0:
             raise ConfigError(f"RandomResizedCrop ratio must be positive, got {self.ratio}")
-        code = _interpolation_code(interpolation, "RandomResizedCrop")
-        self.interpolation = _interpolation_mode(
-            code
-        )  # torchvision's enum or a string becomes greymatter's
+        self.interpolation = _interpolation_mode(interpolation, "RandomResizedCrop")
         self.antialias = antialias
-        self._code = code
 
     def _spec(self):
-        return (
-            "RandomResizedCrop",
-            {
-                "size": list(self.size),
-                "scale": list(self.scale),
-                "ratio": list(self.ratio),
-                "interpolation": [self._code],
-            },
+        return _core.RandomResizedCropOptions(
+            size=list(self.size),
+            scale=self.scale,
+            ratio=self.ratio,
+            interpolation=_core_interpolation(self.interpolation),
         )
 
 
@@ -210,16 +239,28 @@ class _RandomFlip(Transform):
         self.p = float(p)
 
     def _spec(self):
-        return (type(self).__name__, {"p": [self.p]})
+        return self._options(p=self.p)
 
 
 class RandomHorizontalFlip(_RandomFlip):
-    """Mirrored left to right with probability ``p``."""
+    """Mirrored left to right with probability ``p``.
+
+    Args:
+        p: the probability of a flip, in [0, 1].
+    """
+
+    _options = _core.RandomHorizontalFlipOptions
 
 
 class RandomVerticalFlip(_RandomFlip):
     """Upside down with probability ``p`` (MRI slices, leaves and other images without a natural
-    "up")."""
+    "up").
+
+    Args:
+        p: the probability of a flip, in [0, 1].
+    """
+
+    _options = _core.RandomVerticalFlipOptions
 
 
 class RandomRotation(Transform):
@@ -228,6 +269,16 @@ class RandomRotation(Transform):
 
     Nearest-neighbour only (torchvision's default); ``expand=True`` is refused because it would make
     the output size differ per sample.
+
+    Args:
+        degrees: a number d (the range (-d, d)) or (min, max), in degrees counter-clockwise.
+        interpolation: ``InterpolationMode.NEAREST`` (others are refused when the chain is built).
+        expand: must stay False.
+        center: (x, y) to rotate about; None: the image's centre.
+        fill: the value of pixels rotated in from outside, one number or one per channel.
+
+    Raises:
+        ConfigError: a negative single ``degrees``, a bad range, ``center`` or ``fill``.
     """
 
     def __init__(
@@ -247,11 +298,7 @@ class RandomRotation(Transform):
             self.degrees = [-float(degrees), float(degrees)]
         else:
             self.degrees = [float(d) for d in _range(degrees, "RandomRotation degrees")]
-        code = _interpolation_code(interpolation, "RandomRotation")
-        self.interpolation = _interpolation_mode(
-            code
-        )  # torchvision's enum or a string becomes greymatter's
-        self._code = code
+        self.interpolation = _interpolation_mode(interpolation, "RandomRotation")
         self.expand = bool(expand)
         if center is not None and (not isinstance(center, Sequence) or len(center) != 2):
             raise ConfigError(f"RandomRotation center must be a sequence (x, y), got {center!r}")
@@ -270,21 +317,28 @@ class RandomRotation(Transform):
             if isinstance(self.fill, numbers.Number)
             else [float(f) for f in self.fill]
         )
-        return (
-            "RandomRotation",
-            {
-                "degrees": list(self.degrees),
-                "interpolation": [self._code],
-                "expand": [float(self.expand)],
-                "center": self.center or [],
-                "fill": fill,
-            },
+        return _core.RandomRotationOptions(
+            degrees=tuple(self.degrees),
+            interpolation=_core_interpolation(self.interpolation),
+            expand=self.expand,
+            center=None if self.center is None else tuple(self.center),
+            fill=fill,
         )
 
 
 class ColorJitter(Transform):
     """Random brightness, contrast, saturation and hue, applied in a random order
-    (torchvision's)."""
+    (torchvision's).
+
+    Args:
+        brightness: v (factors in [max(0, 1 - v), 1 + v]) or (min, max); 0 leaves it off.
+        contrast: the same for contrast.
+        saturation: the same for saturation.
+        hue: v (shifts in [-v, v], v <= 0.5) or (min, max) within [-0.5, 0.5]; 0 leaves it off.
+
+    Raises:
+        ConfigError: a negative value or a range outside those bounds.
+    """
 
     def __init__(self, brightness=0, contrast=0, saturation=0, hue=0) -> None:
         self.brightness = _jitter_range(brightness, "brightness")
@@ -293,22 +347,23 @@ class ColorJitter(Transform):
         self.hue = _jitter_range(hue, "hue", center=0, bound=(-0.5, 0.5), clip_first_on_zero=False)
 
     def _spec(self):
-        return (
-            "ColorJitter",
-            {
-                k: list(v) if v is not None else []
-                for k, v in (
-                    ("brightness", self.brightness),
-                    ("contrast", self.contrast),
-                    ("saturation", self.saturation),
-                    ("hue", self.hue),
-                )
-            },
+        return _core.ColorJitterOptions(
+            brightness=self.brightness,
+            contrast=self.contrast,
+            saturation=self.saturation,
+            hue=self.hue,
         )
 
 
 class Grayscale(Transform):
-    """PIL's convert("L") (ITU-R 601-2 luma); ``num_output_channels=3`` repeats it."""
+    """PIL's convert("L") (ITU-R 601-2 luma); ``num_output_channels=3`` repeats it.
+
+    Args:
+        num_output_channels: 1 or 3.
+
+    Raises:
+        ConfigError: any other number of channels.
+    """
 
     def __init__(self, num_output_channels: int = 1) -> None:
         if num_output_channels not in (1, 3):
@@ -319,10 +374,20 @@ class Grayscale(Transform):
         self.num_output_channels = int(num_output_channels)
 
     def _spec(self):
-        return ("Grayscale", {"num_output_channels": [self.num_output_channels]})
+        return _core.GrayscaleOptions(num_output_channels=self.num_output_channels)
 
 
 class Compose(Transform):
+    """A chain of transforms, run in order (as one fused C++ pipeline).
+
+    Args:
+        transforms: ``greymatter.transforms`` objects (Composes nest and are flattened).
+
+    Raises:
+        ConfigError: an object that is not a greymatter transform (a torchvision one is named with
+            its greymatter equivalent).
+    """
+
     def __init__(self, transforms: Sequence[Transform]) -> None:
         self.transforms = list(transforms)
         for t in self.transforms:
@@ -351,7 +416,8 @@ def flatten(transform) -> list:
 
 
 def to_specs(transform) -> list:
-    """The chain as the C++ pipeline takes it: [(name, {arg: [numbers]})]."""
+    """The chain as the C++ pipeline takes it: one options struct per step
+    (``_core.ResizeOptions``, ...)."""
     return [t._spec() for t in flatten(transform)]
 
 
@@ -360,7 +426,17 @@ def to_config(transform) -> list:
     "bilinear", ...}]``, one dict per step with its torchvision-named constructor arguments (tuples
     become lists, InterpolationMode its value; arguments that are None are left out). Nested
     Composes are flattened, as the pipeline runs them. ``from_config`` rebuilds the chain:
-    ``from_config(to_config(t)) == t`` for a Compose of transforms."""
+    ``from_config(to_config(t)) == t`` for a Compose of transforms.
+
+    Args:
+        transform: a transform, a Compose, or None (an empty list).
+
+    Returns:
+        A list of dicts, one per step.
+
+    Raises:
+        ConfigError: a step that is not one of this module's classes.
+    """
     config = []
     for step in flatten(transform):
         if _CLASSES.get(type(step).__name__) is not type(
@@ -381,7 +457,17 @@ def to_config(transform) -> list:
 
 
 def from_config(config) -> "Compose":
-    """The Compose a ``to_config`` list describes (e.g. best.json's ``"transform_config"``)."""
+    """The Compose a ``to_config`` list describes (e.g. best.json's ``"transform_config"``).
+
+    Args:
+        config: a list of ``{"name": ..., argument: value, ...}`` dicts.
+
+    Returns:
+        The chain as a Compose.
+
+    Raises:
+        ConfigError: a malformed entry, an unknown transform name or an argument it does not take.
+    """
     if not isinstance(config, (list, tuple)):
         raise ConfigError(
             f"from_config takes a list of {{'name': ..., arguments}} dicts, got {config!r}"
@@ -432,6 +518,7 @@ _CLASSES = {
         Grayscale,
     )
 }
+_TENSOR_STEPS = ("ToTensor", "Normalize")  # the steps after the uint8 ones
 
 
 # ---- argument helpers ---------------------------------------------------------------------------
@@ -451,22 +538,22 @@ def _show(v):
     return v.value if isinstance(v, Enum) else repr(v)
 
 
-def _interpolation_mode(code: int) -> InterpolationMode:
-    """greymatter's InterpolationMode for a code; torchvision's enum or a string passed in becomes
-    it."""
-    return next(m for m in InterpolationMode if _INTERPOLATION_CODES[m.value] == code)
-
-
-def _interpolation_code(mode, owner: str) -> int:
-    value = getattr(
-        mode, "value", mode
-    )  # greymatter's or torchvision's InterpolationMode, or a string
-    if isinstance(value, str) and value.lower() in _INTERPOLATION_CODES:
-        return _INTERPOLATION_CODES[value.lower()]
+def _interpolation_mode(mode, owner: str) -> InterpolationMode:
+    """greymatter's InterpolationMode for greymatter's or torchvision's enum, or its string."""
+    value = getattr(mode, "value", mode)
+    if isinstance(value, str):
+        for member in InterpolationMode:
+            if member.value == value.lower():
+                return member
     raise ConfigError(
         f"{owner}: interpolation must be InterpolationMode.NEAREST, BILINEAR or BICUBIC, got "
         f"{mode!r}"
     )
+
+
+def _core_interpolation(mode: InterpolationMode):
+    """The C++ enum value of an InterpolationMode (the members share their names)."""
+    return _core.Interpolation.__members__[mode.name]
 
 
 def _size(size, owner: str, allow_single: bool = False):

@@ -31,6 +31,8 @@ ImageFileSource::ImageFileSource(std::vector<std::string> paths, std::vector<int
         "this greymatter build has no image decoder (it was built with "
         "GREYMATTER_WITH_OPENCV=OFF); "
         "rebuild with OpenCV installed to read image files");
+  if (!(options_.reduce_margin >= 1.0))
+    throw ConfigError("reduce_margin must be >= 1, got " + std::to_string(options_.reduce_margin));
   if (paths_.size() != size_t(size()))
     throw ConfigError(std::to_string(paths_.size()) + " paths but " + std::to_string(size()) +
                       " labels");

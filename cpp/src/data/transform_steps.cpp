@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <sstream>
+#include <variant>
 
 #include "greymatter/data/color.h"
 #include "greymatter/data/geometry.h"
@@ -16,15 +18,10 @@
 namespace greymatter::data {
 namespace {
 
-// ---- argument access -------------------------------------------------------------------------
+// ---- argument checks -------------------------------------------------------------------------
 
-std::vector<double> arg(const TransformSpec& s, const std::string& key) {
-  auto it = s.args.find(key);
-  return it == s.args.end() ? std::vector<double>{} : it->second;
-}
-
-[[noreturn]] void bad(const TransformSpec& s, const std::string& what) {
-  throw ConfigError(s.name + ": " + what);
+[[noreturn]] void bad(const char* step, const std::string& what) {
+  throw ConfigError(std::string(step) + ": " + what);
 }
 
 std::string list_string(const std::vector<double>& v) {
@@ -35,50 +32,37 @@ std::string list_string(const std::vector<double>& v) {
   return o.str();
 }
 
-int64_t positive_int(const TransformSpec& s, const std::string& key, double v) {
-  if (!(v >= 1) || v != std::floor(v) || v > 1e6)
-    bad(s, key + " must be a positive integer, got " + std::to_string(v));
-  return int64_t(v);
+std::string range_string(const Range& r) { return list_string({r.first, r.second}); }
+
+int64_t positive_int(const char* step, const std::string& key, int64_t v) {
+  if (v < 1 || v > 1000000)
+    bad(step, key + " must be a positive integer, got " + std::to_string(v));
+  return v;
 }
 
 // size: one number (square, or the shorter side for Resize) or (h, w).
-std::vector<int64_t> size_arg(const TransformSpec& s, bool square_if_one) {
-  const auto v = arg(s, "size");
-  if (v.size() != 1 && v.size() != 2)
-    bad(s, "size must be an int or a sequence (h, w), got " + list_string(v));
+std::vector<int64_t> size_arg(const char* step, const std::vector<int64_t>& size,
+                              bool square_if_one) {
+  if (size.size() != 1 && size.size() != 2)
+    bad(step, "size must be an int or a sequence (h, w), got " +
+                  list_string(std::vector<double>(size.begin(), size.end())));
   std::vector<int64_t> out;
-  for (double x : v) out.push_back(positive_int(s, "size", x));
+  for (int64_t x : size) out.push_back(positive_int(step, "size", x));
   if (square_if_one && out.size() == 1) out.push_back(out[0]);
   return out;
 }
 
 // An output size over the pixel limit would allocate gigabytes per sample (Resize((100000,
 // 100000)) is 10^10 pixels); refused when the chain is built, naming the size.
-void check_output_size(const TransformSpec& s, const std::vector<int64_t>& size) {
+std::vector<int64_t> checked_output_size(const char* step, std::vector<int64_t> size) {
   const int64_t h = size[0], w = size.size() > 1 ? size[1] : size[0];
-  if (fits_pixel_limit(h, w)) return;
-  bad(s, "size " +
-             (size.size() > 1 ? "(" + std::to_string(h) + ", " + std::to_string(w) + ")"
-                              : std::to_string(h)) +
-             " makes images of at least " + std::to_string(h) + "x" + std::to_string(w) +
-             " pixels, over the limit of " + std::to_string(max_image_pixels()) +
-             " (greymatter.datasets.set_max_image_pixels raises it)");
-}
-
-Interpolation interpolation_arg(const TransformSpec& s, Interpolation fallback) {
-  const auto v = arg(s, "interpolation");
-  if (v.empty()) return fallback;
-  switch (int(v[0])) {
-    case 0:
-      return Interpolation::kNearest;
-    case 1:
-      return Interpolation::kBilinear;
-    case 2:
-      return Interpolation::kBicubic;
-    default:
-      bad(s,
-          "interpolation must be NEAREST, BILINEAR or BICUBIC (code " + std::to_string(v[0]) + ")");
-  }
+  if (fits_pixel_limit(h, w)) return size;
+  bad(step, "size " +
+                (size.size() > 1 ? "(" + std::to_string(h) + ", " + std::to_string(w) + ")"
+                                 : std::to_string(h)) +
+                " makes images of at least " + std::to_string(h) + "x" + std::to_string(w) +
+                " pixels, over the limit of " + std::to_string(max_image_pixels()) +
+                " (greymatter.datasets.set_max_image_pixels raises it)");
 }
 
 const char* interpolation_name(Interpolation m) {
@@ -86,15 +70,19 @@ const char* interpolation_name(Interpolation m) {
                                       : (m == Interpolation::kBicubic ? "bicubic" : "bilinear");
 }
 
-// (lo, hi) with lo <= hi, inside [min, max]; empty stays empty (None).
-std::vector<double> range_arg(const TransformSpec& s, const std::string& key, double min,
-                              double max) {
-  const auto v = arg(s, key);
-  if (v.empty()) return v;
-  if (v.size() != 2 || !(v[0] <= v[1]) || v[0] < min || v[1] > max)
-    bad(s, key + " must be a range (min, max) with " + std::to_string(min) +
-               " <= min <= max <= " + std::to_string(max) + ", got " + list_string(v));
-  return v;
+// (lo, hi) with lo <= hi, inside [min, max].
+Range range_arg(const char* step, const std::string& key, const Range& r, double min, double max) {
+  if (!(r.first <= r.second) || r.first < min || r.second > max)
+    bad(step, key + " must be a range (min, max) with " + std::to_string(min) +
+                  " <= min <= max <= " + std::to_string(max) + ", got " + range_string(r));
+  return r;
+}
+
+std::vector<double> optional_range(const char* step, const std::string& key,
+                                   const std::optional<Range>& r, double min, double max) {
+  if (!r) return {};
+  const Range checked = range_arg(step, key, *r, min, max);
+  return {checked.first, checked.second};
 }
 
 double uniform(CounterRng& rng, double lo, double hi) { return lo + (hi - lo) * rng.uniform(); }
@@ -369,91 +357,124 @@ class GrayscaleStep : public Step {
 
 // ---- factory ---------------------------------------------------------------------------------
 
-std::unique_ptr<Step> make_rotation(const TransformSpec& s, int64_t channels) {
-  const auto degrees = arg(s, "degrees");
-  if (degrees.size() != 2 || !(degrees[0] <= degrees[1]))
-    bad(s, "degrees must be a number >= 0 or a range (min, max), got " + list_string(degrees));
-  if (interpolation_arg(s, Interpolation::kNearest) != Interpolation::kNearest)
-    bad(s, "only interpolation=NEAREST (the default) is supported");
-  const auto expand = arg(s, "expand");
-  if (!expand.empty() && expand[0] != 0)
-    bad(s, "expand=True is not supported: it makes the output size differ per sample");
-  const auto center = arg(s, "center");
-  if (!center.empty() && center.size() != 2)
-    bad(s, "center must be (x, y), got " + list_string(center));
-  auto fill_values = arg(s, "fill");
-  if (fill_values.empty()) fill_values = {0.0};
-  if (fill_values.size() != 1 && int64_t(fill_values.size()) != channels)
-    bad(s, "fill has " + std::to_string(fill_values.size()) + " values but the image has " +
-               std::to_string(channels) + " channels");
-  std::vector<uint8_t> fill;
-  for (double v : fill_values) {
-    if (!(v >= 0 && v < 256))
-      bad(s, "fill values must be in [0, 255], got " + list_string(fill_values));
-    fill.push_back(uint8_t(int(v)));  // torchvision's int(x)
+// Builds the uint8 step for each options struct; `channels` is torchvision's channel count there.
+struct StepFactory {
+  int64_t channels;
+
+  std::unique_ptr<Step> operator()(const ResizeOptions& o) const {
+    const char* step = "Resize";
+    const auto size = checked_output_size(step, size_arg(step, o.size, false));
+    if (o.max_size != 0) {
+      if (size.size() != 1)
+        bad(step, "max_size is only supported when size is an int (the shorter side)");
+      positive_int(step, "max_size", o.max_size);
+      if (o.max_size <= size[0])
+        bad(step, "max_size = " + std::to_string(o.max_size) +
+                      " must be strictly greater than the requested size " +
+                      std::to_string(size[0]));
+    }
+    return std::make_unique<ResizeStep>(size, o.interpolation, o.max_size);
   }
-  if (fill.size() == 1 && channels == 3) fill.assign(3, fill[0]);
-  return std::make_unique<RandomRotationStep>(degrees[0], degrees[1], center, fill);
-}
+
+  std::unique_ptr<Step> operator()(const CenterCropOptions& o) const {
+    return std::make_unique<CenterCropStep>(
+        checked_output_size("CenterCrop", size_arg("CenterCrop", o.size, true)));
+  }
+
+  std::unique_ptr<Step> operator()(const RandomResizedCropOptions& o) const {
+    const char* step = "RandomResizedCrop";
+    const Range scale = range_arg(step, "scale", o.scale, 0.0, 1e9);
+    const Range ratio = range_arg(step, "ratio", o.ratio, 1e-9, 1e9);
+    if (scale.second <= 0)
+      bad(step, "scale must allow a non-empty crop, got " + range_string(scale));
+    return std::make_unique<RandomResizedCropStep>(
+        checked_output_size(step, size_arg(step, o.size, true)),
+        std::vector<double>{scale.first, scale.second},
+        std::vector<double>{ratio.first, ratio.second}, o.interpolation);
+  }
+
+  std::unique_ptr<Step> operator()(const RandomHorizontalFlipOptions& o) const {
+    return flip("RandomHorizontalFlip", false, o.p);
+  }
+
+  std::unique_ptr<Step> operator()(const RandomVerticalFlipOptions& o) const {
+    return flip("RandomVerticalFlip", true, o.p);
+  }
+
+  std::unique_ptr<Step> operator()(const RandomRotationOptions& o) const {
+    const char* step = "RandomRotation";
+    if (!(o.degrees.first <= o.degrees.second))
+      bad(step,
+          "degrees must be a number >= 0 or a range (min, max), got " + range_string(o.degrees));
+    if (o.interpolation != Interpolation::kNearest)
+      bad(step, "only interpolation=NEAREST (the default) is supported");
+    if (o.expand)
+      bad(step, "expand=True is not supported: it makes the output size differ per sample");
+    std::vector<double> center;
+    if (o.center) center = {o.center->first, o.center->second};
+    const std::vector<double> fill_values = o.fill.empty() ? std::vector<double>{0.0} : o.fill;
+    if (fill_values.size() != 1 && int64_t(fill_values.size()) != channels)
+      bad(step, "fill has " + std::to_string(fill_values.size()) + " values but the image has " +
+                    std::to_string(channels) + " channels");
+    std::vector<uint8_t> fill;
+    for (double v : fill_values) {
+      if (!(v >= 0 && v < 256))
+        bad(step, "fill values must be in [0, 255], got " + list_string(fill_values));
+      fill.push_back(uint8_t(int(v)));  // torchvision's int(x)
+    }
+    if (fill.size() == 1 && channels == 3) fill.assign(3, fill[0]);
+    return std::make_unique<RandomRotationStep>(o.degrees.first, o.degrees.second, center, fill);
+  }
+
+  std::unique_ptr<Step> operator()(const ColorJitterOptions& o) const {
+    const char* step = "ColorJitter";
+    const double inf = std::numeric_limits<double>::infinity();
+    return std::make_unique<ColorJitterStep>(
+        optional_range(step, "brightness", o.brightness, 0, inf),
+        optional_range(step, "contrast", o.contrast, 0, inf),
+        optional_range(step, "saturation", o.saturation, 0, inf),
+        optional_range(step, "hue", o.hue, -0.5, 0.5));
+  }
+
+  std::unique_ptr<Step> operator()(const GrayscaleOptions& o) const {
+    if (o.num_output_channels != 1 && o.num_output_channels != 3)
+      bad("Grayscale", "num_output_channels should be either 1 or 3, got " +
+                           std::to_string(o.num_output_channels));
+    return std::make_unique<GrayscaleStep>(o.num_output_channels);
+  }
+
+  // ToTensor and Normalize are not uint8 steps: Pipeline folds them into its final write.
+  std::unique_ptr<Step> operator()(const ToTensorOptions&) const { return not_a_step("ToTensor"); }
+  std::unique_ptr<Step> operator()(const NormalizeOptions&) const {
+    return not_a_step("Normalize");
+  }
+
+ private:
+  static std::unique_ptr<Step> flip(const char* step, bool vertical, double p) {
+    if (!(p >= 0 && p <= 1))
+      bad(step, "p must be a probability in [0, 1], got " + std::to_string(p));
+    return std::make_unique<RandomFlipStep>(vertical, p);
+  }
+  static std::unique_ptr<Step> not_a_step(const char* step) {
+    bad(step, "is written by the pipeline's final pass, not run as an image step");
+  }
+};
 
 }  // namespace
 
-std::unique_ptr<Step> make_step(const TransformSpec& s, int64_t channels) {
-  if (s.name == "Resize") {
-    const auto size = size_arg(s, false);
-    const auto max_size = arg(s, "max_size");
-    int64_t m = 0;
-    if (!max_size.empty()) {
-      if (size.size() != 1)
-        bad(s, "max_size is only supported when size is an int (the shorter side)");
-      m = positive_int(s, "max_size", max_size[0]);
-      if (m <= size[0])
-        bad(s, "max_size = " + std::to_string(m) +
-                   " must be strictly greater than the requested size " + std::to_string(size[0]));
-    }
-    check_output_size(s, size);
-    return std::make_unique<ResizeStep>(size, interpolation_arg(s, Interpolation::kBilinear), m);
-  }
-  if (s.name == "CenterCrop") {
-    const auto size = size_arg(s, true);
-    check_output_size(s, size);
-    return std::make_unique<CenterCropStep>(size);
-  }
-  if (s.name == "RandomResizedCrop") {
-    const auto scale = range_arg(s, "scale", 0.0, 1e9), ratio = range_arg(s, "ratio", 1e-9, 1e9);
-    if (scale.empty() || ratio.empty()) bad(s, "scale and ratio are required ranges");
-    if (scale[1] <= 0) bad(s, "scale must allow a non-empty crop, got " + list_string(scale));
-    const auto size = size_arg(s, true);
-    check_output_size(s, size);
-    return std::make_unique<RandomResizedCropStep>(size, scale, ratio,
-                                                   interpolation_arg(s, Interpolation::kBilinear));
-  }
-  if (s.name == "RandomHorizontalFlip" || s.name == "RandomVerticalFlip") {
-    const auto p = arg(s, "p");
-    const double prob = p.empty() ? 0.5 : p[0];
-    if (!(prob >= 0 && prob <= 1))
-      bad(s, "p must be a probability in [0, 1], got " + std::to_string(prob));
-    return std::make_unique<RandomFlipStep>(s.name == "RandomVerticalFlip", prob);
-  }
-  if (s.name == "RandomRotation") return make_rotation(s, channels);
-  if (s.name == "ColorJitter") {
-    const double inf = std::numeric_limits<double>::infinity();
-    return std::make_unique<ColorJitterStep>(
-        range_arg(s, "brightness", 0, inf), range_arg(s, "contrast", 0, inf),
-        range_arg(s, "saturation", 0, inf), range_arg(s, "hue", -0.5, 0.5));
-  }
-  if (s.name == "Grayscale") {
-    const auto n = arg(s, "num_output_channels");
-    const double c = n.empty() ? 1 : n[0];
-    if (c != 1 && c != 3)
-      bad(s, "num_output_channels should be either 1 or 3, got " + std::to_string(c));
-    return std::make_unique<GrayscaleStep>(int64_t(c));
-  }
-  throw ConfigError("unsupported transform '" + s.name +
-                    "'; greymatter runs Resize, CenterCrop, RandomResizedCrop, "
-                    "RandomHorizontalFlip, RandomVerticalFlip, "
-                    "RandomRotation, "
-                    "ColorJitter, Grayscale, ToTensor and Normalize");
+const char* transform_name(const TransformSpec& spec) {
+  static const char* const names[] = {
+      "ToTensor",           "Normalize",         "Resize",
+      "CenterCrop",         "RandomResizedCrop", "RandomHorizontalFlip",
+      "RandomVerticalFlip", "RandomRotation",    "ColorJitter",
+      "Grayscale"};
+  static_assert(std::size(names) == std::variant_size_v<TransformSpec>,
+                "one name per TransformSpec alternative, in its order");
+  return names[spec.index()];
+}
+
+std::unique_ptr<Step> make_step(const TransformSpec& spec, int64_t channels) {
+  return std::visit(StepFactory{channels}, spec);
 }
 
 }  // namespace greymatter::data

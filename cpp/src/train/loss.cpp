@@ -12,21 +12,34 @@ namespace greymatter::train {
 
 namespace F = torch::nn::functional;
 
+const char* loss_name(LossKind kind) {
+  switch (kind) {
+    case LossKind::kNLL:
+      return "nll";
+    case LossKind::kBCE:
+      return "bce";
+    case LossKind::kBCEWithLogits:
+      return "bce_with_logits";
+    case LossKind::kMSE:
+      return "mse";
+    default:
+      return "cross_entropy";
+  }
+}
+
 Loss::Loss(LossConfig config) : config_(std::move(config)) {
-  const auto& n = config_.name;
-  if (n != "cross_entropy" && n != "nll" && n != "bce" && n != "bce_with_logits" && n != "mse")
-    throw ConfigError("unknown loss '" + n +
-                      "'; choose one of: cross_entropy, nll, bce, bce_with_logits, mse");
+  const LossKind kind = config_.kind;
+  const std::string n = loss_name(kind);
   if (!(config_.label_smoothing >= 0.0 && config_.label_smoothing <= 1.0))
     throw ConfigError("label_smoothing must be in [0, 1], got " +
                       c10::str(config_.label_smoothing));
-  if (n != "cross_entropy" && config_.label_smoothing != 0.0)
+  if (kind != LossKind::kCrossEntropy && config_.label_smoothing != 0.0)
     throw ConfigError("label_smoothing applies to loss='cross_entropy' only, not '" + n + "'");
   if (!classes() && (!config_.class_weights.empty() || config_.ignore_index != -100))
     throw ConfigError(
         "class_weights and ignore_index apply to loss='cross_entropy' or 'nll' only, not '" + n +
         "'");
-  if (n != "bce_with_logits" && !config_.pos_weight.empty())
+  if (kind != LossKind::kBCEWithLogits && !config_.pos_weight.empty())
     throw ConfigError("pos_weight applies to loss='bce_with_logits' only, not '" + n + "'");
   if (config_.pos_weight.size() > 1)
     throw ConfigError("pos_weight must be one number for a model with one output, got " +
@@ -53,7 +66,8 @@ torch::Tensor like(torch::Tensor& t, const torch::Tensor& output) {
 }  // namespace
 
 void Loss::check(const torch::Tensor& output, const torch::Tensor& labels) const {
-  const auto& n = config_.name;
+  const LossKind kind = config_.kind;
+  const std::string n = loss_name(kind);
   if (output.dim() < 1 || output.size(0) != labels.size(0))
     throw ConfigError("the model returned " + c10::str(output.sizes()) + " for a batch of " +
                       std::to_string(labels.size(0)) + " samples");
@@ -61,8 +75,8 @@ void Loss::check(const torch::Tensor& output, const torch::Tensor& labels) const
     if (output.dim() != 2 || output.size(1) < 2)
       throw ConfigError(
           "loss='" + n + "' needs (B, num_classes) " +
-          (n == "nll" ? "log-probabilities" : "logits") + " with num_classes >= 2, got " +
-          c10::str(output.sizes()) +
+          (kind == LossKind::kNLL ? "log-probabilities" : "logits") +
+          " with num_classes >= 2, got " + c10::str(output.sizes()) +
           (output.dim() <= 2 ? "; for one sigmoid output per sample use loss='bce'" : ""));
     const int64_t classes = output.size(1);
     if (!config_.class_weights.empty() && int64_t(config_.class_weights.size()) != classes)
@@ -76,26 +90,26 @@ void Loss::check(const torch::Tensor& output, const torch::Tensor& labels) const
                       c10::str(output.sizes()) +
                       "; for (B, num_classes) logits use loss='cross_entropy'");
   if (binary()) check_labels(labels, 1);
-  if (n == "bce") {
+  if (kind == LossKind::kBCE) {
     const auto lo = output.min().item<double>(), hi = output.max().item<double>();
     if (lo < 0.0 || hi > 1.0)
       throw ConfigError(
           "loss='bce' needs probabilities in [0, 1] (a sigmoid output), got values in [" +
           c10::str(lo) + ", " + c10::str(hi) + "]; for raw logits use loss='bce_with_logits'");
   }
-  if (n == "mse" && output.dim() != 2)
+  if (kind == LossKind::kMSE && output.dim() != 2)
     throw ConfigError(
         "loss='mse' needs (B, num_classes) outputs (one-hot targets) or (B, 1), got " +
         c10::str(output.sizes()));
 }
 
 void Loss::check_labels(const torch::Tensor& labels, int64_t outputs) const {
-  if (labels.numel() == 0 || config_.name == "mse") return;
+  if (labels.numel() == 0 || config_.kind == LossKind::kMSE) return;
   const auto hi = labels.max().item<int64_t>(), lo = labels.min().item<int64_t>();
   if (binary()) {
     if (lo < 0 || hi > 1)
-      throw ConfigError("loss='" + config_.name + "' needs labels 0 or 1, got " +
-                        std::to_string(lo < 0 ? lo : hi));
+      throw ConfigError("loss='" + std::string(loss_name(config_.kind)) +
+                        "' needs labels 0 or 1, got " + std::to_string(lo < 0 ? lo : hi));
     return;
   }
   auto bad_label = [&](int64_t label) {
@@ -111,27 +125,27 @@ void Loss::check_labels(const torch::Tensor& labels, int64_t outputs) const {
 }
 
 torch::Tensor Loss::float_target(const torch::Tensor& output, const torch::Tensor& labels) const {
-  if (config_.name == "mse" && output.size(1) > 1)
+  if (config_.kind == LossKind::kMSE && output.size(1) > 1)
     return F::one_hot(labels, output.size(1)).to(output.scalar_type());  // (B, C)
   return labels.to(output.scalar_type()).view(output.sizes());
 }
 
 torch::Tensor Loss::operator()(const torch::Tensor& output, const torch::Tensor& labels) const {
-  const auto& n = config_.name;
-  if (n == "cross_entropy") {
+  const LossKind n = config_.kind;
+  if (n == LossKind::kCrossEntropy) {
     auto options = F::CrossEntropyFuncOptions()
                        .label_smoothing(config_.label_smoothing)
                        .ignore_index(config_.ignore_index);
     if (weight_.defined()) options.weight(like(weight_, output));
     return F::cross_entropy(output, labels, options);
   }
-  if (n == "nll") {
+  if (n == LossKind::kNLL) {
     auto options = F::NLLLossFuncOptions().ignore_index(config_.ignore_index);
     if (weight_.defined()) options.weight(like(weight_, output));
     return F::nll_loss(output, labels, options);
   }
-  if (n == "bce") return F::binary_cross_entropy(output, float_target(output, labels));
-  if (n == "bce_with_logits") {
+  if (n == LossKind::kBCE) return F::binary_cross_entropy(output, float_target(output, labels));
+  if (n == LossKind::kBCEWithLogits) {
     auto options = F::BinaryCrossEntropyWithLogitsFuncOptions();
     if (pos_weight_.defined()) options.pos_weight(like(pos_weight_, output));
     return F::binary_cross_entropy_with_logits(output, float_target(output, labels), options);
@@ -140,11 +154,11 @@ torch::Tensor Loss::operator()(const torch::Tensor& output, const torch::Tensor&
 }
 
 torch::Tensor Loss::correct(const torch::Tensor& output, const torch::Tensor& labels) const {
-  const auto& n = config_.name;
+  const LossKind n = config_.kind;
   torch::Tensor predicted;
-  if (n == "bce")
+  if (n == LossKind::kBCE)
     predicted = output.reshape({-1}).gt(0.5);
-  else if (n == "bce_with_logits")
+  else if (n == LossKind::kBCEWithLogits)
     predicted = output.reshape({-1}).gt(0.0);
   else if (output.dim() == 2 && output.size(1) == 1)  // mse on one output: nearest integer
     predicted = output.reshape({-1}).round();
@@ -154,19 +168,19 @@ torch::Tensor Loss::correct(const torch::Tensor& output, const torch::Tensor& la
 }
 
 torch::Tensor Loss::probabilities(const torch::Tensor& output) const {
-  const auto& n = config_.name;
-  if (n == "bce") return output.reshape({-1, 1});
-  if (n == "bce_with_logits") return output.reshape({-1, 1}).sigmoid();
-  if (n == "mse") return output;
-  if (n == "nll") return output.exp();
+  const LossKind n = config_.kind;
+  if (n == LossKind::kBCE) return output.reshape({-1, 1});
+  if (n == LossKind::kBCEWithLogits) return output.reshape({-1, 1}).sigmoid();
+  if (n == LossKind::kMSE) return output;
+  if (n == LossKind::kNLL) return output.exp();
   return output.softmax(1);
 }
 
 torch::Tensor Loss::output_for(const torch::Tensor& probabilities) const {
-  const auto& n = config_.name;
-  if (n == "bce" || n == "mse") return probabilities;
+  const LossKind n = config_.kind;
+  if (n == LossKind::kBCE || n == LossKind::kMSE) return probabilities;
   // float32 resolves 1 - 1e-7, so both ends of the logit are finite; a log needs only p > 0.
-  if (n == "bce_with_logits") return probabilities.logit(1e-7);
+  if (n == LossKind::kBCEWithLogits) return probabilities.logit(1e-7);
   return probabilities.clamp_min(std::numeric_limits<float>::min()).log();
 }
 

@@ -44,8 +44,6 @@ void check_range(const std::string& name, double v, double lo, double hi, bool h
 }  // namespace
 
 void validate(const OptimizerConfig& c) {
-  if (c.name != "adam" && c.name != "adamw" && c.name != "sgd")
-    throw ConfigError("unknown optimizer '" + c.name + "'; choose one of: adam, adamw, sgd");
   if (!(c.lr > 0.0) || !std::isfinite(c.lr))
     throw ConfigError("lr must be a positive number, got " + c10::str(c.lr));
   check_range("weight_decay", c.weight_decay, 0.0, 1e6, false);
@@ -78,7 +76,7 @@ void Optimizer::set_groups(std::vector<ParamGroup> groups) {
   std::vector<bool> seen(params_.size(), false);
   for (size_t g = 0; g < groups.size(); ++g) {
     auto& options = groups[g].options;
-    options.name = config_.name;
+    options.kind = config_.kind;
     options.capturable = config_.capturable;
     validate(options);
     for (int64_t slot : groups[g].slots) {
@@ -126,8 +124,9 @@ void Optimizer::set_momenta(const std::vector<double>& momenta) {
                       std::to_string(groups_.size()) + " parameter groups");
   for (size_t g = 0; g < groups_.size(); ++g) {
     auto& o = groups_[g].options;
-    check_range(o.name == "sgd" ? "momentum" : "betas[0]", momenta[g], 0.0, 1.0, true);
-    (o.name == "sgd" ? o.momentum : o.beta1) = momenta[g];
+    const bool sgd = o.kind == OptimizerKind::kSGD;
+    check_range(sgd ? "momentum" : "betas[0]", momenta[g], 0.0, 1.0, true);
+    (sgd ? o.momentum : o.beta1) = momenta[g];
   }
 }
 
@@ -158,7 +157,7 @@ void Optimizer::step() {
   count_step(slots);
   for (size_t g = 0; g < groups_.size(); ++g) {
     if (active[g].empty()) continue;
-    if (config_.name == "sgd")
+    if (config_.kind == OptimizerKind::kSGD)
       sgd_step(active[g], g);
     else
       adam_step(active[g], g);
@@ -184,7 +183,7 @@ void Optimizer::adam_step(const std::vector<size_t>& slots, size_t group) {
   for (auto& p : params) grads.push_back(p.grad());
 
   if (c.weight_decay != 0.0) {
-    if (c.name != "adamw")
+    if (c.kind != OptimizerKind::kAdamW)
       grads = at::_foreach_add(grads, params, c.weight_decay);
     else if (c.capturable)
       at::_foreach_mul_(params, repeat(device_lr.mul(-c.weight_decay).add_(1.0), params.size()));

@@ -13,8 +13,8 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-double anneal(const std::string& strategy, double start, double end, double pct) {
-  if (strategy == "linear") return (end - start) * pct + start;
+double anneal(AnnealStrategy strategy, double start, double end, double pct) {
+  if (strategy == AnnealStrategy::kLinear) return (end - start) * pct + start;
   return end + (start - end) / 2.0 * (std::cos(kPi * pct) + 1.0);
 }
 
@@ -33,28 +33,23 @@ Scheduler::Scheduler(SchedulerConfig config, std::vector<double> base_lrs)
             std::string(what) + " has " + std::to_string(values.size()) + " values for " +
                 std::to_string(base_lrs_.size()) + " parameter groups");
   };
-  if (c.name == "plateau") {
-    require(c.mode == "min" || c.mode == "max",
-            "ReduceLROnPlateau mode must be 'min' or 'max', got '" + c.mode + "'");
-    require(
-        c.threshold_mode == "rel" || c.threshold_mode == "abs",
-        "ReduceLROnPlateau threshold_mode must be 'rel' or 'abs', got '" + c.threshold_mode + "'");
+  if (c.kind == SchedulerKind::kPlateau) {
     require(c.factor > 0.0 && c.factor < 1.0,
             "ReduceLROnPlateau factor must be in (0, 1), got " + c10::str(c.factor));
     require(c.patience >= 0 && c.cooldown >= 0,
             "ReduceLROnPlateau patience and cooldown must be >= 0");
     per_group(c.min_lrs, "ReduceLROnPlateau min_lr");
-  } else if (c.name == "step") {
+  } else if (c.kind == SchedulerKind::kStep) {
     require(c.step_size >= 1, "StepLR step_size must be >= 1, got " + std::to_string(c.step_size));
     require(c.gamma > 0.0, "StepLR gamma must be > 0, got " + c10::str(c.gamma));
-  } else if (c.name == "multistep") {
+  } else if (c.kind == SchedulerKind::kMultiStep) {
     require(c.gamma > 0.0, "MultiStepLR gamma must be > 0, got " + c10::str(c.gamma));
     std::sort(c.milestones.begin(), c.milestones.end());
-  } else if (c.name == "exponential") {
+  } else if (c.kind == SchedulerKind::kExponential) {
     require(c.gamma > 0.0, "ExponentialLR gamma must be > 0, got " + c10::str(c.gamma));
-  } else if (c.name == "cosine") {
+  } else if (c.kind == SchedulerKind::kCosine) {
     require(c.t_max >= 1, "CosineAnnealingLR T_max must be >= 1, got " + std::to_string(c.t_max));
-  } else if (c.name == "onecycle") {
+  } else if (c.kind == SchedulerKind::kOneCycle) {
     per_group(c.max_lrs, "OneCycleLR max_lr");
     if (c.max_lrs.empty()) c.max_lrs.assign(base_lrs_.size(), c.max_lr);
     for (double m : c.max_lrs)
@@ -62,21 +57,14 @@ Scheduler::Scheduler(SchedulerConfig config, std::vector<double> base_lrs)
     require(c.total_steps >= 2, "OneCycleLR needs total_steps >= 2 (epochs x batches), got " +
                                     std::to_string(c.total_steps));
     require(c.pct_start > 0.0 && c.pct_start < 1.0, "OneCycleLR pct_start must be in (0, 1)");
-    require(
-        c.anneal_strategy == "cos" || c.anneal_strategy == "linear",
-        "OneCycleLR anneal_strategy must be 'cos' or 'linear', got '" + c.anneal_strategy + "'");
     if (c.cycle_momentum)
       require(c.base_momentum >= 0.0 && c.max_momentum < 1.0 && c.base_momentum <= c.max_momentum,
               "OneCycleLR needs 0 <= base_momentum <= max_momentum < 1");
-  } else {
-    require(c.name == "none",
-            "unknown scheduler '" + c.name +
-                "'; choose one of: plateau, step, multistep, exponential, cosine, onecycle");
   }
 }
 
 std::vector<double> Scheduler::initial_lrs() const {
-  if (config_.name != "onecycle") return base_lrs_;
+  if (!per_step()) return base_lrs_;
   std::vector<double> out;
   for (size_t g = 0; g < base_lrs_.size(); ++g) out.push_back(onecycle_lr(steps_, g));
   return out;
@@ -126,14 +114,14 @@ double Scheduler::onecycle_lr(int64_t step, size_t group) const {
 
 std::optional<double> Scheduler::momentum() const {
   const auto& c = config_;
-  if (c.name != "onecycle" || !c.cycle_momentum) return std::nullopt;
+  if (!per_step() || !c.cycle_momentum) return std::nullopt;
   const double momenta[2] = {c.base_momentum, c.max_momentum};
   const auto [phase, pct] = onecycle_position(c, steps_);
   return anneal(c.anneal_strategy, momenta[phase.momentum_from], momenta[phase.momentum_to], pct);
 }
 
 std::optional<std::vector<double>> Scheduler::after_step() {
-  if (config_.name != "onecycle") return std::nullopt;
+  if (!per_step()) return std::nullopt;
   ++steps_;
   // Like torch, stepping past total_steps is an error rather than a silent extrapolation.
   if (steps_ > config_.total_steps)
@@ -145,16 +133,17 @@ std::optional<std::vector<double>> Scheduler::after_step() {
 std::vector<double> Scheduler::closed_form_lrs() const {
   const auto& c = config_;
   double scale = 1.0;
-  if (c.name == "step") scale = std::pow(c.gamma, double(epochs_ / c.step_size));
-  if (c.name == "exponential") scale = std::pow(c.gamma, double(epochs_));
-  if (c.name == "multistep") {
+  if (c.kind == SchedulerKind::kStep) scale = std::pow(c.gamma, double(epochs_ / c.step_size));
+  if (c.kind == SchedulerKind::kExponential) scale = std::pow(c.gamma, double(epochs_));
+  if (c.kind == SchedulerKind::kMultiStep) {
     const auto passed =
         std::upper_bound(c.milestones.begin(), c.milestones.end(), epochs_) - c.milestones.begin();
     scale = std::pow(c.gamma, double(passed));
   }
   std::vector<double> out;
+  // Cosine: the closed form; torch's recursive form equals it up to rounding.
   for (double base : base_lrs_)
-    if (c.name == "cosine")  // the closed form; torch's recursive form equals it up to rounding
+    if (c.kind == SchedulerKind::kCosine)
       out.push_back(c.eta_min + (base - c.eta_min) *
                                     (1.0 + std::cos(kPi * double(epochs_) / double(c.t_max))) /
                                     2.0);
@@ -167,9 +156,8 @@ std::optional<std::vector<double>> Scheduler::after_epoch(std::optional<double> 
                                                           const std::vector<double>& current_lrs) {
   const auto& c = config_;
   ++epochs_;
-  if (c.name == "step" || c.name == "multistep" || c.name == "exponential" || c.name == "cosine")
-    return closed_form_lrs();
-  if (c.name != "plateau") return std::nullopt;
+  if (c.kind == SchedulerKind::kNone || c.kind == SchedulerKind::kOneCycle) return std::nullopt;
+  if (c.kind != SchedulerKind::kPlateau) return closed_form_lrs();
   if (!metric || !std::isfinite(*metric))
     throw ConfigError("ReduceLROnPlateau needs a finite metric at the end of every epoch");
   require(current_lrs.size() == base_lrs_.size(),
@@ -179,12 +167,12 @@ std::optional<std::vector<double>> Scheduler::after_epoch(std::optional<double> 
   bool better;
   if (!best_) {
     better = true;
-  } else if (c.mode == "min") {
-    better =
-        c.threshold_mode == "rel" ? m < *best_ * (1.0 - c.threshold) : m < *best_ - c.threshold;
+  } else if (c.mode == PlateauMode::kMin) {
+    better = c.threshold_mode == ThresholdMode::kRel ? m < *best_ * (1.0 - c.threshold)
+                                                     : m < *best_ - c.threshold;
   } else {
-    better =
-        c.threshold_mode == "rel" ? m > *best_ * (1.0 + c.threshold) : m > *best_ + c.threshold;
+    better = c.threshold_mode == ThresholdMode::kRel ? m > *best_ * (1.0 + c.threshold)
+                                                     : m > *best_ + c.threshold;
   }
   if (better) {
     best_ = m;

@@ -8,7 +8,18 @@
 
 namespace greymatter::train {
 
-TestTimeAugmentation::TestTimeAugmentation(std::vector<std::string> augmentations,
+const char* tta_augmentation_name(TtaAugmentation augmentation) {
+  switch (augmentation) {
+    case TtaAugmentation::kHFlip:
+      return "hflip";
+    case TtaAugmentation::kVFlip:
+      return "vflip";
+    default:
+      return "crops";
+  }
+}
+
+TestTimeAugmentation::TestTimeAugmentation(std::vector<TtaAugmentation> augmentations,
                                            double crop_scale)
     : augmentations_(std::move(augmentations)), crop_scale_(crop_scale) {
   if (!(crop_scale_ > 0.0 && crop_scale_ < 1.0))
@@ -16,18 +27,21 @@ TestTimeAugmentation::TestTimeAugmentation(std::vector<std::string> augmentation
   if (augmentations_.empty()) return;
   views_.push_back({View::kIdentity});
   for (size_t i = 0; i < augmentations_.size(); ++i) {
-    const auto& name = augmentations_[i];
-    if (std::find(augmentations_.begin(), augmentations_.begin() + i, name) !=
+    const TtaAugmentation augmentation = augmentations_[i];
+    if (std::find(augmentations_.begin(), augmentations_.begin() + i, augmentation) !=
         augmentations_.begin() + i)
-      throw ConfigError("TTA augmentation '" + name + "' is listed twice");
-    if (name == "hflip") {
-      views_.push_back({View::kHFlip});
-    } else if (name == "vflip") {
-      views_.push_back({View::kVFlip});
-    } else if (name == "crops") {
-      for (int corner = 0; corner < 5; ++corner) views_.push_back({View::kCrop, corner});
-    } else {
-      throw ConfigError("unknown TTA augmentation '" + name + "'; choose from hflip, vflip, crops");
+      throw ConfigError("TTA augmentation '" + std::string(tta_augmentation_name(augmentation)) +
+                        "' is listed twice");
+    switch (augmentation) {
+      case TtaAugmentation::kHFlip:
+        views_.push_back({View::kHFlip});
+        break;
+      case TtaAugmentation::kVFlip:
+        views_.push_back({View::kVFlip});
+        break;
+      case TtaAugmentation::kCrops:
+        for (int corner = 0; corner < 5; ++corner) views_.push_back({View::kCrop, corner});
+        break;
     }
   }
 }

@@ -271,7 +271,7 @@ def predicted_classes(probs):
 
 def tta_names(text):
     """--tta's comma-separated views ("hflip", "hflip,vflip,crops") as a list; None when off.
-    Unknown names are refused by the engine's TestTimeAugmentation, which names the choices."""
+    Unknown names are refused by the Trainer, which names the choices."""
     if not text:
         return None
     return [name.strip() for name in text.split(",") if name.strip()] or None

@@ -20,6 +20,13 @@ from .registry import from_config
 
 
 class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict(strict=False)`` returns, as torch's.
+
+    Args:
+        missing_keys: the model's keys the state_dict lacked.
+        unexpected_keys: the state_dict's keys the model lacks.
+    """
+
     missing_keys: List[str]
     unexpected_keys: List[str]
 
@@ -266,6 +273,15 @@ def _wrap(cpp_child) -> nn.Module:
 
 
 def num_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """The number of parameters (values, not tensors) of any ``nn.Module``.
+
+    Args:
+        model: the module.
+        trainable_only: count only parameters that require grad.
+
+    Returns:
+        The count.
+    """
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 

@@ -20,6 +20,15 @@ __all__ = ["Captured", "capture"]
 
 
 class Captured(NamedTuple):
+    """What ``capture`` returns.
+
+    Args:
+        output: the model's output for x.
+        activations: layer name -> its output, in forward order.
+        layers: every layer name this model can capture (a greymatter model's in forward order, a
+            plain module's in named_modules() order).
+    """
+
     output: torch.Tensor  # the model's output for x
     activations: Dict[str, torch.Tensor]  # layer name -> its output, in forward order
     # Every layer name this model can capture: a greymatter model's in forward order, a plain
@@ -30,10 +39,22 @@ class Captured(NamedTuple):
 def capture(
     model: nn.Module, x: torch.Tensor, layers: Optional[Union[str, Sequence[str]]] = None
 ) -> Captured:
-    """Runs ``model(x)`` and returns its output with the outputs of ``layers`` (PyTorch names:
-    "conv5", "features.18", "base_model.features.18", "fc1"; one name or a list; None: every
-    layer). The model's mode (train/eval) is left as it is. A name the model does not have is a
-    ConfigError listing those it has. A layer that runs twice in one pass keeps its last output."""
+    """Runs ``model(x)`` and returns its output with the outputs of ``layers``. The model's mode
+    (train/eval) is left as it is. A layer that runs twice in one pass keeps its last output.
+
+    Args:
+        model: a greymatter model or any torch.nn.Module.
+        x: its input batch.
+        layers: PyTorch layer names ("conv5", "features.18", "base_model.features.18", "fc1"), one
+            name or a list; None: every layer.
+
+    Returns:
+        A ``Captured`` (output, activations by layer name, every layer name).
+
+    Raises:
+        ConfigError: not a module or tensor, or a name the model does not have (the message lists
+            those it has).
+    """
     if not isinstance(model, nn.Module):
         raise ConfigError(f"capture takes a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(x, torch.Tensor):

@@ -19,8 +19,20 @@ __all__ = ["ModelEntry", "register_model", "model_entry", "model_names", "get_mo
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """One model's facts. ``build`` is the class or function called with the model's keyword
-    arguments."""
+    """One model's facts, as ``register_model`` records them.
+
+    Args:
+        name: the lower-case name: ``--model``, ``gm.sweep("name")``, ``get_model("name")``.
+        build: the class or function called with the model's keyword arguments.
+        input_size: the side of the square images it is built for by default.
+        channels: input channels by default.
+        mean: the normalization of its inputs, per channel (one value: all).
+        std: likewise.
+        idx: takes MNIST-format 1x28x28 images (Fashion-MNIST, IDX folders).
+        weights: its default pretrained weights (a torchvision weights name), or None.
+        loss: the Trainer loss its output needs (``"bce"`` for a sigmoid output).
+        aliases: other names it answers to.
+    """
 
     name: str  # lower-case: --model, gm.sweep("name"), get_model("name")
     build: Callable[..., nn.Module]
@@ -64,7 +76,25 @@ def register_model(
     aliases: Sequence[str] = (),
 ):
     """Decorator for a model class or factory function: adds it to the table under `name` and
-    `aliases`."""
+    `aliases`.
+
+    Args:
+        name: the lower-case name.
+        input_size: the side of the square images it is built for by default.
+        channels: input channels by default.
+        mean: the normalization of its inputs, per channel.
+        std: likewise.
+        idx: takes MNIST-format 1x28x28 images.
+        weights: its default pretrained weights name, or None.
+        loss: the Trainer loss its output needs.
+        aliases: other names it answers to.
+
+    Returns:
+        The decorator, which returns the class or function unchanged.
+
+    Raises:
+        ValueError: a name or alias registered twice.
+    """
 
     def decorate(build):
         entry = ModelEntry(
@@ -90,13 +120,26 @@ def register_model(
 
 
 def model_names() -> Tuple[str, ...]:
-    """The registered names, in registration order (aliases left out)."""
+    """The registered names, in registration order.
+
+    Returns:
+        The names, aliases left out.
+    """
     return tuple(_NAMES)
 
 
 def model_entry(name: str) -> ModelEntry:
-    """The table's entry for a name or alias (any case); an unknown name is a ConfigError listing
-    the names."""
+    """The table's entry for a name or alias.
+
+    Args:
+        name: a registered name or alias, in any case.
+
+    Returns:
+        Its ``ModelEntry``.
+
+    Raises:
+        ConfigError: an unknown name (the message lists the names).
+    """
     try:
         return _TABLE[str(name).lower()]
     except KeyError:
@@ -109,8 +152,19 @@ def entry_of(build) -> Optional[ModelEntry]:
 
 
 def get_model(name: str, **kwargs) -> nn.Module:
-    """A model by its name (see model_names()), built with kwargs: get_model("braintumorcnn",
-    num_classes=4)."""
+    """A model by its name, built with keyword arguments: ``get_model("braintumorcnn",
+    num_classes=4)``.
+
+    Args:
+        name: a name from ``model_names()`` or an alias.
+        **kwargs: the model's arguments.
+
+    Returns:
+        The model.
+
+    Raises:
+        ConfigError: an unknown name or an argument the model does not take.
+    """
     entry = model_entry(name)
     try:
         return entry.build(**kwargs)
@@ -119,8 +173,18 @@ def get_model(name: str, **kwargs) -> nn.Module:
 
 
 def from_config(config: Dict) -> nn.Module:
-    """Rebuilds a model from its `config` dict (as saved in checkpoint metadata); weights come
-    separately."""
+    """Rebuilds a model from its ``.config`` dict (as saved in checkpoint metadata); weights come
+    separately.
+
+    Args:
+        config: ``{"name": ..., argument: value, ...}``.
+
+    Returns:
+        The model, freshly initialized.
+
+    Raises:
+        ConfigError: a malformed config, an unknown name or an argument the model does not take.
+    """
     if not isinstance(config, dict) or "name" not in config:
         raise ConfigError(f"a model config is a dict with a 'name' key, got {config!r}")
     kwargs = {k: v for k, v in config.items() if k != "name"}

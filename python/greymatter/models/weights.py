@@ -29,8 +29,11 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
 def checkpoint_dir() -> Path:
-    """Where torch hub keeps downloaded weights ($TORCH_HOME/hub/checkpoints); greymatter reads them
-    there."""
+    """Where torch hub keeps downloaded weights; greymatter reads weight files there.
+
+    Returns:
+        ``$TORCH_HOME/hub/checkpoints`` (torch.hub.get_dir()'s ``checkpoints``).
+    """
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 

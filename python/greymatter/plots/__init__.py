@@ -3,12 +3,11 @@ bars.
 
 Every function returns a matplotlib Figure built without pyplot (no GUI backend needed; Jupyter
 shows it inline) and, given ``save="path.png"``, writes it there, creating the folder. Inputs are
-what users already
-hold: tensors, numpy arrays or lists for images/labels/scores, a History, DataFrame or Keras-style
-dict for curves. The numbers a plot shows are attached to the figure (``fig.matrix``,
-``fig.indices``, ``fig.heatmap``, ...) so they can be read back. This package draws; it never
-trains or reads files, and only gradcam and feature_maps run a model (one image, forward and for
-Grad-CAM backward).
+what users already hold: tensors, numpy arrays or lists for images/labels/scores, a History,
+DataFrame or Keras-style dict for curves. The numbers a plot shows are attached to the figure
+(``fig.matrix``, ``fig.indices``, ``fig.heatmap``, ...) so they can be read back. This package
+draws; it never trains or reads files, and only gradcam and feature_maps run a model (one image,
+forward and for Grad-CAM backward).
 
 This package re-exports; each module draws one kind of plot:
   training_curves.py  curves, metrics_2x2

@@ -18,10 +18,24 @@ def confusion_matrix(
     cmap: str = "Blues",
     save: Optional[str] = None,
 ):
-    """Rows are true classes, columns predicted ones. ``y_pred`` may be class indices or (N, C)
-    scores.
-    ``normalize``: False (counts), "true"/True (rows sum to 1), "pred" (columns), "all".
-    ``fig.counts`` holds the integer counts, ``fig.matrix`` the matrix as drawn."""
+    """The confusion matrix: rows are true classes, columns predicted ones.
+
+    Args:
+        y_true: the true class indices.
+        y_pred: the predicted class indices, or (N, C) scores (their argmax is the prediction).
+        classes: the class names; None numbers them.
+        normalize: False (counts), "true"/True (rows sum to 1), "pred" (columns), "all".
+        title: the figure's title.
+        cmap: a matplotlib colour map.
+        save: a path to write the figure to (PNG), or None.
+
+    Returns:
+        A matplotlib Figure (shown inline in Jupyter); ``fig.counts`` holds the integer counts,
+        ``fig.matrix`` the matrix as drawn.
+
+    Raises:
+        ConfigError: labels and predictions that do not match, or labels out of range.
+    """
     scores = _array(y_pred)
     pred = scores.argmax(1) if scores.ndim == 2 else _labels(scores, "y_pred")
     true = _labels(y_true, "y_true")

@@ -21,10 +21,25 @@ def feature_maps(
     cmap: str = "viridis",
     save: Optional[str] = None,
 ):
-    """The first ``n`` channels of ``layer``'s output for one transformed image (C, H, W) or
-    (1, C, H, W); ``layer`` defaults to the first convolution. Each tile has its own colour scale.
-    The model runs in eval mode and is put back in its mode after. ``fig.maps`` holds the whole
-    activation (channels, h, w) as numpy, ``fig.layer`` the layer's name."""
+    """The first ``n`` channels of a layer's output for one transformed image, each tile on its own
+    colour scale. The model runs in eval mode and is put back in its mode after.
+
+    Args:
+        model: a greymatter model or any torch.nn.Module.
+        image: one transformed image (C, H, W) or (1, C, H, W).
+        layer: a layer name with a 4-D output; None: the first convolution.
+        n: how many channels, from the first.
+        ncols: tiles per row; None chooses.
+        cmap: a matplotlib colour map.
+        save: a path to write the figure to (PNG), or None.
+
+    Returns:
+        A matplotlib Figure (shown inline in Jupyter); ``fig.maps`` holds the whole activation
+        (channels, h, w) as numpy, ``fig.layer`` the layer's name.
+
+    Raises:
+        ConfigError: not one image, an unknown layer, or a layer without a 4-D output.
+    """
     x = _one_image(image, "feature_maps")
     was_training = model.training
     model.eval()

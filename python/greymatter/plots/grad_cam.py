@@ -30,13 +30,31 @@ def gradcam(
     cmap: str = "jet",
     save: Optional[str] = None,
 ):
-    """Grad-CAM of one transformed image (C, H, W) or (1, C, H, W) for class ``target`` (default:
-    the predicted class; a binary model's single output counts as class 1, its negation as class
-    0). ``layer``: a layer name with a 4-D output (default: the last convolution, or for a
-    greymatter model the nearest enclosing layer it reports, e.g. "features.18" of MobileNetV2).
-    The model runs in eval mode and is put back in its mode after. ``mean``/``std`` undo the
-    Normalize for display. ``fig.heatmap`` (H, W) in [0, 1], ``fig.target``, ``fig.layer`` and
-    ``fig.probabilities`` hold what is drawn."""
+    """Grad-CAM of one transformed image: where in it the evidence for a class lies. The model
+    runs in eval mode and is put back in its mode after.
+
+    Args:
+        model: a greymatter model or any torch.nn.Module.
+        image: one transformed image (C, H, W) or (1, C, H, W).
+        layer: a layer name with a 4-D output; None: the last convolution, or for a greymatter
+            model the nearest enclosing layer it reports (e.g. "features.18" of MobileNetV2).
+        target: the class explained; None: the predicted one (a binary model's single output
+            counts as class 1, its negation as class 0).
+        classes: the class names for the title.
+        mean: the Normalize mean to undo for display.
+        std: the Normalize std to undo.
+        alpha: the heatmap's opacity over the image.
+        cmap: a matplotlib colour map for the heatmap.
+        save: a path to write the figure to (PNG), or None.
+
+    Returns:
+        A matplotlib Figure (shown inline in Jupyter); ``fig.heatmap`` (H, W) in [0, 1],
+        ``fig.target``, ``fig.layer`` and ``fig.probabilities`` hold what is drawn.
+
+    Raises:
+        ConfigError: not one image, an unknown layer, a layer without a 4-D output, or a target
+            out of range.
+    """
     x = _one_image(image, "gradcam")
     heatmap, target, layer, probs = _gradcam_map(model, x, layer, target)
     shown, img_cmap = _image(x[0].detach().cpu(), mean, std)

@@ -31,10 +31,26 @@ def samples(
     std=None,
     save: Optional[str] = None,
 ):
-    """A grid of images titled with their class. ``data``: a dataset (``ds[i] -> (image, label)``;
-    its ``classes`` and its transform's Normalize are used when not given), an ``(images, labels)``
-    pair such as a DataLoader batch, or an images tensor alone. Shows ``indices``, else the first
-    ``n``."""
+    """A grid of images titled with their class.
+
+    Args:
+        data: a dataset (``ds[i] -> (image, label)``; its ``classes`` and its transform's
+            Normalize are used when not given), an ``(images, labels)`` pair such as a DataLoader
+            batch, or an images tensor alone.
+        classes: the class names for the titles.
+        n: how many images, from the first (when ``indices`` is None).
+        ncols: images per row; None chooses.
+        indices: the samples to show.
+        mean: the Normalize mean to undo for display (one value or one per channel).
+        std: the Normalize std to undo.
+        save: a path to write the figure to (PNG), or None.
+
+    Returns:
+        A matplotlib Figure (shown inline in Jupyter).
+
+    Raises:
+        ConfigError: nothing to show, or a mean/std that does not fit the images.
+    """
     if isinstance(data, (tuple, list)) and len(data) == 2 and _is_array(data[0]):
         images, labels = data
         get = lambda i: (images[i], None if labels is None else labels[i])  # noqa: E731
@@ -69,9 +85,26 @@ def predictions(
     std=None,
     save: Optional[str] = None,
 ):
-    """Images titled "predicted (true: actual)", green when right and red when wrong. ``preds``:
-    class indices, or (N, C) probabilities/logits (then the title shows the predicted class's
-    probability)."""
+    """Images titled "predicted (true: actual)", green when right and red when wrong.
+
+    Args:
+        images: a batch (N, C, H, W) or (N, H, W).
+        labels: the true class indices.
+        preds: class indices, or (N, C) probabilities/logits (then the title shows the predicted
+            class's probability).
+        classes: the class names for the titles.
+        n: how many images, from the first.
+        ncols: images per row; None chooses.
+        mean: the Normalize mean to undo for display.
+        std: the Normalize std to undo.
+        save: a path to write the figure to (PNG), or None.
+
+    Returns:
+        A matplotlib Figure (shown inline in Jupyter).
+
+    Raises:
+        ConfigError: images, labels and predictions of different lengths.
+    """
     count = _batch(images, labels, "predictions")
     true = _labels(labels, "labels")
     scores = _array(preds)
@@ -108,9 +141,26 @@ def top_losses(
     save: Optional[str] = None,
 ):
     """The k samples with the highest cross-entropy loss, titled like fastai's plot_top_losses:
-    "predicted/actual", then "loss / probability of actual". ``scores``: (N, C) probabilities or
-    logits, or binary (N,) sigmoid outputs. ``fig.indices`` / ``fig.losses`` hold the chosen
-    samples, worst first."""
+    "predicted/actual", then "loss / probability of actual".
+
+    Args:
+        images: a batch (N, C, H, W) or (N, H, W).
+        labels: the true class indices.
+        scores: (N, C) probabilities or logits, or binary (N,) sigmoid outputs.
+        classes: the class names for the titles.
+        k: how many samples.
+        ncols: images per row; None chooses.
+        mean: the Normalize mean to undo for display.
+        std: the Normalize std to undo.
+        save: a path to write the figure to (PNG), or None.
+
+    Returns:
+        A matplotlib Figure (shown inline in Jupyter); ``fig.indices`` / ``fig.losses`` hold the
+        chosen samples, worst first.
+
+    Raises:
+        ConfigError: images, labels and scores of different lengths.
+    """
     count = _batch(images, labels, "top_losses")
     true = _labels(labels, "labels")
     logp = _class_log_probabilities(scores)

@@ -54,8 +54,25 @@ def filters(
 ):
     """First-layer weights as pictures: an MLP's first Linear weight (out, 784) as 28x28 tiles, one
     per unit, or a conv weight (out, in, k, k) as one image per filter (RGB when in = 3, else input
-    channel ``channel``). ``model``: a greymatter model or torch.nn.Module (the first 2-D/4-D weight
-    in state_dict order, or the one named ``layer``) or a weight tensor. Shows the first ``n``."""
+    channel ``channel``).
+
+    Args:
+        model: a greymatter model or torch.nn.Module (the first 2-D/4-D weight in state_dict order,
+            or the one named ``layer``) or a weight tensor.
+        n: how many units or filters, from the first.
+        ncols: tiles per row; None chooses.
+        layer: the state_dict name of the weight to show.
+        image_shape: (H, W) or (C, H, W) of a Linear weight's inputs when they are not a square.
+        channel: the input channel shown for a conv weight with other than 1 or 3 inputs.
+        cmap: a matplotlib colour map for one-channel tiles.
+        save: a path to write the figure to (PNG), or None.
+
+    Returns:
+        A matplotlib Figure (shown inline in Jupyter); ``fig.weight_name`` names the weight shown.
+
+    Raises:
+        ConfigError: no 2-D or 4-D weight, or an ``image_shape`` / ``channel`` that does not fit.
+    """
     name, weight = _first_weight(model, layer)
     w = (
         weight.detach().cpu().double().numpy()

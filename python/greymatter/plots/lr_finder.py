@@ -9,9 +9,22 @@ from ._figures import _figure, _save
 
 
 def lr_finder(result, title: Optional[str] = None, save: Optional[str] = None):
-    """Plots ``Trainer.lr_find``'s result (or anything with ``lrs``, ``losses`` and optionally
-    ``smoothed`` and ``suggestion``). Non-finite losses are left out. ``fig.suggestion``: the
-    marked lr (None when there is none)."""
+    """Loss against learning rate (log scale) of a range test, the smoothed curve over it and the
+    suggested learning rate marked. Non-finite losses are left out.
+
+    Args:
+        result: ``Trainer.lr_find``'s result, or anything with ``lrs``, ``losses`` and optionally
+            ``smoothed`` and ``suggestion``.
+        title: the figure's title.
+        save: a path to write the figure to (PNG), or None.
+
+    Returns:
+        A matplotlib Figure (shown inline in Jupyter); ``fig.suggestion`` is the marked lr (None
+        when there is none).
+
+    Raises:
+        ConfigError: no steps, or lrs and losses of different lengths.
+    """
     lrs, losses = _array(result, "lrs"), _array(result, "losses")
     if lrs.size == 0 or lrs.size != losses.size:
         raise ConfigError(

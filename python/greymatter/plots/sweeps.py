@@ -39,13 +39,32 @@ def sweep_heatmap(
     title: Optional[str] = None,
     save: Optional[str] = None,
 ):
-    """Heatmap of ``value`` over a grid (one DataFrame row per configuration, e.g. gm.sweep's
-    result), cells annotated; repeated configurations are combined with ``agg``. ``value`` defaults
-    to best_val_acc or val_acc. With a ``status`` column, a cell whose configurations were all
-    pruned (status "pruned": stopped early, so its value is not comparable) is hatched and labelled
-    "pruned" under its value, and never chosen as the best. The best cell (max, or min for a loss)
-    is outlined. ``fig.matrix``: the grid as a DataFrame; ``fig.pruned``: which cells are pruned
-    (a DataFrame of bools); ``fig.best``: {y, x, value} of the best cell."""
+    """Heatmap of ``value`` over a grid, cells annotated, the best cell outlined.
+
+    With a ``status`` column, a cell whose configurations were all pruned (status "pruned": Optuna
+    stopped them early, so the value is not comparable) is hatched and labelled "pruned" under its
+    value, and never chosen as the best.
+
+    Args:
+        df: one row per configuration, e.g. gm.sweep's result (a DataFrame or what makes one).
+        x: the column along the horizontal axis.
+        y: the column along the vertical axis.
+        value: the column drawn; None: best_val_acc or val_acc.
+        agg: how repeated configurations are combined (a pandas aggregation name).
+        best: "max" or "min"; None: min for a loss, else max.
+        fmt: the format of the cell annotations.
+        cmap: a matplotlib colour map.
+        title: the figure's title.
+        save: a path to write the figure to (PNG), or None.
+
+    Returns:
+        A matplotlib Figure (shown inline in Jupyter); ``fig.matrix`` is the grid as a DataFrame,
+        ``fig.pruned`` which cells are pruned (a DataFrame of bools), ``fig.best`` {y, x, value} of
+        the best cell.
+
+    Raises:
+        ConfigError: a missing column or an empty table.
+    """
     import pandas as pd
     from matplotlib.patches import Rectangle
 

@@ -15,9 +15,20 @@ def topk(
     title: Optional[str] = None,
     save: Optional[str] = None,
 ):
-    """Horizontal bars of the k most likely classes for one image, most likely on top. ``probs``:
-    the image's (C,) or (1, C) probabilities or logits, or (class, probability) pairs / a dict.
-    ``fig.topk``: the [(class, probability), ...] drawn."""
+    """Horizontal bars of the k most likely classes for one image, most likely on top.
+
+    Args:
+        probs: the image's (C,) or (1, C) probabilities or logits, or (class, probability) pairs /
+            a dict (``Trainer.predict_topk``'s output).
+        classes: the class names; None numbers them.
+        k: how many classes.
+        title: the figure's title.
+        save: a path to write the figure to (PNG), or None.
+
+    Returns:
+        A matplotlib Figure (shown inline in Jupyter); ``fig.topk`` is the [(class, probability),
+        ...] drawn.
+    """
     if isinstance(probs, dict) or (
         isinstance(probs, (list, tuple)) and probs and isinstance(probs[0], tuple)
     ):

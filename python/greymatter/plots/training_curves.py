@@ -79,7 +79,15 @@ def _finish(ax, cols: dict, title: str) -> None:
 
 
 def curves(history, save: Optional[str] = None):
-    """Training/validation loss and accuracy per epoch (training_validation_curves.png): 2 axes."""
+    """Training/validation loss and accuracy per epoch (training_validation_curves.png): 2 axes.
+
+    Args:
+        history: a History, its ``.df``, a Keras History or a dict of lists.
+        save: a path to write the figure to (PNG), or None.
+
+    Returns:
+        A matplotlib Figure (shown inline in Jupyter).
+    """
     cols = _history(history)
     fig = _figure(figsize=(11, 4))
     ax_loss, ax_acc = fig.subplots(1, 2)
@@ -90,7 +98,15 @@ def curves(history, save: Optional[str] = None):
 
 def metrics_2x2(history, save: Optional[str] = None):
     """The leaf-disease panel: accuracy, loss, learning rate (log scale when it changes), train-val
-    gap."""
+    gap.
+
+    Args:
+        history: a History, its ``.df``, a Keras History or a dict of lists.
+        save: a path to write the figure to (PNG), or None.
+
+    Returns:
+        A matplotlib Figure (shown inline in Jupyter).
+    """
     cols = _history(history)
     fig = _figure(figsize=(11, 8), layout="constrained")
     (ax_acc, ax_loss), (ax_lr, ax_gap) = fig.subplots(2, 2)

@@ -82,49 +82,68 @@ def sweep(
     retry_failed: bool = False,
     progress: bool = True,
 ):
-    """Trains `model` once per configuration and returns a pandas DataFrame, one row per
-    configuration: its grid values, then val_acc, val_loss, train_acc, train_loss, gap (train_acc -
-    val_acc) of its best epoch, best_epoch, epochs trained, seconds, status ("ok", "pruned" or
-    "failed") and error. Optuna sweeps start with a "trial" column (the trial's number) and name
-    the study's best trial in ``df.attrs["best"]``.
+    """Trains `model` once per configuration of `grid` and returns a table of the results.
 
-    model: a function (or class) building the model; grid keys that are its parameters go to it. Or
-        a name from gm.models' registry ("transfer": TransferClassifier, "mnistnet", ...; "mnistnet"
-        takes `size_inner`, the width of its one hidden layer). Each configuration's model is built
-        right after torch.manual_seed(seed), so all get the same TransferClassifier backbone (unless
-        `seed` is a grid key), and a frozen one runs once per image for the whole sweep (the
-        Trainer's feature cache), not every epoch of every configuration.
-    grid: key -> list of values, or (strategy="optuna") a range Optuna samples: ("log", lo, hi),
-        ("float", lo, hi) or ("int", lo, hi), e.g. {"lr": ("log", 1e-5, 1e-1), "size_inner": [10,
-        100, 1000]}. Keys that are not the model's go to the Trainer (lr, weight_decay, optimizer,
-        momentum, ...), the training DataLoader (batch_size, ...) or the run (seed, epochs). Unknown
-        keys: ConfigError.
-    train, val: a Dataset, a DataLoader (its dataset and settings; the shuffle seed is the
-        configuration's), or a zero-argument function returning one (needed to send the data to Dask
-        or process workers).
-    trainer_kwargs / loader_kwargs / model_kwargs: fixed settings for every configuration.
-    executor: None (this machine), a dask.distributed.Client, or a concurrent.futures.Executor.
-    n_jobs: worker processes on this machine. None: one per free core (at most one per
-        configuration) when the data can be sent to processes (given as factories) and the
-        configurations do not share a frozen backbone's features (each process would repeat that
-        pass), else 1, in this process. Each configuration runs on one thread (torch and OpenBLAS)
-        wherever it runs, so results do not depend on where it ran (docs/sweep.md has the
-        measurements behind this).
-    results: a .csv path, a .db/.sqlite path, or None (memory only). Finished configurations are
-        appended as they finish; a re-run of the same sweep skips them (retry_failed=True re-runs
-        failed ones). Rows are keyed by the configuration and every fixed setting, so changing
-        epochs, data or model trains anew.
-    seed: seeds each configuration's model init, shuffle and dropout (a "seed" grid key overrides
-        it).
-    strategy: "grid" (every configuration) or "optuna" (n_trials configurations picked by Optuna's
-        TPE sampler: list values, and ranges sampled on their scale).
-    storage: Optuna's study storage, an RDB URL; default: "sqlite:///<results>.optuna.db" beside
-        the results file (in memory with results=None). Sweeps and Dask workers on several
-        machines work on one study through one URL; a re-run continues it (docs/sweep.md).
-    prune: Optuna only. True or "median" (MedianPruner), "halving" (SuccessiveHalvingPruner) or an
-        optuna.pruners object: each configuration reports its per-epoch val_acc (train_loss without
-        val) to its trial, and a trial the pruner stops ends its training there; its row says
-        status "pruned" with the epochs it trained.
+    Args:
+        model: a function (or class) building the model, whose parameters that are grid keys it
+            gets; or a name from gm.models' registry ("transfer": TransferClassifier, "mnistnet",
+            ...; "mnistnet" takes `size_inner`, the width of its one hidden layer). Each
+            configuration's model is built right after torch.manual_seed(seed), so all get the same
+            TransferClassifier backbone (unless `seed` is a grid key), and a frozen one runs once
+            per image for the whole sweep (the Trainer's feature cache), not every epoch of every
+            configuration.
+        grid: key -> list of values, or (strategy="optuna") a range Optuna samples: ("log", lo,
+            hi), ("float", lo, hi) or ("int", lo, hi), e.g. {"lr": ("log", 1e-5, 1e-1),
+            "size_inner": [10, 100, 1000]}. Keys that are not the model's go to the Trainer (lr,
+            weight_decay, optimizer, momentum, ...), the training DataLoader (batch_size, ...) or
+            the run (seed, epochs).
+        train: a Dataset, a DataLoader (its dataset and settings; the shuffle seed is the
+            configuration's), or a zero-argument function returning one (needed to send the data
+            to Dask or process workers).
+        val: the validation data, in the same forms; None trains without validation.
+        epochs: epochs per configuration (a grid key may vary it).
+        trainer_kwargs: fixed Trainer settings for every configuration.
+        loader_kwargs: fixed training DataLoader settings for every configuration.
+        model_kwargs: fixed model arguments for every configuration.
+        executor: None (this machine), a dask.distributed.Client, or a
+            concurrent.futures.Executor.
+        n_jobs: worker processes on this machine. None: one per free core (at most one per
+            configuration) when the data can be sent to processes (given as factories) and the
+            configurations do not share a frozen backbone's features (each process would repeat
+            that pass), else 1, in this process. Each configuration runs on one thread (torch and
+            OpenBLAS) wherever it runs, so results do not depend on where it ran (docs/sweep.md has
+            the measurements behind this).
+        results: a .csv path, a .db/.sqlite path, or None (memory only). Finished configurations
+            are appended as they finish; a re-run of the same sweep skips them. Rows are keyed by
+            the configuration and every fixed setting, so changing epochs, data or model trains
+            anew.
+        seed: seeds each configuration's model init, shuffle and dropout (a "seed" grid key
+            overrides it).
+        strategy: "grid" (every configuration) or "optuna" (n_trials configurations picked by
+            Optuna's TPE sampler: list values as categories, ranges sampled on their scale).
+        n_trials: the configurations strategy="optuna" tries, counted over the whole study (a
+            re-run, or several sweeps on one storage, together stop at n_trials).
+        storage: strategy="optuna"'s study storage, an RDB URL; default
+            "sqlite:///<results>.optuna.db" beside the results file (in memory with results=None).
+            Sweeps and Dask workers on several machines work on one study through one URL; a re-run
+            continues it (docs/sweep.md).
+        prune: strategy="optuna" only. True or "median" (MedianPruner), "halving"
+            (SuccessiveHalvingPruner) or an optuna.pruners object: each configuration reports its
+            per-epoch val_acc (train_loss without val) to its trial, and a trial the pruner stops
+            ends its training there; its row says status "pruned" with the epochs it trained.
+        retry_failed: re-run the configurations the results store holds as failed.
+        progress: a progress bar over the configurations.
+
+    Returns:
+        A pandas DataFrame, one row per configuration: its grid values, then val_acc, val_loss,
+        train_acc, train_loss, gap (train_acc - val_acc) of its best epoch, best_epoch, epochs
+        trained, seconds, status ("ok", "pruned" or "failed") and error. Optuna sweeps start with a
+        "trial" column (the trial's number) and name the study's best trial in
+        ``df.attrs["best"]`` ({"trial", "value", "params"}).
+
+    Raises:
+        ConfigError: a grid key nothing takes, a bad range, bad data or settings; all checked
+            before the first configuration trains.
     """
     make_model = resolve_model(model)
     if strategy not in STRATEGIES:

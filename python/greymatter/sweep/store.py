@@ -69,7 +69,17 @@ def open_store(path):
 
 
 def load_results(path) -> Dict[str, Dict[str, Any]]:
-    """The rows of a results file, by key (the last row of each key)."""
+    """The rows a sweep wrote to its results file.
+
+    Args:
+        path: the ``results=`` file of ``gm.sweep`` (.csv, .db or .sqlite).
+
+    Returns:
+        ``{key: row}``, the last row of each configuration key.
+
+    Raises:
+        DataError: the file does not exist.
+    """
     if not Path(path).exists():
         raise DataError(f"{path}: no such sweep results file")
     store = open_store(path)

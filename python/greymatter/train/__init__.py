@@ -8,6 +8,7 @@
   module_cost.py    a plain module's multiply-adds and memory format, for the engine
   torch_loop.py     the Python loop for what the engine does not run (a custom loss, RMSprop, ...)
   schedulers.py     learning-rate schedules with torch.optim.lr_scheduler's names
+  core_options.py   the C++ engine's typed options (EngineOptions, LossConfig, SchedulerConfig)
   checkpoint.py     atomic writes of weights and their metadata JSON
   history.py        one row per epoch
   progress.py       progress bars in a terminal and in Jupyter

@@ -7,6 +7,14 @@ COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "gap
 
 
 class History:
+    """One row per epoch of a ``Trainer.fit`` run: ``.rows`` (dicts), ``.df`` (pandas, columns
+    ``epoch, train_loss, train_acc, val_loss, val_acc, lr, gap, seconds``), ``.column(name)``,
+    ``.history`` (Keras-style dict of lists), ``.best_epoch`` and ``.interrupted``.
+
+    Args:
+        monitor: the column whose best value ``best_epoch`` marks (the Trainer's ``monitor``).
+    """
+
     def __init__(self, monitor: str = "val_acc") -> None:
         self.rows: List[Dict] = []
         self.monitor = monitor

@@ -162,13 +162,13 @@ def _optimizer(trainer):
     if trainer.fused:  # the engine's groups: slot numbers and each group's settings
         kind = _KINDS[trainer.config["optimizer"]]
         for g in trainer.engine.param_groups:
-            options = {"lr": g["lr"], "weight_decay": g["weight_decay"]}
+            o = g.options
+            options = {"lr": o.lr, "weight_decay": o.weight_decay}
             if kind is torch.optim.SGD:
-                options.update(momentum=g["momentum"], dampening=g["dampening"])
-                options.update(nesterov=g["nesterov"])
+                options.update(momentum=o.momentum, dampening=o.dampening, nesterov=o.nesterov)
             else:
-                options.update(betas=tuple(g["betas"]), eps=g["eps"])
-            groups.append({"params": [params[i] for i in g["params"]], **options})
+                options.update(betas=(o.beta1, o.beta2), eps=o.eps)
+            groups.append({"params": [params[i] for i in g.slots], **options})
     else:  # the Python loop's torch optimizer (a name's, or the user's object)
         kind = type(trainer.engine.opt)
         for g in trainer.engine.opt.param_groups:

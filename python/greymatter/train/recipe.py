@@ -14,13 +14,20 @@ import torch
 
 from .. import _core
 from .._core import ConfigError
+from .._enums import enum_names
 from . import module_cost, schedulers, torch_objects
+from .core_options import (
+    engine_options,
+    loss_config,
+    loss_kind,
+    non_finite_policy,
+    optimizer_config,
+    optimizer_kind,
+    param_groups,
+)
 from .torch_loop import TorchLoop, TorchSchedule, make_optimizer
 
-__all__ = ["Recipe", "LOSSES", "OPTIMIZERS"]
-
-LOSSES = ("cross_entropy", "nll", "bce", "bce_with_logits", "mse")
-OPTIMIZERS = ("adam", "adamw", "sgd")
+__all__ = ["Recipe", "LOSS_DEFAULTS"]
 # The Trainer's defaults for the settings that only names use.
 NAME_DEFAULTS = {
     "lr": 1e-3,
@@ -64,9 +71,12 @@ class Recipe:
         self.config = {**optimizer_settings["kwargs"], **loss_settings, **loop}
         self.fused = not unfused
         if self.fused:
-            self.engine = _core.Engine(model, device=device, probes=module_cost, **self.config)
+            self.options = engine_options(**self.config)
+            self.engine = _core.Engine(model, self.options, device, probes=module_cost)
             if optimizer_settings["groups"] is not None:
-                self.engine.param_groups = optimizer_settings["groups"]
+                self.engine.param_groups = param_groups(
+                    optimizer_settings["groups"], self.options.optimizer
+                )
             if optimizer_settings["state"]:
                 self.engine.load_optimizer_state(optimizer_settings["state"])
             return
@@ -75,22 +85,18 @@ class Recipe:
             "runs a Python loop per batch (slower)",
             stacklevel=3,
         )
+        loop = {**loop, "non_finite": non_finite_policy(loop["non_finite"])}
         if isinstance(optimizer, torch.optim.Optimizer):
             torch_optimizer = optimizer
         else:
-            torch_optimizer = make_optimizer(model.parameters(), optimizer, **names)
+            torch_optimizer = make_optimizer(
+                model.parameters(), optimizer_config(optimizer, **names)
+            )
         if hasattr(scheduler, "optimizer"):  # the Python loop steps the user's object itself
             self.schedule, self._torch_schedule_state = TorchSchedule(scheduler), None
         loss_fn = self._loss_fn
         if loss_fn is None:
-            loss_fn = _core.Loss(
-                **{
-                    k: loss_settings[k]
-                    for k in ("class_weights", "label_smoothing", "ignore_index")
-                },
-                name=loss_settings["loss"],
-                pos_weight=loss_settings["pos_weight"],
-            )
+            loss_fn = _core.Loss(loss_config(**loss_settings))
         self.engine = TorchLoop(
             model,
             torch_optimizer,
@@ -103,8 +109,7 @@ class Recipe:
     # -- translation -------------------------------------------------------------------------------
     def _loss_settings(self, loss, names: Dict, unfused: List[str]) -> Dict:
         if isinstance(loss, str):
-            if loss not in LOSSES:
-                raise ConfigError(f"unknown loss {loss!r}; choose one of: {', '.join(LOSSES)}")
+            loss_kind(loss)  # an unknown name is refused now, with the choices
             return {
                 **LOSS_DEFAULTS,
                 "loss": loss,
@@ -115,8 +120,8 @@ class Recipe:
         _refuse_names(given, {"class_weights": [], "label_smoothing": 0.0}, "loss")
         if not callable(loss):
             raise ConfigError(
-                f"loss must be a name ({', '.join(LOSSES)}), a torch.nn loss such as "
-                f"nn.CrossEntropyLoss(), or a function (output, labels) -> loss; got "
+                f"loss must be a name ({', '.join(enum_names(_core.LossKind))}), a torch.nn loss "
+                f"such as nn.CrossEntropyLoss(), or a function (output, labels) -> loss; got "
                 f"{type(loss).__name__}"
             )
         translated = torch_objects.translate_loss(loss)
@@ -128,16 +133,14 @@ class Recipe:
 
     def _optimizer_settings(self, optimizer, names: Dict, unfused: List[str]) -> Dict:
         if isinstance(optimizer, str):
-            if optimizer not in OPTIMIZERS:
-                raise ConfigError(
-                    f"unknown optimizer {optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}"
-                )
+            optimizer_kind(optimizer)  # an unknown name is refused now, with the choices
             kwargs = {"optimizer": optimizer, "dampening": 0.0, **names}
             return {"kwargs": kwargs, "groups": None, "state": {}}
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise ConfigError(
-                f"optimizer must be a name ({', '.join(OPTIMIZERS)}) or a torch.optim optimizer "
-                f"built over the model's parameters; got {type(optimizer).__name__}"
+                f"optimizer must be a name ({', '.join(enum_names(_core.OptimizerKind))}) or a "
+                f"torch.optim optimizer built over the model's parameters; got "
+                f"{type(optimizer).__name__}"
             )
         _refuse_names(names, NAME_DEFAULTS, "optimizer")
         translated = torch_objects.translate_optimizer(optimizer, self.model)
@@ -179,9 +182,8 @@ class Recipe:
             return
         self.engine.load_scheduler_state(self._torch_schedule_state)
         self._torch_schedule_state = None
-        self.engine.param_groups = torch_objects.translate_optimizer(
-            self.optimizer, self.model
-        ).settings["groups"]
+        groups = torch_objects.translate_optimizer(self.optimizer, self.model).settings["groups"]
+        self.engine.param_groups = param_groups(groups, self.options.optimizer)
 
     def fit_starts(self) -> None:
         """lrs the user set on the optimizer object since the last fit (as a tutorial loop would
@@ -190,10 +192,7 @@ class Recipe:
             return
         lrs = torch_objects.read_lrs(self.optimizer)
         if self._written_lrs is not None and lrs != self._written_lrs:
-            groups = self.engine.param_groups
-            for group, lr in zip(groups, lrs):
-                group["lr"] = lr
-            self.engine.param_groups = groups
+            self.engine.lrs = list(lrs)
 
     def fit_ended(self) -> None:
         """The engine's state into the optimizer and scheduler objects the user passed."""

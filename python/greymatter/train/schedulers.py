@@ -46,6 +46,19 @@ class _Schedule:
 
 
 class ReduceLROnPlateau(_Schedule):
+    """torch's ReduceLROnPlateau on the Trainer's ``monitor`` (read at every epoch's end).
+
+    Args:
+        mode: ``"min"`` (the metric should fall, e.g. a loss) or ``"max"`` (e.g. an accuracy).
+        factor: the lr is multiplied by this on a plateau, in (0, 1).
+        patience: epochs without improvement before the lr drops.
+        threshold: how much better counts as an improvement.
+        threshold_mode: ``"rel"`` (relative to the best) or ``"abs"``.
+        cooldown: epochs to wait after a drop before counting again.
+        min_lr: the lr never drops below this; a list: one floor per parameter group.
+        eps: a drop smaller than this is skipped.
+    """
+
     name = "plateau"
 
     def __init__(
@@ -72,6 +85,13 @@ class ReduceLROnPlateau(_Schedule):
 
 
 class StepLR(_Schedule):
+    """torch's StepLR: the lr times ``gamma`` every ``step_size`` epochs.
+
+    Args:
+        step_size: epochs between drops.
+        gamma: the factor of each drop.
+    """
+
     name = "step"
 
     def __init__(self, step_size: int, gamma: float = 0.1) -> None:
@@ -79,6 +99,13 @@ class StepLR(_Schedule):
 
 
 class MultiStepLR(_Schedule):
+    """torch's MultiStepLR: the lr times ``gamma`` at each milestone epoch.
+
+    Args:
+        milestones: the epochs of the drops (a repeated one drops twice).
+        gamma: the factor of each drop.
+    """
+
     name = "multistep"
 
     def __init__(self, milestones: Sequence[int], gamma: float = 0.1) -> None:
@@ -86,6 +113,12 @@ class MultiStepLR(_Schedule):
 
 
 class ExponentialLR(_Schedule):
+    """torch's ExponentialLR: the lr times ``gamma`` every epoch.
+
+    Args:
+        gamma: the factor per epoch.
+    """
+
     name = "exponential"
 
     def __init__(self, gamma: float) -> None:
@@ -93,7 +126,12 @@ class ExponentialLR(_Schedule):
 
 
 class CosineAnnealingLR(_Schedule):
-    """``T_max=None`` anneals over the epochs of the ``fit`` call."""
+    """torch's CosineAnnealingLR, per epoch.
+
+    Args:
+        T_max: epochs of the half cosine; None anneals over the epochs of the ``fit`` call.
+        eta_min: the lr at the end.
+    """
 
     name = "cosine"
 
@@ -109,8 +147,21 @@ class CosineAnnealingLR(_Schedule):
 
 
 class OneCycleLR(_Schedule):
-    """``max_lr=None`` uses the Trainer's lr; ``total_steps=None`` covers the optimizer steps of
-    ``fit``."""
+    """torch's OneCycleLR, applied by the engine after every optimizer step.
+
+    Args:
+        max_lr: the peak lr (a list: one per parameter group); None uses the Trainer's lr.
+        total_steps: optimizer steps of the cycle; None covers the optimizer steps of ``fit``.
+        pct_start: the fraction of the cycle spent rising.
+        anneal_strategy: ``"cos"`` or ``"linear"``.
+        div_factor: the starting lr is ``max_lr / div_factor``.
+        final_div_factor: the final lr is the starting lr divided by this.
+        three_phase: torch's three-phase variant.
+        cycle_momentum: also cycle SGD's momentum / Adam's first beta, from ``max_momentum``
+            down to ``base_momentum`` and back (False by default, unlike torch's).
+        base_momentum: the momentum at the lr's peak.
+        max_momentum: the momentum at the lr's ends.
+    """
 
     name = "onecycle"
 
@@ -159,7 +210,20 @@ _BY_NAME = {
 
 
 def resolve(scheduler, monitor: str = "val_acc") -> Optional[_Schedule]:
-    """None, a schedule object, or one of the names 'plateau', 'cosine', 'onecycle'."""
+    """The schedule object the Trainer uses for its ``scheduler`` argument.
+
+    Args:
+        scheduler: None, a schedule object, or one of the names ``"plateau"`` (the leaf-disease
+            script's ``mode`` for the monitor, ``factor=0.5, patience=3``), ``"cosine"``,
+            ``"onecycle"``.
+        monitor: the Trainer's monitored metric (decides ``"plateau"``'s mode).
+
+    Returns:
+        The schedule object, or None.
+
+    Raises:
+        ConfigError: anything else.
+    """
     if scheduler is None or isinstance(scheduler, _Schedule):
         return scheduler
     if isinstance(scheduler, str) and scheduler in _BY_NAME:

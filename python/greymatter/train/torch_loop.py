@@ -15,25 +15,38 @@ from torch.optim import lr_scheduler
 
 from .. import _core
 from .._core import ConfigError
+from .core_options import loss_config
 
 __all__ = ["TorchLoop", "TorchSchedule", "make_optimizer"]
 
-_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+_OPTIMIZERS = {
+    _core.OptimizerKind.ADAM: torch.optim.Adam,
+    _core.OptimizerKind.ADAMW: torch.optim.AdamW,
+    _core.OptimizerKind.SGD: torch.optim.SGD,
+}
 # Torch schedulers meant to be stepped after every optimizer step rather than every epoch.
 _PER_STEP = (lr_scheduler.OneCycleLR, lr_scheduler.CyclicLR)
 
 
-def make_optimizer(params, optimizer, lr, weight_decay, momentum, nesterov, betas, eps):
-    """The torch.optim optimizer a Trainer's names describe."""
-    if optimizer not in _OPTIMIZERS:
-        raise ConfigError(f"unknown optimizer '{optimizer}'; choose one of: adam, adamw, sgd")
+def make_optimizer(params, config) -> torch.optim.Optimizer:
+    """The torch.optim optimizer a ``_core.OptimizerConfig`` (``core_options.optimizer_config``)
+    describes."""
     try:
-        if optimizer == "sgd":
+        if config.kind == _core.OptimizerKind.SGD:
             return torch.optim.SGD(
-                params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
+                params,
+                lr=config.lr,
+                momentum=config.momentum,
+                dampening=config.dampening,
+                nesterov=config.nesterov,
+                weight_decay=config.weight_decay,
             )
-        return _OPTIMIZERS[optimizer](
-            params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay
+        return _OPTIMIZERS[config.kind](
+            params,
+            lr=config.lr,
+            betas=(config.beta1, config.beta2),
+            eps=config.eps,
+            weight_decay=config.weight_decay,
         )
     except ValueError as e:
         raise ConfigError(str(e)) from None
@@ -61,10 +74,10 @@ class _Rule:
 
     def check(self, out, y) -> None:
         if out.dim() == 2 and out.size(1) >= 2:
-            self.rule = _core.Loss("cross_entropy")
+            self.rule = _core.Loss(loss_config("cross_entropy"))
         elif out.numel() == y.numel():
             in_unit = bool(((out >= 0) & (out <= 1)).all())
-            self.rule = _core.Loss("bce" if in_unit else "bce_with_logits")
+            self.rule = _core.Loss(loss_config("bce" if in_unit else "bce_with_logits"))
         if self.rule is not None:
             self.rule.check_labels(y, out.size(1) if out.dim() == 2 else 1)
 
@@ -89,7 +102,8 @@ class _Rule:
 class TorchLoop:
     """``loss``: a ``_core.Loss`` or any callable (output, labels) -> 0-dim tensor; ``optimizer``: a
     torch.optim optimizer over the model's parameters; ``scheduler``: None or a torch scheduler
-    object (named schedules come through ``set_scheduler``)."""
+    object (named schedules come through ``set_scheduler``); ``non_finite``: a
+    ``_core.NonFinite``."""
 
     def __init__(
         self,
@@ -98,18 +112,18 @@ class TorchLoop:
         loss,
         scheduler=None,
         accumulate: int = 1,
-        non_finite: str = "raise",
+        non_finite=_core.NonFinite.RAISE,
         amp: bool = True,
         device: str = "cpu",
     ) -> None:
-        _core._check_loop_options(accumulate, non_finite)
+        _core._check_accumulate(accumulate)
         self.model = model.to(device)
         self.device = torch.device(device)
         self.loss = loss if isinstance(loss, _core.Loss) else _Rule(loss)
         self.opt = optimizer
         self.accumulate = int(accumulate)
         self.amp = bool(amp) and self.device.type == "cuda"  # bf16 autocast, as the C++ engine does
-        self.non_finite = non_finite
+        self.raise_non_finite = non_finite == _core.NonFinite.RAISE
         self.scheduler = None  # a C++ Scheduler (named schedules)
         self.torch_scheduler = scheduler
         self.optimizer_steps = 0
@@ -147,8 +161,8 @@ class TorchLoop:
     def has_scheduler(self) -> bool:
         return self.scheduler is not None or self.torch_scheduler is not None
 
-    def set_scheduler(self, name, options=None) -> None:
-        self.scheduler = _core.Scheduler(name, dict(options or {}), self.lrs)
+    def set_scheduler(self, config) -> None:
+        self.scheduler = _core.Scheduler(config, self.lrs)
         self._set_lrs(self.scheduler.initial_lrs())
 
     def scheduler_epoch_end(self, metric=None) -> float:
@@ -225,7 +239,7 @@ class TorchLoop:
                 out = self._forward_checked(x, y, y_cpu, m.batches == 1)
                 loss = self.loss(out, y)
             if not torch.isfinite(loss):
-                if self.non_finite == "raise":
+                if self.raise_non_finite:
                     _core._non_finite_loss(loss.item(), epoch, m.batches)
                 m.skipped += 1  # drop this batch and whatever it would have been accumulated with
                 self.opt.zero_grad(set_to_none=True)

@@ -95,8 +95,8 @@ def check_parameters(optimizer: torch.optim.Optimizer, model: nn.Module):
 def translate_optimizer(optimizer: torch.optim.Optimizer, model: nn.Module) -> Translation:
     """torch.optim.Adam / AdamW / SGD over the model's parameters, any number of parameter groups
     each with its own lr, weight decay, momentum and betas: the engine's optimizer settings
-    ({"kwargs": Engine arguments, "groups": param_groups with slot numbers, "state": per-slot
-    state})."""
+    ({"kwargs": core_options.engine_options arguments, "groups": torch-style param_groups with
+    slot numbers (core_options.param_groups makes them the engine's), "state": per-slot state})."""
     params, slots = check_parameters(optimizer, model)
     kind = _OPTIMIZERS.get(type(optimizer))
     if kind is None:
@@ -153,11 +153,11 @@ def write_back_optimizer(engine, optimizer: torch.optim.Optimizer, model: nn.Mod
     """The engine's lrs (and cycled momentum) into optimizer.param_groups, and its per-parameter
     state (copies) into optimizer.state, as torch.optim keeps them."""
     for group, ours in zip(optimizer.param_groups, engine.param_groups):
-        group["lr"] = ours["lr"]
+        group["lr"] = ours.options.lr
         if "betas" in group:
-            group["betas"] = (ours["betas"][0], *group["betas"][1:])
+            group["betas"] = (ours.options.beta1, *group["betas"][1:])
         elif "momentum" in group:
-            group["momentum"] = ours["momentum"]
+            group["momentum"] = ours.options.momentum
     state = engine.optimizer_state()
     owned = {id(p) for g in optimizer.param_groups for p in g["params"]}
     adam = "betas" in optimizer.defaults
@@ -256,7 +256,7 @@ def _translate_onecycle(scheduler, optimizer) -> Translation:
 def write_back_scheduler(engine, scheduler) -> None:
     """The engine's schedule counters into the torch scheduler object."""
     state = engine.scheduler_state()
-    scheduler._last_lr = [g["lr"] for g in engine.param_groups]
+    scheduler._last_lr = list(engine.lrs)
     if isinstance(scheduler, sched.ReduceLROnPlateau):
         scheduler.last_epoch = int(state["epochs"])
         scheduler.num_bad_epochs = int(state["bad_epochs"])

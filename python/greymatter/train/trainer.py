@@ -22,11 +22,13 @@ import torch
 from .. import _core
 from .. import transforms as T
 from .._core import ConfigError, DataError
+from .._enums import enum_member
 from ..datasets import labels_of
 from ..loader import DataLoader
 from ..metrics import classification_report
 from . import feature_cache, lr_finder
 from .checkpoint import check_checkpoint_path, prepare_checkpoint_folder, save_checkpoint
+from .core_options import group_settings, param_groups, scheduler_config
 from .epoch_log import EpochLog, log_path
 from .history import History
 from .live_curves import live_curves
@@ -134,43 +136,74 @@ def _test_time_augmentation(tta) -> "_core.TestTimeAugmentation":
     names = [tta] if isinstance(tta, str) else tta
     if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
         raise ConfigError(f"tta takes 'hflip', 'vflip', 'crops' or a list of them, got {tta!r}")
-    return _core.TestTimeAugmentation(list(names))
+    message = "unknown TTA augmentation {value!r}; choose from {choices}"
+    return _core.TestTimeAugmentation(
+        [enum_member(_core.TtaAugmentation, name, message) for name in names]
+    )
 
 
 class Trainer:
-    """``Trainer(model, loss, optimizer, lr, ...)``; ``fit(train, val, epochs)`` -> History.
+    """The tutorials' training loop in one call: ``Trainer(model, ...)``, then ``fit(train, val,
+    epochs)`` -> History; also ``evaluate``, ``predict``, ``predict_topk``, ``resume``.
 
-    model: a greymatter model or any ``torch.nn.Module`` (both train in the C++ engine).
-    loss: 'cross_entropy' (class_weights, label_smoothing), 'nll', 'bce' (sigmoid outputs),
-        'bce_with_logits', 'mse'; or nn.CrossEntropyLoss / NLLLoss / BCELoss / BCEWithLogitsLoss /
-        MSELoss objects (their weight, label_smoothing, ignore_index, pos_weight); any other
-        callable (output, labels) -> loss trains in the Python loop.
-    optimizer: 'adam', 'adamw', 'sgd' (momentum, nesterov); weight_decay; betas/eps for Adam(W);
-        or a torch.optim.Adam / AdamW / SGD built over the model's parameters, with any parameter
-        groups (other torch optimizers train in the Python loop). After fit the object holds the
-        state the tutorial's loop would have left (lr per group, per-parameter state).
-    scheduler: None, 'plateau', 'cosine', 'onecycle', a ``greymatter.schedulers`` object, or a
-        torch.optim.lr_scheduler ReduceLROnPlateau / StepLR / MultiStepLR / ExponentialLR /
-        CosineAnnealingLR / OneCycleLR over that optimizer, continuing from its state (others train
-        in the Python loop). ReduceLROnPlateau reads val_acc for mode 'max' and val_loss for 'min'
-        (train_* without validation) unless `monitor` is given.
-    class_weights: one weight per class for loss='cross_entropy', or "balanced": n_samples /
-        (n_classes * class count), computed from the training labels when fit starts (recorded in
-        best.json).
-    early_stopping: patience in epochs on `monitor` ('val_acc' by default; 'train_loss' without
-        val); min_delta: the least change of `monitor` that counts as an improvement for it.
-    checkpoint: the best weights' path; best.json, best.resume.pth and best.log.csv go beside it.
-    accumulate: gradient accumulation over N batches. non_finite: 'raise' (default) or 'skip'
-        NaN/inf batches.
-    amp: on CUDA, bf16 autocast and channels_last inputs (ignored on CPU).
-    cache_features: 'auto' computes a frozen backbone's features once and trains only the head on
-    them when the transforms are deterministic (same results, far faster); True insists, False
-    never.
-    live: in a Jupyter notebook, fit shows the loss and accuracy curves in its cell, redrawn after
-        every epoch; None (default) follows `progress`, False never. ``fit(live=...)`` overrides it
-        for one call. Outside a notebook it changes nothing.
-    lr must be positive and finite; a checkpoint= that cannot be written is a ConfigError here or
-    when fit starts, before training. Ctrl-C in fit: see ``fit``."""
+    Every model, a greymatter one or any other ``torch.nn.Module``, trains in the C++ engine with
+    the losses, optimizers and schedules it runs; anything else (a loss function of your own,
+    another torch optimizer or scheduler) trains in an equivalent Python loop, with a warning
+    saying what is not fused.
+
+    Args:
+        model: a greymatter model or any ``torch.nn.Module``.
+        loss: ``"cross_entropy"``, ``"nll"`` (log-probabilities), ``"bce"`` (sigmoid outputs),
+            ``"bce_with_logits"`` or ``"mse"``; or an nn.CrossEntropyLoss / NLLLoss / BCELoss /
+            BCEWithLogitsLoss / MSELoss object (its weight, label_smoothing, ignore_index,
+            pos_weight); any other callable (output, labels) -> loss trains in the Python loop.
+        optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"``, with torch.optim's update rules; or a
+            torch.optim.Adam / AdamW / SGD built over the model's parameters, with any parameter
+            groups (other torch optimizers train in the Python loop). After fit the object holds
+            the state the tutorial's loop would have left (lr per group, per-parameter state).
+        lr: the learning rate (a schedule's starting point); positive and finite.
+        weight_decay: L2 penalty (decoupled for AdamW).
+        momentum: SGD's momentum.
+        nesterov: SGD's Nesterov momentum (needs ``momentum > 0``).
+        betas: Adam(W)'s (beta1, beta2).
+        eps: Adam(W)'s epsilon.
+        class_weights: cross-entropy's (or NLL's) per-class weights, one per class of the
+            training set; or "balanced": n_samples / (n_classes * class count) from the training
+            labels, computed when fit starts and recorded in best.json; None: unweighted.
+        label_smoothing: cross-entropy's label smoothing in [0, 1].
+        device: ``"auto"`` (CUDA when torch sees one), ``"cpu"`` or ``"cuda"``.
+        scheduler: None, ``"plateau"``, ``"cosine"``, ``"onecycle"``, a ``greymatter.schedulers``
+            object, or a torch.optim.lr_scheduler ReduceLROnPlateau / StepLR / MultiStepLR /
+            ExponentialLR / CosineAnnealingLR / OneCycleLR over that optimizer, continuing from
+            its state (others train in the Python loop).
+        early_stopping: stop after this many epochs without improvement of ``monitor``; None never.
+        min_delta: the least change of ``monitor`` that counts as an improvement for early
+            stopping (Keras' rule; the kept best weights follow every improvement).
+        monitor: ``"val_acc"``, ``"val_loss"``, ``"train_acc"`` or ``"train_loss"``: what "best"
+            means for the kept weights, the checkpoint, early stopping and ReduceLROnPlateau.
+            By default ``"val_acc"`` (``"train_loss"`` for ``fit`` without ``val``), and
+            ReduceLROnPlateau reads ``val_acc`` for mode ``"max"``, ``val_loss`` for ``"min"``.
+        checkpoint: a path such as ``"runs/best.pth"``: the best weights and ``best.json`` metadata
+            when ``monitor`` improves, the whole state to ``best.resume.pth`` every epoch, and each
+            epoch's row appended to ``best.log.csv`` as the epoch ends.
+        seed: seeds torch's generator at every epoch (dropout), so a resumed run draws the same.
+        progress: show a progress bar per epoch.
+        progress_every: batches between progress updates.
+        accumulate: one optimizer step every this many batches (gradient accumulation).
+        non_finite: ``"raise"`` a TrainingError on a NaN/inf loss, or ``"skip"`` the batch.
+        cache_features: ``"auto"`` computes a frozen backbone's features once and trains only the
+            head on them when the transforms are deterministic (same results, far faster); True
+            insists, False never.
+        amp: on CUDA, bf16 autocast and channels_last inputs (ignored on CPU).
+        live: in a Jupyter notebook, fit shows the loss and accuracy curves in its cell, redrawn
+            after every epoch; None follows ``progress``, False never. Outside a notebook it
+            changes nothing.
+
+    Raises:
+        ConfigError: an unknown name (loss, optimizer, monitor, non_finite, device, scheduler), a
+            value out of range, or a checkpoint path that cannot be written, before anything
+            trains.
+    """
 
     def __init__(
         self,
@@ -357,7 +390,7 @@ class Trainer:
             self.schedule_options = self.schedule.engine_options(
                 epochs, steps_per_epoch, self.config["lr"]
             )
-            self.engine.set_scheduler(self.schedule.name, self.schedule_options)
+            self.engine.set_scheduler(scheduler_config(self.schedule.name, self.schedule_options))
             self.recipe.schedule_started()
         self.recipe.fit_starts()
         schedule_metric = self._schedule_metric(monitor, val is not None)
@@ -555,8 +588,10 @@ class Trainer:
         the head at `base_lr` and the backbone at ``base_lr * lr_mult``. The model is one with
         ``freeze()`` / ``unfreeze()`` (``TransferClassifier``); what freeze() stops training is
         the backbone. base_lr: the Trainer's lr by default. A schedule runs once per phase (a
-        OneCycle's max_lr scaled per group). Early stopping counts within a phase; the best
-        weights are those of the best epoch of either phase. Returns the History of both.
+        OneCycle's max_lr scaled per group). A stop in the frozen phase (early stopping, a
+        callback returning False) ends fine_tune there; early stopping counts afresh when the
+        backbone unfreezes. The best weights are those of the best epoch of either phase. Returns
+        the History of both.
 
         The phases are counted from the Trainer's first epoch, so a Trainer ``resume``d from a
         fine-tuning run continues in the phase it stopped in."""
@@ -569,25 +604,27 @@ class Trainer:
         if frozen_left:
             self.model.freeze()
             if done == 0:  # else resume restored the groups and lrs (a schedule may move them)
-                self.engine.param_groups = [{"params": list(slots), "lr": base_lr}]
+                self._set_groups([{"params": list(slots), "lr": base_lr}])
                 if self.schedule is not None:
                     self._start_schedule(train, frozen_left, [base_lr])
             self.fit(train, val, epochs=frozen_left, on_epoch=on_epoch, callbacks=callbacks)
-            if self.epoch < frozen_epochs:  # stopped by a callback
+            if self.epoch < frozen_epochs:  # stopped early
                 return self.history
         if unfrozen_left <= 0:
             return self.history
         self._continue_from_latest()  # phase 2 goes on from the last epoch, not the best
-        frozen = {id(p) for p in self.model.parameters() if not p.requires_grad}
-        backbone = [i for i, p in zip(slots, self.model.parameters()) if id(p) in frozen]
+        self.model.freeze()  # what it freezes is the backbone
+        backbone = [i for i, p in enumerate(self.model.parameters()) if not p.requires_grad]
         self.model.unfreeze()
         head = sorted(set(slots) - set(backbone))
+        if not backbone or not head:
+            raise ConfigError(
+                f"fine_tune: {type(self.model).__name__}.freeze() froze "
+                f"{'nothing' if not backbone else 'everything'}: no backbone and head to tell apart"
+            )
         lrs = [base_lr, base_lr * lr_mult]
         if len(self.engine.param_groups) != 2 or done <= frozen_epochs:
-            self.engine.param_groups = [
-                {"params": head, "lr": lrs[0]},
-                {"params": backbone, "lr": lrs[1]},
-            ]
+            self._set_groups([{"params": head, "lr": lrs[0]}, {"params": backbone, "lr": lrs[1]}])
             self.epochs_without_improvement, self.stopping_best = 0, None
             if self.schedule is not None:
                 self._start_schedule(train, unfrozen_left, lrs)
@@ -627,7 +664,11 @@ class Trainer:
         if isinstance(options.get("max_lr"), (int, float)):  # one per group, in the lrs' ratios
             options["max_lr"] = [options["max_lr"] * lr / lrs[0] for lr in lrs]
         self.schedule_options = options
-        self.engine.set_scheduler(self.schedule.name, options)
+        self.engine.set_scheduler(scheduler_config(self.schedule.name, options))
+
+    def _set_groups(self, groups: Sequence[Dict]) -> None:
+        """The engine optimizer's parameter groups from torch.optim-style dicts (slot numbers)."""
+        self.engine.param_groups = param_groups(groups, self.recipe.options.optimizer)
 
     def evaluate(self, loader: DataLoader, report: bool = False, tta=None) -> Dict:
         """{"loss", "accuracy"} of the current weights over the loader; an empty one is a
@@ -782,7 +823,7 @@ class Trainer:
             "optimizer": self.engine.optimizer_state(),
             "lr": self.engine.lr,
             "lrs": list(self.engine.lrs),
-            "param_groups": self.engine.param_groups if self.fused else None,
+            "param_groups": group_settings(self.engine.param_groups) if self.fused else None,
             "scheduler": {
                 "name": self.schedule.name if self.schedule else None,
                 "options": self.schedule_options,
@@ -825,7 +866,7 @@ class Trainer:
         except (RuntimeError, KeyError, TypeError) as e:
             raise DataError(f"{path} does not fit this model: {str(e).splitlines()[0]}") from None
         if self.fused and state.get("param_groups"):  # fine_tune's, or a torch optimizer's
-            self.engine.param_groups = state["param_groups"]
+            self._set_groups(state["param_groups"])
         self.engine.load_optimizer_state(state["optimizer"])
         sched = state["scheduler"]
         if sched["name"] is not None:
@@ -835,7 +876,7 @@ class Trainer:
                 )
             self.schedule_options = sched["options"]
             if not self.engine.has_scheduler:  # a torch scheduler the Python loop steps has one
-                self.engine.set_scheduler(sched["name"], sched["options"])
+                self.engine.set_scheduler(scheduler_config(sched["name"], sched["options"]))
             self.engine.load_scheduler_state(sched["state"])
         self.engine.lrs = state.get("lrs", [state["lr"]] * len(self.engine.lrs))
         self.epoch = state["epoch"]

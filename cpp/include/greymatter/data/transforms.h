@@ -1,34 +1,25 @@
-// The transform chain as the C++ pipeline runs it. A chain is built once from torchvision-named
-// descriptions (TransformSpec) and validated then: an unknown step, a bad argument or an
-// unsupported order throws ConfigError at construction, never mid-epoch. Running it is: the
-// deterministic prefix (the steps before the first random one, what a cache may keep), the random
-// rest with every draw from a counter-based RNG keyed by (seed, epoch, index), and one final pass
-// that writes ToTensor + Normalize as float CHW through a 256-entry table per channel. Supported
-// steps: Resize, CenterCrop, RandomResizedCrop, RandomHorizontalFlip, RandomVerticalFlip,
-// RandomRotation, ColorJitter, Grayscale (uint8, before ToTensor), then ToTensor and Normalize.
-// ToTensor is implied when absent. Not here: decoding (decode.h) or which samples exist
-// (image_folder.h).
+// The transform chain as the C++ pipeline runs it. A chain is built once from its steps' options
+// (TransformSpec, transform_options.h) and validated then: a bad argument or an unsupported order
+// throws ConfigError at construction, never mid-epoch. Running it is: the deterministic prefix (the
+// steps before the first random one, what a cache may keep), the random rest with every draw from a
+// counter-based RNG keyed by (seed, epoch, index), and one final pass that writes ToTensor +
+// Normalize as float CHW through a 256-entry table per channel. Supported steps: Resize,
+// CenterCrop, RandomResizedCrop, RandomHorizontalFlip, RandomVerticalFlip, RandomRotation,
+// ColorJitter, Grayscale (uint8, before ToTensor), then ToTensor and Normalize. ToTensor is implied
+// when absent. Not here: decoding (decode.h) or which samples exist (image_folder.h).
 #pragma once
 
 #include <array>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "greymatter/data/image.h"
+#include "greymatter/data/transform_options.h"
 
 namespace greymatter::data {
-
-// One step as torchvision names it: "Resize" with {"size": {224}}, {"interpolation": {1}}, ...
-// Numbers only; an absent or empty entry means the argument's default / None. Interpolation codes:
-// 0 nearest, 1 bilinear, 2 bicubic.
-struct TransformSpec {
-  std::string name;
-  std::map<std::string, std::vector<double>> args;
-};
 
 // The parameters one random step drew for one sample (for tests and debugging).
 struct StepTrace {

@@ -12,14 +12,15 @@
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 
-#include <string>
-
 #include "greymatter/models/mobilenet_v2.h"
 
 namespace greymatter::models {
 
+// The pretrained networks a TransferClassifier can stand on.
+enum class Backbone { kMobileNetV2 };
+
 struct TransferClassifierOptions {
-  std::string backbone = "mobilenet_v2";
+  Backbone backbone = Backbone::kMobileNetV2;
   int64_t num_classes = 10;
   int64_t size_inner = 0;  // 0: no inner layer
   double dropout = 0.0;

@@ -23,13 +23,15 @@
 
 namespace greymatter::train {
 
+// What a batch with a NaN/inf loss does: raise a TrainingError, or skip the batch (no update).
+enum class NonFinite { kRaise, kSkip };
+
 struct EngineOptions {
   OptimizerConfig optimizer;
   LossConfig loss;
-  int64_t accumulate = 1;            // optimizer step every N batches (and after the last)
-  std::string non_finite = "raise";  // a NaN/inf loss: "raise" a TrainingError, or "skip" the batch
-  bool amp =
-      true;  // on CUDA: bf16 autocast around forward + loss, channels_last inputs; ignored on CPU
+  int64_t accumulate = 1;  // optimizer step every N batches (and after the last)
+  NonFinite non_finite = NonFinite::kRaise;
+  bool amp = true;  // on CUDA: bf16 autocast around forward + loss, channels_last inputs; not CPU
   // Optimizer step counts and lr as device tensors (OptimizerConfig::capturable); unset: on CUDA
   // only.
   std::optional<bool> capturable;
@@ -40,7 +42,7 @@ struct EpochStats {
   double accuracy = 0.0;  // fraction of samples the loss's rule counts as correct
   int64_t samples = 0;
   int64_t batches = 0;
-  int64_t skipped = 0;       // batches dropped for a non-finite loss (non_finite="skip")
+  int64_t skipped = 0;       // batches dropped for a non-finite loss (NonFinite::kSkip)
   bool interrupted = false;  // the progress callback or a stop request (stop.h) ended it early
 };
 

@@ -5,13 +5,12 @@
 
 #include <torch/types.h>
 
-#include <string>
 #include <vector>
 
 namespace greymatter::train {
 
-// ConfigError unless accumulate >= 1 and non_finite is "raise" or "skip".
-void check_loop_options(int64_t accumulate, const std::string& non_finite);
+// ConfigError unless accumulate >= 1.
+void check_accumulate(int64_t accumulate);
 // ConfigError when no parameter requires a gradient.
 void check_trainable(const std::vector<torch::Tensor>& parameters);
 // The TrainingError for a NaN/inf loss; `epoch` is 0-based, `batch` 1-based.

@@ -11,9 +11,15 @@
 
 namespace greymatter::train {
 
+// NLL takes log-probabilities, BCE sigmoid probabilities, BCE-with-logits raw logits; MSE compares
+// with one-hot targets.
+enum class LossKind { kCrossEntropy, kNLL, kBCE, kBCEWithLogits, kMSE };
+
+// The name users write for a loss ("cross_entropy", "bce", ...), for messages.
+const char* loss_name(LossKind kind);
+
 struct LossConfig {
-  // "cross_entropy" | "nll" (log-probabilities in) | "bce" | "bce_with_logits" | "mse"
-  std::string name = "cross_entropy";
+  LossKind kind = LossKind::kCrossEntropy;
   std::vector<double> class_weights;  // cross_entropy, nll; empty = unweighted
   double label_smoothing = 0.0;       // cross_entropy only
   int64_t ignore_index = -100;        // cross_entropy, nll: samples with this label add no loss
@@ -44,8 +50,12 @@ class Loss {
   const LossConfig& config() const { return config_; }
 
  private:
-  bool binary() const { return config_.name == "bce" || config_.name == "bce_with_logits"; }
-  bool classes() const { return config_.name == "cross_entropy" || config_.name == "nll"; }
+  bool binary() const {
+    return config_.kind == LossKind::kBCE || config_.kind == LossKind::kBCEWithLogits;
+  }
+  bool classes() const {
+    return config_.kind == LossKind::kCrossEntropy || config_.kind == LossKind::kNLL;
+  }
   torch::Tensor float_target(const torch::Tensor& output, const torch::Tensor& labels) const;
 
   LossConfig config_;

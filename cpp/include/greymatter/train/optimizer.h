@@ -21,8 +21,10 @@
 
 namespace greymatter::train {
 
+enum class OptimizerKind { kAdam, kAdamW, kSGD };
+
 struct OptimizerConfig {
-  std::string name = "adam";  // "adam" | "adamw" | "sgd"
+  OptimizerKind kind = OptimizerKind::kAdam;
   double lr = 1e-3;
   double weight_decay = 0.0;  // adam/sgd: L2 added to the gradient; adamw: decoupled
   double momentum = 0.0;      // sgd
@@ -32,12 +34,12 @@ struct OptimizerConfig {
   bool capturable = false;  // step counts and lr as device tensors (see above)
 };
 
-// Throws ConfigError naming the argument when a value is out of range or the name is unknown.
+// Throws ConfigError naming the argument when a value is out of range.
 void validate(const OptimizerConfig& config);
 
 struct ParamGroup {
   std::vector<int64_t> slots;  // positions in the optimizer's parameter list
-  // This group's hyper-parameters; `name` and `capturable` are the optimizer's, whatever set here.
+  // This group's hyper-parameters; `kind` and `capturable` are the optimizer's, whatever set here.
   OptimizerConfig options;
 };
 

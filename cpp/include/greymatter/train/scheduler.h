@@ -6,6 +6,7 @@
 // numbers so a resumed run continues the same curve.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -13,15 +14,19 @@
 
 namespace greymatter::train {
 
+enum class SchedulerKind { kNone, kPlateau, kStep, kMultiStep, kExponential, kCosine, kOneCycle };
+enum class PlateauMode { kMin, kMax };        // whether the monitored metric should fall or rise
+enum class ThresholdMode { kRel, kAbs };      // an improvement is relative to the best, or absolute
+enum class AnnealStrategy { kCos, kLinear };  // OneCycleLR's curve between phases
+
 struct SchedulerConfig {
-  // "none" | "plateau" | "step" | "multistep" | "exponential" | "cosine" | "onecycle"
-  std::string name = "none";
+  SchedulerKind kind = SchedulerKind::kNone;
   // plateau
-  std::string mode = "min";  // "min" | "max"
+  PlateauMode mode = PlateauMode::kMin;
   double factor = 0.1;
   int64_t patience = 10;
   double threshold = 1e-4;
-  std::string threshold_mode = "rel";  // "rel" | "abs"
+  ThresholdMode threshold_mode = ThresholdMode::kRel;
   int64_t cooldown = 0;
   double min_lr = 0.0;
   std::vector<double> min_lrs;  // one per parameter group; empty: min_lr for every group
@@ -38,7 +43,7 @@ struct SchedulerConfig {
   std::vector<double> max_lrs;  // one per parameter group; empty: max_lr for every group
   int64_t total_steps = 0;
   double pct_start = 0.3;
-  std::string anneal_strategy = "cos";  // "cos" | "linear"
+  AnnealStrategy anneal_strategy = AnnealStrategy::kCos;
   double div_factor = 25.0;
   double final_div_factor = 1e4;
   bool three_phase = false;
@@ -49,7 +54,7 @@ struct SchedulerConfig {
 class Scheduler {
  public:
   // `base_lrs`: each parameter group's lr when training starts (ignored by onecycle, which starts
-  // at max_lr / div_factor). Throws ConfigError for unknown names or out-of-range values.
+  // at max_lr / div_factor). Throws ConfigError for out-of-range values.
   Scheduler(SchedulerConfig config, std::vector<double> base_lrs);
 
   std::vector<double> initial_lrs() const;  // the lrs for the first step
@@ -58,7 +63,7 @@ class Scheduler {
   std::optional<std::vector<double>> after_step();  // new lrs, or nothing to change
   std::optional<std::vector<double>> after_epoch(std::optional<double> metric,
                                                  const std::vector<double>& current_lrs);
-  bool per_step() const { return config_.name == "onecycle"; }
+  bool per_step() const { return config_.kind == SchedulerKind::kOneCycle; }
   const SchedulerConfig& config() const { return config_; }
   size_t groups() const { return base_lrs_.size(); }
 

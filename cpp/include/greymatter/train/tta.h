@@ -1,31 +1,36 @@
 // Test-time augmentation: a prediction averaged over fixed views of each image batch: the image
-// itself plus, as asked, its horizontal flip ("hflip"), its vertical flip ("vflip") and five crops
-// ("crops": the four corners and the centre, each crop_scale of the side, resized back to the full
-// size bilinearly). Every view is deterministic, so a TTA evaluation is repeatable. The Engine
-// applies it inside its evaluate/predict loops; the mean is taken over class probabilities (the
-// Loss's), and Loss::output_for turns it back into an output the loss and accuracy can score.
-// Not here: random augmentations (data/transforms) or training-time use.
+// itself plus, as asked, its horizontal flip (kHFlip, "hflip"), its vertical flip (kVFlip, "vflip")
+// and five crops (kCrops, "crops": the four corners and the centre, each crop_scale of the side,
+// resized back to the full size bilinearly). Every view is deterministic, so a TTA evaluation is
+// repeatable. The Engine applies it inside its evaluate/predict loops; the mean is taken over class
+// probabilities (the Loss's), and Loss::output_for turns it back into an output the loss and
+// accuracy can score. Not here: random augmentations (data/transforms) or training-time use.
 #pragma once
 
 #include <torch/types.h>
 
 #include <functional>
-#include <string>
 #include <vector>
 
 #include "greymatter/train/loss.h"
 
 namespace greymatter::train {
 
+// The views TTA can add to the image itself.
+enum class TtaAugmentation { kHFlip, kVFlip, kCrops };
+
+// The name users write for it ("hflip", "vflip", "crops").
+const char* tta_augmentation_name(TtaAugmentation augmentation);
+
 class TestTimeAugmentation {
  public:
-  // `augmentations` from {"hflip", "vflip", "crops"}, each at most once; empty: no TTA. An unknown
-  // name or a crop_scale outside (0, 1) is a ConfigError.
-  explicit TestTimeAugmentation(std::vector<std::string> augmentations = {},
+  // Each augmentation at most once; empty: no TTA. A repeated one or a crop_scale outside (0, 1) is
+  // a ConfigError.
+  explicit TestTimeAugmentation(std::vector<TtaAugmentation> augmentations = {},
                                 double crop_scale = 0.875);
 
   bool empty() const { return augmentations_.empty(); }
-  const std::vector<std::string>& augmentations() const { return augmentations_; }
+  const std::vector<TtaAugmentation>& augmentations() const { return augmentations_; }
   double crop_scale() const { return crop_scale_; }
   // Views averaged, the image itself included: 1 + hflip + vflip + 5 per crops.
   int64_t num_views() const { return static_cast<int64_t>(views_.size()); }
@@ -41,7 +46,7 @@ class TestTimeAugmentation {
     View kind;
     int corner = 0;  // crops: 0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right, 4 centre
   };
-  std::vector<std::string> augmentations_;
+  std::vector<TtaAugmentation> augmentations_;
   double crop_scale_;
   std::vector<ViewSpec> views_;
 };
