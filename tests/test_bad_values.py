@@ -162,7 +162,12 @@ def test_temp_files_of_killed_writers_are_removed_by_the_next_write(tmp_path, ti
                          progress=False)  # fmt: skip
     trainer.fit(*tiny, epochs=1)
     assert not any(p.exists() for p in left)
-    assert sorted(p.name for p in folder.iterdir()) == ["best.json", "best.pth", "best.resume.pth"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "best.json",
+        "best.log.csv",
+        "best.pth",
+        "best.resume.pth",
+    ]
 
 
 def test_resume_removes_temp_files_of_dead_writers_only(tmp_path, tiny):

@@ -397,6 +397,15 @@ def test_topk_takes_probabilities_and_pairs_and_rejects_batches():
 
 # ----------------------------------------------------------------------------------------------
 # save
+def _lr_find_result():
+    """What Trainer.lr_find returns, as far as the plot reads it."""
+    from types import SimpleNamespace
+
+    lrs = [10 ** (-5 + 0.25 * i) for i in range(16)]
+    losses = [2.3 - 0.1 * i for i in range(12)] + [2.0, 6.0, 20.0, float("nan")]
+    return SimpleNamespace(lrs=lrs, losses=losses, smoothed=losses[:13], suggestion=lrs[11] / 10)
+
+
 def test_every_plot_saves_a_png_creating_the_folder(tmp_path, hist):
     images, labels, logits = (
         torch.rand(6, 1, 8, 8),
@@ -416,6 +425,7 @@ def test_every_plot_saves_a_png_creating_the_folder(tmp_path, hist):
         "topk": lambda s: gm.plots.topk(logits[0], save=s),
         "gradcam": lambda s: gm.plots.gradcam(cnn, images[0], save=s),
         "feature_maps": lambda s: gm.plots.feature_maps(cnn, images[0], save=s),
+        "lr_finder": lambda s: gm.plots.lr_finder(_lr_find_result(), save=s),
     }
     assert sorted(calls) == sorted(gm.plots.__all__)
     for name, call in calls.items():

@@ -302,10 +302,23 @@ void bind_data(py::module_& m) {
         return py::make_tuple(batch->images, batch->labels);
       });
 
+  py::class_<WeightedSampler, std::shared_ptr<WeightedSampler>>(m, "WeightedSampler")
+      .def(py::init<std::vector<double>, int64_t, bool>(), py::arg("weights"),
+           py::arg("num_samples"), py::arg("replacement") = true)
+      .def_property_readonly("weights", &WeightedSampler::weights)
+      .def_property_readonly("num_samples", &WeightedSampler::num_samples)
+      .def_property_readonly("replacement", &WeightedSampler::replacement)
+      .def("__len__", &WeightedSampler::size)
+      .def("draw", &WeightedSampler::draw, py::arg("seed"), py::arg("epoch"),
+           "The positions one epoch visits, in order.");
+  m.def("balanced_weights", &balanced_weights, py::arg("labels"),
+        "Per-sample weights 1 / (count of its label): every class drawn equally often.");
+
   py::class_<Loader, std::shared_ptr<Loader>>(m, "Loader")
       .def(py::init([](std::shared_ptr<Source> source, std::vector<int64_t> indices,
                        int64_t batch_size, bool shuffle, bool drop_last, uint64_t seed,
-                       int64_t num_workers, int64_t prefetch, bool pin_memory) {
+                       int64_t num_workers, int64_t prefetch, bool pin_memory,
+                       std::shared_ptr<WeightedSampler> sampler) {
              LoaderOptions o;
              o.batch_size = batch_size;
              o.shuffle = shuffle;
@@ -314,13 +327,18 @@ void bind_data(py::module_& m) {
              o.num_workers = num_workers;
              o.prefetch = prefetch;
              o.pin_memory = pin_memory;
-             return std::make_shared<Loader>(std::move(source), std::move(indices), o);
+             return std::make_shared<Loader>(std::move(source), std::move(indices), o,
+                                             std::move(sampler));
            }),
            py::arg("source"), py::arg("indices"), py::arg("batch_size") = 64,
            py::arg("shuffle") = false, py::arg("drop_last") = false, py::arg("seed") = 0,
-           py::arg("num_workers") = 1, py::arg("prefetch") = 2, py::arg("pin_memory") = false)
+           py::arg("num_workers") = 1, py::arg("prefetch") = 2, py::arg("pin_memory") = false,
+           py::arg("sampler") = nullptr)
       .def("__len__", &Loader::num_batches)
       .def_property_readonly("num_samples", &Loader::num_samples)
+      .def_property_readonly(
+          "sampler",
+          [](const Loader& l) { return std::const_pointer_cast<WeightedSampler>(l.sampler()); })
       .def("epoch", &Loader::epoch, py::arg("epoch") = 0,
            "Start one pass; the iterator owns its worker threads.");
 }

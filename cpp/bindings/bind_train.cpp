@@ -293,7 +293,16 @@ void bind_train(py::module_& m) {
       .def("check_labels", &Loss::check_labels, py::arg("labels"), py::arg("outputs"))
       .def("correct", &Loss::correct, py::arg("output"), py::arg("labels"))
       .def("probabilities", &Loss::probabilities, py::arg("output"))
-      .def("output_for", &Loss::output_for, py::arg("probabilities"));
+      .def("output_for", &Loss::output_for, py::arg("probabilities"))
+      .def(
+          "with_class_weights",
+          [](const Loss& loss, std::vector<double> weights) {
+            LossConfig config = loss.config();
+            config.class_weights = std::move(weights);
+            return Loss(std::move(config));
+          },
+          py::arg("weights"),
+          "The same loss with these class weights (checked as at construction).");
 
   py::enum_<TtaAugmentation>(m, "TtaAugmentation", "The views test-time augmentation can add")
       .value("HFLIP", TtaAugmentation::kHFlip)
@@ -378,6 +387,7 @@ void bind_train(py::module_& m) {
       .def_property("head_only", &Engine::head_only, &Engine::set_head_only)
       .def_property("tta", &Engine::tta, &Engine::set_tta)
       .def_property("lr", &Engine::lr, &Engine::set_lr)
+      .def("set_class_weights", &Engine::set_class_weights, py::arg("weights"))
       .def_property(
           "lrs", [](Engine& e) { return e.optimizer().lrs(); },
           [](Engine& e, const std::vector<double>& lrs) { e.optimizer().set_lrs(lrs); },

@@ -281,6 +281,29 @@ class EpochIterator:
     def __len__(self) -> int: ...
     def __next__(self) -> Tuple[torch.Tensor, torch.Tensor]: ...
 
+class WeightedSampler:
+    """The positions an epoch visits when samples are drawn by weight (torch's
+    WeightedRandomSampler), from (seed, epoch) alone."""
+
+    def __init__(
+        self, weights: Sequence[float], num_samples: int, replacement: bool = ...
+    ) -> None: ...
+    @property
+    def weights(self) -> List[float]:
+        """One weight per position."""
+    @property
+    def num_samples(self) -> int:
+        """Draws per epoch."""
+    @property
+    def replacement(self) -> bool:
+        """Whether a position may be drawn more than once an epoch."""
+    def __len__(self) -> int: ...
+    def draw(self, seed: int, epoch: int) -> List[int]:
+        """The positions one epoch visits, in order."""
+
+def balanced_weights(labels: Sequence[int]) -> List[float]:
+    """Per-sample weights 1 / (count of its label): every class drawn equally often."""
+
 class Loader:
     """Batches of a Source's samples in a seeded order, built ahead by worker threads."""
 
@@ -295,11 +318,15 @@ class Loader:
         num_workers: int = ...,
         prefetch: int = ...,
         pin_memory: bool = ...,
+        sampler: Optional[WeightedSampler] = ...,
     ) -> None: ...
     def __len__(self) -> int: ...
     @property
     def num_samples(self) -> int:
-        """Samples per epoch."""
+        """Samples per epoch (a sampler's draws, else every index once)."""
+    @property
+    def sampler(self) -> Optional[WeightedSampler]:
+        """The sampler the epochs draw with, or None."""
     def epoch(self, epoch: int = ...) -> EpochIterator:
         """Start one pass; the iterator owns its worker threads."""
 
@@ -691,6 +718,8 @@ class Loss:
 
     def __init__(self, config: LossConfig) -> None: ...
     def __call__(self, output: torch.Tensor, labels: torch.Tensor) -> torch.Tensor: ...
+    def with_class_weights(self, weights: Sequence[float]) -> Loss:
+        """The same loss with these class weights (checked as at construction)."""
     def check(self, output: torch.Tensor, labels: torch.Tensor) -> None:
         """ConfigError when output and labels cannot go together."""
     def check_labels(self, labels: torch.Tensor, outputs: int) -> None:
@@ -810,6 +839,8 @@ class Engine:
     lr: float
     lrs: List[float]  # one per parameter group
     param_groups: List[ParamGroup]
+    def set_class_weights(self, weights: Sequence[float]) -> None:
+        """Replaces the loss's class weights (checked as at construction)."""
     @property
     def loss(self) -> Loss:
         """The Loss this engine trains with (its probabilities rule, checks)."""

@@ -423,7 +423,7 @@ def random_split(
     if fractions is None:
         fractions = [x / n for x in lengths]
     by_class: dict = {}
-    for position, label in enumerate(_targets(dataset)):
+    for position, label in enumerate(labels_of(dataset, "stratify=True")):
         by_class.setdefault(int(label), []).append(position)
     parts: List[List[int]] = [[] for _ in fractions]
     for label in sorted(by_class):
@@ -461,18 +461,19 @@ def _counts(fractions: Sequence[float], n: int) -> List[int]:
     return counts
 
 
-def _targets(dataset: Dataset) -> List[int]:
-    """Labels of a dataset's samples in order, without loading images."""
+def labels_of(dataset: Dataset, needed_by: str) -> List[int]:
+    """Labels of a dataset's samples in order, without loading images; `needed_by` names what asks
+    (for the error on a dataset without targets)."""
     if isinstance(dataset, Subset):
         root = dataset.dataset
         while isinstance(root, Subset):
             root = root.dataset
-        labels = _targets(root)
+        labels = labels_of(root, needed_by)
         return [labels[i] for i in dataset.indices_]  # a Subset's indices are its root's
     targets = getattr(dataset, "targets", None)
     if targets is None:
         raise ConfigError(
-            f"stratify=True needs a dataset with targets, {type(dataset).__name__} has none"
+            f"{needed_by} needs a dataset with targets, {type(dataset).__name__} has none"
         )
     return [int(t) for t in targets]
 

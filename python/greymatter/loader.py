@@ -11,7 +11,15 @@ never caches. The cache belongs to the dataset, so loaders over subsets of one I
 ``cache_info()`` reports it.
 
 ``pin_memory``: page-locked batch buffers for faster copies to a GPU; only with a CUDA build of
-torch, otherwise accepted and ignored. """
+torch, otherwise accepted and ignored.
+
+``sampler``: draw each epoch's samples by weight instead of visiting each once (imbalanced
+classes): ``"balanced"`` (every class equally often: weight 1 / its class count), one weight per
+sample (a list, tensor or array), or a ``torch.utils.data.WeightedRandomSampler`` (its weights,
+num_samples and replacement). ``num_samples`` draws per epoch (default: the dataset's size),
+``replacement=True`` by default (without it each sample comes at most once). The draws are made in
+C++ from (seed, epoch), so they are the same for any ``num_workers``; a sample drawn twice in an
+epoch gets two different augmentations. A sampler excludes ``shuffle=True``, as in torch. """
 import warnings
 from typing import Optional
 
@@ -19,7 +27,7 @@ import torch
 
 from . import _core
 from ._core import ConfigError
-from .datasets import Dataset
+from .datasets import Dataset, labels_of
 
 __all__ = ["DataLoader"]
 
@@ -43,10 +51,19 @@ class DataLoader:
             (see the module's docstring).
         pin_memory: page-locked batches for faster copies to a GPU (CUDA builds of torch only).
         prefetch: batches each worker builds ahead.
+        sampler: draw each epoch's samples by weight instead of visiting each once:
+            ``"balanced"`` (every class equally often), one weight per sample (a list, tensor or
+            array), or a ``torch.utils.data.WeightedRandomSampler`` (its weights, num_samples and
+            replacement); drawn in C++ from (seed, epoch). Excludes ``shuffle=True``.
+        replacement: with a sampler: draw with replacement (a sample may come several times an
+            epoch, each time with its own augmentation) or without (each at most once).
+        num_samples: with a sampler: draws per epoch; None: the dataset's size.
 
     Raises:
         ConfigError: not a greymatter dataset, a bad ``batch_size`` or ``cache``, or
-            ``cache=True`` when the images would not fit in memory.
+            ``cache=True`` when the images would not fit in memory; a bad sampler (weights of the
+            wrong length, negative or all zero; with shuffle=True; num_samples without
+            replacement beyond the samples with a weight).
     """
 
     def __init__(
@@ -60,6 +77,9 @@ class DataLoader:
         cache=None,
         pin_memory: bool = False,
         prefetch: int = 2,
+        sampler=None,
+        replacement: bool = True,
+        num_samples: Optional[int] = None,
     ) -> None:
         if not isinstance(dataset, Dataset):
             raise ConfigError(
@@ -83,6 +103,8 @@ class DataLoader:
         self._indices = (
             dataset.indices if dataset.indices is not None else list(range(len(dataset)))
         )
+        self.sampler = sampler
+        self._sampler = _weighted_sampler(dataset, sampler, replacement, num_samples, self.shuffle)
         self._loader = _core.Loader(
             dataset.source,
             self._indices,
@@ -93,6 +115,7 @@ class DataLoader:
             num_workers=self.num_workers,
             prefetch=self.prefetch,
             pin_memory=self.pin_memory,
+            sampler=self._sampler,
         )
         self._cache_estimate = 0
         self._cache_enabled = self._setup_cache(cache)
@@ -150,6 +173,11 @@ class DataLoader:
         return _Epoch(self._loader.epoch(epoch), self.dataset)
 
     @property
+    def weighted_sampler(self) -> Optional["_core.WeightedSampler"]:
+        """The C++ sampler this loader draws with (weights, num_samples, replacement), or None."""
+        return self._sampler
+
+    @property
     def core(self) -> "_core.Loader":
         """The C++ loader, for the engine (no Python per batch)."""
         return self._loader
@@ -159,7 +187,7 @@ class DataLoader:
             f"DataLoader(batch_size={self.batch_size}, shuffle={self.shuffle}, "
             f"num_workers={self.num_workers}, "
             f"seed={self.seed}, drop_last={self.drop_last}, cache={self._cache_enabled}, "
-            f"batches={len(self)})"
+            f"{_describe_sampler(self.sampler, self._sampler)}batches={len(self)})"
         )
 
 
@@ -191,6 +219,61 @@ class _Epoch:
                     stacklevel=2,
                 )
             raise
+
+
+def _weighted_sampler(dataset, sampler, replacement, num_samples, shuffle):
+    """The C++ WeightedSampler a DataLoader's sampler argument describes, or None."""
+    if sampler is None:
+        if num_samples is not None or replacement is not True:
+            raise ConfigError(
+                "num_samples and replacement are settings of a sampler: pass sampler="
+            )
+        return None
+    if shuffle:
+        raise ConfigError(
+            "sampler and shuffle=True exclude each other (the sampler draws the order); "
+            "drop shuffle=True"
+        )
+    if isinstance(sampler, torch.utils.data.WeightedRandomSampler):
+        weights = sampler.weights.tolist()
+        num_samples, replacement = sampler.num_samples, sampler.replacement
+    elif isinstance(sampler, str):
+        if sampler != "balanced":
+            raise ConfigError(
+                f"sampler={sampler!r}: use 'balanced', one weight per sample, or a "
+                "torch.utils.data.WeightedRandomSampler"
+            )
+        weights = _core.balanced_weights(labels_of(dataset, "sampler='balanced'"))
+    elif isinstance(sampler, torch.utils.data.Sampler):
+        raise ConfigError(
+            f"sampler={type(sampler).__name__}: greymatter draws in C++ and takes 'balanced', "
+            "one weight per sample, or a WeightedRandomSampler; for a subset use gm.Subset"
+        )
+    else:
+        try:
+            weights = [float(w) for w in torch.as_tensor(sampler, dtype=torch.float64).flatten()]
+        except (TypeError, ValueError, RuntimeError):
+            raise ConfigError(
+                f"sampler must be 'balanced', one weight per sample or a WeightedRandomSampler, "
+                f"got {type(sampler).__name__}"
+            ) from None
+    if len(weights) != len(dataset):
+        raise ConfigError(
+            f"sampler has {len(weights)} weights for a dataset of {len(dataset)} samples: give one "
+            "weight per sample"
+        )
+    if num_samples is None:
+        num_samples = len(weights)
+    if not isinstance(num_samples, int) or isinstance(num_samples, bool):
+        raise ConfigError(f"num_samples must be a positive integer, got {num_samples!r}")
+    return _core.WeightedSampler(weights, num_samples, bool(replacement))
+
+
+def _describe_sampler(given, sampler) -> str:
+    if sampler is None:
+        return ""
+    what = repr(given) if isinstance(given, str) else "weights"
+    return f"sampler={what}, num_samples={sampler.num_samples}, replacement={sampler.replacement}, "
 
 
 def _skipped_count(dataset) -> int:

@@ -64,7 +64,7 @@ def photo(name: str):
 def make_image_folder(
     root,
     classes: Union[int, Sequence[str]] = 4,
-    per_class: int = 8,
+    per_class: Union[int, Sequence[int]] = 8,
     size: Union[Size, Sequence[Size]] = 64,
     variants: Iterable[Tuple[str, str]] = (("jpg", "RGB"),),
     seed: int = 0,
@@ -73,6 +73,7 @@ def make_image_folder(
     """Writes ``root/<class>/<class>_<k>.<ext>`` and returns ``root`` as a Path.
 
     classes: a number (named after the photos) or names (photo i goes to class i, cycling).
+    per_class: images per class, or one count per class (an imbalanced folder: [40, 4]).
     size: (h, w) or int (square) of every image, or a list of sizes used in turn.
     variants: (format, mode) pairs used in turn, e.g. ALL_VARIANTS; format is jpg, png or bmp, mode
     is a PIL mode (RGB, L, RGBA, P, I;16). JPEG and BMP only take RGB and L. 16-bit images hold the
@@ -86,6 +87,9 @@ def make_image_folder(
         raise ValueError("classes must name at least one class")
     for name in names:
         _check_class_name(name)
+    counts = [per_class] * len(names) if isinstance(per_class, int) else list(per_class)
+    if len(counts) != len(names):
+        raise ValueError(f"per_class has {len(counts)} counts for {len(names)} classes")
     sizes = _sizes(size)
     variants = [(fmt.lower().lstrip("."), mode) for fmt, mode in variants]
     for fmt, mode in variants:
@@ -103,7 +107,7 @@ def make_image_folder(
         src = sources[c % len(PHOTOS)]
         folder = root / name
         folder.mkdir(parents=True, exist_ok=True)
-        for k in range(per_class):
+        for k in range(counts[c]):
             fmt, mode = variants[counter % len(variants)]
             h, w = sizes[counter % len(sizes)]
             counter += 1

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "greymatter/data/random.h"
 #include "greymatter/errors.h"
 
 namespace greymatter::data {
@@ -80,7 +81,10 @@ Image ImageSource::sample_image(const SampleKey& key, std::vector<StepTrace>* tr
   else
     im = prefix;  // a cached image stays in the cache
   if (!pipeline_->has_random_steps()) return im;
-  return pipeline_->run_random(std::move(im), key.seed, key.epoch, key.index, trace);
+  // A sample drawn again in the same epoch gets fresh augmentation draws; the first draw keeps the
+  // key's own seed, so loaders without a sampler are unchanged.
+  const uint64_t seed = key.draw == 0 ? key.seed : mix64(key.seed ^ mix64(uint64_t(key.draw)));
+  return pipeline_->run_random(std::move(im), seed, key.epoch, key.index, trace);
 }
 
 void ImageSource::record_skip(int64_t index, const std::string& reason) const {

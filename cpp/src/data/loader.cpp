@@ -10,8 +10,11 @@
 namespace greymatter::data {
 
 Loader::Loader(std::shared_ptr<const Source> source, std::vector<int64_t> indices,
-               LoaderOptions options)
-    : source_(std::move(source)), indices_(std::move(indices)), options_(options) {
+               LoaderOptions options, std::shared_ptr<const WeightedSampler> sampler)
+    : source_(std::move(source)),
+      indices_(std::move(indices)),
+      options_(options),
+      sampler_(std::move(sampler)) {
   if (!source_) throw ConfigError("Loader needs a dataset");
   if (options_.batch_size < 1)
     throw ConfigError("batch_size must be >= 1, got " + std::to_string(options_.batch_size));
@@ -23,6 +26,18 @@ Loader::Loader(std::shared_ptr<const Source> source, std::vector<int64_t> indice
     if (i < 0 || i >= source_->size())
       throw ConfigError("index " + std::to_string(i) + " out of range for a dataset of " +
                         std::to_string(source_->size()) + " samples");
+  if (sampler_) {
+    if (options_.shuffle)
+      throw ConfigError("a sampler decides the order itself: it excludes shuffle=True");
+    if (sampler_->size() != static_cast<int64_t>(indices_.size()))
+      throw ConfigError("the sampler has " + std::to_string(sampler_->size()) +
+                        " weights for a dataset of " + std::to_string(indices_.size()) +
+                        " samples: give one weight per sample");
+  }
+}
+
+int64_t Loader::num_samples() const {
+  return sampler_ ? sampler_->num_samples() : static_cast<int64_t>(indices_.size());
 }
 
 int64_t Loader::num_batches() const {
@@ -31,18 +46,29 @@ int64_t Loader::num_batches() const {
 }
 
 std::unique_ptr<EpochIterator> Loader::epoch(int64_t epoch) const {
-  const auto positions = epoch_order(num_samples(), options_.shuffle, options_.seed, epoch);
+  // Drawn here, in the consumer's thread: the order never depends on the workers.
+  const auto positions = sampler_
+                             ? sampler_->draw(options_.seed, epoch)
+                             : epoch_order(num_samples(), options_.shuffle, options_.seed, epoch);
   std::vector<int64_t> order(positions.size());
   for (size_t i = 0; i < positions.size(); ++i)
     order[i] = indices_[static_cast<size_t>(positions[i])];
   if (options_.drop_last) order.resize(static_cast<size_t>(num_batches() * options_.batch_size));
-  return std::make_unique<EpochIterator>(source_, std::move(order), options_, epoch);
+  std::vector<int64_t> draws;
+  if (sampler_ && sampler_->replacement()) {
+    std::vector<int64_t> seen(indices_.size(), 0);
+    draws.resize(order.size());
+    for (size_t i = 0; i < order.size(); ++i) draws[i] = seen[size_t(positions[i])]++;
+  }
+  return std::make_unique<EpochIterator>(source_, std::move(order), options_, epoch,
+                                         std::move(draws));
 }
 
 EpochIterator::EpochIterator(std::shared_ptr<const Source> source, std::vector<int64_t> order,
-                             LoaderOptions options, int64_t epoch)
+                             LoaderOptions options, int64_t epoch, std::vector<int64_t> draws)
     : source_(std::move(source)),
       order_(std::move(order)),
+      draws_(std::move(draws)),
       options_(options),
       epoch_(epoch),
       num_batches_((static_cast<int64_t>(order_.size()) + options.batch_size - 1) /
@@ -95,7 +121,8 @@ EpochIterator::Slot EpochIterator::build(int64_t batch_index) {
     const int64_t stride = slot.batch.images[0].numel();
     int64_t filled = 0;
     for (int64_t i = begin; i < end; ++i) {
-      const SampleKey key{options_.seed, epoch_, order_[static_cast<size_t>(i)]};
+      const SampleKey key{options_.seed, epoch_, order_[static_cast<size_t>(i)],
+                          draws_.empty() ? 0 : draws_[static_cast<size_t>(i)]};
       const int64_t label = source_->load(key, images + filled * stride);
       if (label == Source::kSkipped) continue;
       labels[filled++] = label;

@@ -101,6 +101,13 @@ void Engine::set_scheduler(const SchedulerConfig& config) {
     optimizer_->set_momenta(std::vector<double>(optimizer_->groups().size(), *momentum));
 }
 
+void Engine::set_class_weights(std::vector<double> weights) {
+  LossConfig config = options_.loss;
+  config.class_weights = std::move(weights);
+  loss_ = Loss(config);
+  options_.loss = std::move(config);
+}
+
 double Engine::scheduler_epoch_end(std::optional<double> metric) {
   if (scheduler_)
     if (auto lrs = scheduler_->after_epoch(metric, optimizer_->lrs())) optimizer_->set_lrs(*lrs);

@@ -5,6 +5,8 @@ model table (greymatter.models.model_entry) with the arguments its constructor t
 from pathlib import Path
 from typing import Dict, Optional
 
+import torch
+
 from .. import transforms as T
 from .._core import ConfigError
 from ..datasets import FashionMNIST, ImageFolder, MNIST, Subset, random_split
@@ -197,7 +199,8 @@ def model_kwargs(entry: ModelEntry, spec: ImageSpec, num_classes: int, args, **o
 
 def build_model(args, spec: ImageSpec, num_classes: int):
     """The model --model names, for this input and these classes, with --dropout, --hidden,
-    --size-inner."""
+    --size-inner; its initial weights drawn from --seed, so a command builds the same model in any
+    process."""
     entry = model_entry(args.model)
     hidden = None
     if args.hidden is not None:
@@ -218,6 +221,7 @@ def build_model(args, spec: ImageSpec, num_classes: int):
         hidden=hidden,
         size_inner=args.size_inner,
     )
+    torch.manual_seed(args.seed)
     try:
         return entry.build(**kwargs)
     except ConfigError:

@@ -4,7 +4,7 @@ DataError, an unwritable --out), 1 for a failed run (TrainingError), 130 for Ctr
 import sys
 
 from ..datasets import set_max_image_pixels
-from . import evaluate, export, predict, sweep, train
+from . import evaluate, export, lr_find, predict, sweep, train
 from .parser import build_parser
 
 __all__ = ["main"]
@@ -18,6 +18,7 @@ def main(argv=None) -> int:
         return e.code if isinstance(e.code, int) else 0
     commands = {
         "train": lambda a: train.train(a, argv),
+        "lr-find": lr_find.lr_find,
         "evaluate": evaluate.evaluate,
         "predict": predict.predict,
         "export": export.export,

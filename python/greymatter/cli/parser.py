@@ -1,7 +1,9 @@
-"""The `greymatter` command: `train`, `evaluate`, `predict`, `export`, `sweep`;
+"""The `greymatter` command: `train`, `lr-find`, `evaluate`, `predict`, `export`, `sweep`;
 `greymatter <command> --help` for each.
 
     greymatter train --data fashion-mnist --model mnistnet --epochs 2 --out runs/x
+    greymatter train --resume runs/x
+    greymatter lr-find --data fashion-mnist --model mnistnet
     greymatter evaluate --checkpoint runs/x/best.pth
     greymatter predict --checkpoint runs/x/best.pth shoe.png bag.jpg
     greymatter export --checkpoint runs/x/best.pth --out model.onnx
@@ -29,9 +31,10 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="greymatter", description="Train image classifiers fast, from the shell.")
     sub = p.add_subparsers(
-        dest="command", required=True, metavar="{train,evaluate,predict,export,sweep}"
+        dest="command", required=True, metavar="{train,lr-find,evaluate,predict,export,sweep}"
     )
     _train_parser(sub)
+    _lr_find_parser(sub)
     _evaluate_parser(sub)
     _predict_parser(sub)
     _export_parser(sub)
@@ -54,28 +57,18 @@ def _train_parser(sub) -> None:
         help="train a model; write checkpoint, metadata, history and plots to --out",
         description="Train a model on Fashion-MNIST, MNIST-format IDX files or an image folder "
         "(one sub-folder per class) and write the run to --out: best.pth, best.json, "
-        "best.resume.pth, run.json, history.csv, curves.png, metrics.png and, with test "
-        "data, confusion_matrix.png.",
+        "best.resume.pth, best.log.csv (a row per epoch, written as it ends), run.json, "
+        "history.csv, curves.png, metrics.png and, with test data, confusion_matrix.png. "
+        "--resume DIR finishes an interrupted run with its own arguments.",
     )
-    t.add_argument(
-        "--data",
-        default="fashion-mnist",
-        help="'fashion-mnist', a folder of MNIST IDX files, or an image folder (default: "
-        "fashion-mnist)",
-    )
+    _data_and_model_arguments(t)
     t.add_argument(
         "--test",
         default=None,
         metavar="DIR",
         help="test image folder (IDX data uses its own test files)",
     )
-    t.add_argument("--model", default="mnistnet", choices=model_names(), help="default: mnistnet")
     t.add_argument("--epochs", type=int, default=5)
-    t.add_argument("--lr", type=positive_float, default=1e-3)
-    t.add_argument("--batch-size", type=positive_int, default=64)
-    t.add_argument("--optimizer", default="adam", choices=("adam", "adamw", "sgd"))
-    t.add_argument("--weight-decay", type=non_negative_float, default=0.0)
-    t.add_argument("--momentum", type=non_negative_float, default=0.0, help="for sgd")
     t.add_argument("--scheduler", default=None, choices=("plateau", "cosine", "onecycle"))
     t.add_argument(
         "--early-stopping",
@@ -84,6 +77,59 @@ def _train_parser(sub) -> None:
         metavar="PATIENCE",
         help="stop after this many epochs without a better validation accuracy",
     )
+    t.add_argument(
+        "--min-delta",
+        type=non_negative_float,
+        default=0.0,
+        help="for --early-stopping: the least gain in validation accuracy that counts",
+    )
+    t.add_argument(
+        "--balance",
+        default=None,
+        choices=("sampler", "weights"),
+        help="imbalanced classes: draw every class equally often (sampler) or weight the loss by "
+        "n / (classes x class count) (weights)",
+    )
+    t.add_argument("--out", default="runs/train", help="run folder (default: runs/train)")
+    t.add_argument(
+        "--resume",
+        default=None,
+        metavar="DIR",
+        help="finish the interrupted run in DIR (its arguments are read from DIR/run.json; give "
+        "no others)",
+    )
+
+
+def _lr_find_parser(sub) -> None:
+    f = sub.add_parser(
+        "lr-find",
+        help="learning-rate range test: loss against lr, and a suggested lr",
+        description="Trains one batch per step with the learning rate growing from --start to "
+        "--end, prints the suggested lr (a tenth of the lr at the lowest smoothed loss) and "
+        "writes lr_find.png and lr_find.csv to --out. Data, model and optimizer arguments are "
+        "those of greymatter train.",
+    )
+    _data_and_model_arguments(f)
+    f.add_argument("--start", type=positive_float, default=1e-7, help="first lr (default: 1e-7)")
+    f.add_argument("--end", type=positive_float, default=10.0, help="last lr (default: 10)")
+    f.add_argument("--steps", type=int, default=100, help="steps, one batch each (default: 100)")
+    f.add_argument("--out", default="runs/lr-find", help="folder for the plot and the table")
+
+
+def _data_and_model_arguments(t) -> None:
+    """What `train` and `lr-find` share: data, model, optimizer, loader and image options."""
+    t.add_argument(
+        "--data",
+        default="fashion-mnist",
+        help="'fashion-mnist', a folder of MNIST IDX files, or an image folder (default: "
+        "fashion-mnist)",
+    )
+    t.add_argument("--model", default="mnistnet", choices=model_names(), help="default: mnistnet")
+    t.add_argument("--lr", type=positive_float, default=1e-3)
+    t.add_argument("--batch-size", type=positive_int, default=64)
+    t.add_argument("--optimizer", default="adam", choices=("adam", "adamw", "sgd"))
+    t.add_argument("--weight-decay", type=non_negative_float, default=0.0)
+    t.add_argument("--momentum", type=non_negative_float, default=0.0, help="for sgd")
     t.add_argument(
         "--val-fraction", type=float, default=0.1, help="share of the training data for validation"
     )
@@ -96,7 +142,6 @@ def _train_parser(sub) -> None:
     )
     t.add_argument("--seed", type=int, default=42)
     t.add_argument("--num-workers", type=int, default=2, help="loader threads")
-    t.add_argument("--out", default="runs/train", help="run folder (default: runs/train)")
     m = t.add_argument_group("model options")
     m.add_argument(
         "--hidden", default=None, help="hidden layer sizes, comma-separated (default: the model's)"
@@ -119,6 +164,24 @@ def _train_parser(sub) -> None:
         help="transfer, mobilenet_v2: IMAGENET1K_V1, IMAGENET1K_V2, a .pth file, or none",
     )
     m.add_argument("--unfreeze", action="store_true", help="transfer: train the backbone too")
+    m.add_argument(
+        "--fine-tune",
+        action="store_true",
+        help="transfer: --frozen-epochs with the backbone frozen, then --epochs with everything "
+        "training, the backbone at --lr x --lr-mult",
+    )
+    m.add_argument(
+        "--frozen-epochs",
+        type=positive_int,
+        default=1,
+        help="--fine-tune: epochs of the head alone (default: 1)",
+    )
+    m.add_argument(
+        "--lr-mult",
+        type=positive_float,
+        default=0.1,
+        help="--fine-tune: the backbone's lr as a multiple of --lr (default: 0.1)",
+    )
     i = t.add_argument_group("image folders")
     i.add_argument(
         "--image-size",
@@ -231,7 +294,9 @@ def _sweep_parser(sub) -> None:
     s = sub.add_parser(
         "sweep",
         help="train one model per configuration of a grid and print the results table",
-        description="Lists are comma-separated: --lr 1e-4,1e-3 --size-inner 10,100 is a 2x2 grid.",
+        description="Lists are comma-separated: --lr 1e-4,1e-3 --size-inner 10,100 is a 2x2 grid. "
+        "With --strategy optuna a value may be a range Optuna samples: --lr log:1e-5:1e-1, "
+        "--dropout float:0:0.5, --size-inner int:10:1000.",
     )
     s.add_argument(
         "--data",
@@ -273,7 +338,16 @@ def _sweep_parser(sub) -> None:
     s.add_argument("--strategy", default="grid", choices=("grid", "optuna"))
     s.add_argument("--n-trials", type=int, default=None, help="optuna: trials in all")
     s.add_argument(
-        "--storage", default=None, help="optuna: study storage URL, e.g. sqlite:///study.db"
+        "--storage",
+        default=None,
+        help="optuna: study storage URL, e.g. sqlite:///study.db (default: beside --results)",
+    )
+    s.add_argument(
+        "--prune",
+        default=None,
+        choices=("median", "halving"),
+        help="optuna: stop bad trials early (median or successive halving of the per-epoch "
+        "val_acc)",
     )
     i = s.add_argument_group("image folders (read as greymatter train reads them)")
     i.add_argument(

@@ -32,6 +32,7 @@ __all__ = [
     "eval_transform",
     "load_run",
     "write_run",
+    "read_run_command",
     "per_channel",
 ]
 
@@ -73,16 +74,42 @@ def eval_transform(spec: ImageSpec):
 
 
 def write_run(
-    out: Path, spec: ImageSpec, data: Dict, command: List[str], results: Optional[Dict] = None
+    out: Path,
+    spec: ImageSpec,
+    data: Dict,
+    command: List[str],
+    results: Optional[Dict] = None,
+    finished: bool = True,
 ) -> None:
+    """run.json; `train` writes it when it starts (finished=False: what `train --resume` reads
+    the run's arguments from) and again when it ends."""
     payload = {
         "format": RUN_FORMAT,
         "image": spec.to_json(),
         "data": data,
         "command": command,
         "test": results,
+        "finished": finished,
     }
     (out / RUN_FILE).write_text(json.dumps(payload, indent=2) + "\n")
+
+
+def read_run_command(folder) -> Dict:
+    """run.json of a run folder (for `train --resume`), or a ConfigError saying what is missing."""
+    path = Path(folder) / RUN_FILE
+    try:
+        payload = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(
+            f"--resume {folder}: no {RUN_FILE} there; give the --out folder of a greymatter train "
+            "run"
+        ) from None
+    except (OSError, ValueError) as e:
+        raise DataError(f"{path}: not a readable run file ({e})") from None
+    command = payload.get("command") if isinstance(payload, dict) else None
+    if not isinstance(command, list) or command[1:2] != ["train"]:
+        raise DataError(f"{path}: has no greymatter train command to resume")
+    return payload
 
 
 class LoadedRun:

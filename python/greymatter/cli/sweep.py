@@ -16,6 +16,7 @@ from .._core import ConfigError
 from ..datasets import FashionMNIST, MNIST, Subset, random_split
 from ..models import model_entry
 from ..sweep import sweep as run_sweep
+from ..sweep.grid import RANGE_KINDS
 from ..sweep.run import ModelByName
 from .inputs import check_split_options, data_kind, image_spec, load_split, model_kwargs
 from .values import non_negative_float, positive_float, positive_int, probability
@@ -69,6 +70,19 @@ class SweepData:
         return Subset(train, range(min(self.train_size, len(train)))) if self.train_size else train
 
 
+def parse_values(flag: str, text: str, kind):
+    """A comma-separated list, or for --strategy optuna a range "log:LOW:HIGH", "float:LOW:HIGH" or
+    "int:LOW:HIGH" (grid.py)."""
+    head, _, rest = text.partition(":")
+    if head.strip() not in RANGE_KINDS or kind is str:
+        return parse_list(flag, text, kind)
+    ends = rest.split(":")
+    if len(ends) != 2:
+        raise ConfigError(f"--{flag.replace('_', '-')}: a range is {head}:LOW:HIGH, got {text!r}")
+    number = int if head.strip() == "int" else float
+    return (head.strip(), *parse_list(flag, ",".join(ends), number))
+
+
 def parse_list(flag: str, text: str, kind) -> list:
     values = []
     for item in text.split(","):
@@ -84,7 +98,7 @@ def parse_list(flag: str, text: str, kind) -> list:
 
 def sweep(args) -> int:
     grid = {
-        key: parse_list(flag, getattr(args, flag), kind)
+        key: parse_values(flag, getattr(args, flag), kind)
         for flag, (key, kind) in SWEEP_GRID.items()
         if getattr(args, flag) is not None
     }
@@ -140,6 +154,7 @@ def sweep(args) -> int:
             strategy=args.strategy,
             n_trials=args.n_trials,
             storage=args.storage,
+            prune=args.prune or False,
             retry_failed=args.retry_failed,
             model_kwargs=fixed,
             progress=sys.stderr.isatty(),
@@ -152,19 +167,33 @@ def sweep(args) -> int:
 
 
 def _print_table(df, keys: List[str], results) -> None:
+    """The table, the best configuration (Optuna: the study's best trial) and a count by status."""
     print(
         df.drop(columns=["error"] if df["error"].isna().all() else []).to_string(
             index=False, float_format=lambda v: f"{v:.4g}"
         )
     )
     ok = df[df["status"] == "ok"]
-    if len(ok):
+    study_best = df.attrs.get("best")
+    if study_best is not None:
+        print(
+            f"best: trial {study_best['trial']}: "
+            + ", ".join(
+                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                for k, v in study_best["params"].items()
+            )
+            + f" (val_acc {study_best['value']:.4f})"
+        )
+    elif len(ok):
         best = ok.loc[ok["val_acc"].idxmax()]
         print(
             "best: "
             + ", ".join(f"{k}={best[k]}" for k in keys)
             + f" (val_acc {best['val_acc']:.4f})"
         )
+    pruned = int((df["status"] == "pruned").sum())
     print(
-        f"{len(ok)} of {len(df)} configurations ok" + (f"; results in {results}" if results else "")
+        f"{len(ok)} of {len(df)} configurations ok"
+        + (f", {pruned} pruned" if pruned else "")
+        + (f"; results in {results}" if results else "")
     )

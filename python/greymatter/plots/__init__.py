@@ -17,6 +17,7 @@ This package re-exports; each module draws one kind of plot:
   grad_cam.py         gradcam
   feature_map_grid.py feature_maps
   sweeps.py           sweep_heatmap
+  lr_finder.py        lr_finder
   topk_bars.py        topk
 with shared helpers: _figures.py (PlotFigure, _save), _arrays.py (inputs as numpy arrays, labels,
 log-probabilities), _images.py (an image for imshow, a grid of image axes) and _layers.py (the
@@ -27,6 +28,7 @@ from .feature_map_grid import feature_maps
 from .grad_cam import gradcam
 from .image_grids import predictions, samples, top_losses
 from .layer_filters import filters
+from .lr_finder import lr_finder
 from .sweeps import sweep_heatmap
 from .topk_bars import topk
 from .training_curves import curves, metrics_2x2
@@ -42,5 +44,6 @@ __all__ = [
     "gradcam",
     "feature_maps",
     "sweep_heatmap",
+    "lr_finder",
     "topk",
 ]

@@ -1,5 +1,5 @@
 """A sweep's results as a heatmap (sweep_heatmap): one metric over two grid keys, e.g. lr x
-size_inner, with the best cell outlined."""
+size_inner, with the best cell outlined and cells of trials Optuna pruned marked "pruned"."""
 import math
 from typing import Optional
 
@@ -41,6 +41,10 @@ def sweep_heatmap(
 ):
     """Heatmap of ``value`` over a grid, cells annotated, the best cell outlined.
 
+    With a ``status`` column, a cell whose configurations were all pruned (status "pruned": Optuna
+    stopped them early, so the value is not comparable) is hatched and labelled "pruned" under its
+    value, and never chosen as the best.
+
     Args:
         df: one row per configuration, e.g. gm.sweep's result (a DataFrame or what makes one).
         x: the column along the horizontal axis.
@@ -55,7 +59,8 @@ def sweep_heatmap(
 
     Returns:
         A matplotlib Figure (shown inline in Jupyter); ``fig.matrix`` is the grid as a DataFrame,
-        ``fig.best`` {y, x, value} of the best cell.
+        ``fig.pruned`` which cells are pruned (a DataFrame of bools), ``fig.best`` {y, x, value} of
+        the best cell.
 
     Raises:
         ConfigError: a missing column or an empty table.
@@ -77,11 +82,16 @@ def sweep_heatmap(
             "y": df[y].map(_sweep_key),
             "x": df[x].map(_sweep_key),
             "v": pd.to_numeric(df[value], errors="coerce"),
+            "pruned": (df["status"] == "pruned") if "status" in df.columns else False,
         }
     )
-    grid = keyed.groupby(["y", "x"], sort=False)["v"].agg(agg).unstack("x")
-    grid = grid.reindex(index=_sweep_order(keyed["y"]), columns=_sweep_order(keyed["x"]))
+    groups = keyed.groupby(["y", "x"], sort=False)
+    order = {"index": _sweep_order(keyed["y"]), "columns": _sweep_order(keyed["x"])}
+    grid = groups["v"].agg(agg).unstack("x").reindex(**order)
+    pruned = groups["pruned"].all().unstack("x").reindex(**order)
+    pruned = pruned.fillna(False).astype(bool)
     values = grid.to_numpy(dtype=np.float64)
+    is_pruned = pruned.to_numpy()
     best = best or ("min" if "loss" in value else "max")
 
     fig = _figure(
@@ -98,19 +108,26 @@ def sweep_heatmap(
     finite = values[np.isfinite(values)]
     middle = (finite.min() + finite.max()) / 2 if finite.size else 0.0
     for (i, j), v in np.ndenumerate(values):
+        text = "-" if np.isnan(v) else format(v, fmt)
+        if is_pruned[i, j]:
+            text += "\npruned"
+            ax.add_patch(
+                Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="//", edgecolor="0.6")
+            )
         ax.text(
             j,
             i,
-            "-" if np.isnan(v) else format(v, fmt),
+            text,
             ha="center",
             va="center",
             color="white" if np.isfinite(v) and v < middle else "black",
             fontsize=9,
         )
     fig.best = None
-    if finite.size and best in ("max", "min"):
+    candidates = np.where(is_pruned, np.nan, values)
+    if np.isfinite(candidates).any() and best in ("max", "min"):
         i, j = np.unravel_index(
-            np.nanargmax(values) if best == "max" else np.nanargmin(values), values.shape
+            np.nanargmax(candidates) if best == "max" else np.nanargmin(candidates), values.shape
         )
         ax.add_patch(
             Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2.5)
@@ -118,5 +135,6 @@ def sweep_heatmap(
         fig.best = {y: grid.index[i], x: grid.columns[j], value: float(values[i, j])}
     ax.set_title(title or f"{value} by {y} x {x}")
     grid.index.name, grid.columns.name = y, x
-    fig.matrix = grid
+    pruned.index.name, pruned.columns.name = y, x
+    fig.matrix, fig.pruned = grid, pruned
     return _save(fig, save)

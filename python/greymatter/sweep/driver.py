@@ -32,12 +32,14 @@ from .grid import (
     check_values,
     expand,
     factory_parameters,
+    first_point,
     route_keys,
     stable_hash,
 )
 from .run import ModelByName, Plan, as_dataset, resolve_model
-from .search import GridSearch, OptunaSearch
+from .search import GridSearch, OptunaSearch, make_pruner
 from .store import check_results_path, open_store
+from .study import default_storage
 
 __all__ = ["sweep", "RESULT_COLUMNS"]
 
@@ -76,6 +78,7 @@ def sweep(
     strategy: str = "grid",
     n_trials: Optional[int] = None,
     storage: Optional[str] = None,
+    prune=False,
     retry_failed: bool = False,
     progress: bool = True,
 ):
@@ -89,8 +92,11 @@ def sweep(
             TransferClassifier backbone (unless `seed` is a grid key), and a frozen one runs once
             per image for the whole sweep (the Trainer's feature cache), not every epoch of every
             configuration.
-        grid: key -> list of values. Other keys go to the Trainer (lr, weight_decay, optimizer,
-            momentum, ...), the training DataLoader (batch_size, ...) or the run (seed, epochs).
+        grid: key -> list of values, or (strategy="optuna") a range Optuna samples: ("log", lo,
+            hi), ("float", lo, hi) or ("int", lo, hi), e.g. {"lr": ("log", 1e-5, 1e-1),
+            "size_inner": [10, 100, 1000]}. Keys that are not the model's go to the Trainer (lr,
+            weight_decay, optimizer, momentum, ...), the training DataLoader (batch_size, ...) or
+            the run (seed, epochs).
         train: a Dataset, a DataLoader (its dataset and settings; the shuffle seed is the
             configuration's), or a zero-argument function returning one (needed to send the data
             to Dask or process workers).
@@ -114,27 +120,37 @@ def sweep(
         seed: seeds each configuration's model init, shuffle and dropout (a "seed" grid key
             overrides it).
         strategy: "grid" (every configuration) or "optuna" (n_trials configurations picked by
-            Optuna's TPE sampler from the grid's values).
-        n_trials: the configurations strategy="optuna" tries.
-        storage: strategy="optuna"'s study storage, e.g. "sqlite:///study.db" (kept between runs).
+            Optuna's TPE sampler: list values as categories, ranges sampled on their scale).
+        n_trials: the configurations strategy="optuna" tries, counted over the whole study (a
+            re-run, or several sweeps on one storage, together stop at n_trials).
+        storage: strategy="optuna"'s study storage, an RDB URL; default
+            "sqlite:///<results>.optuna.db" beside the results file (in memory with results=None).
+            Sweeps and Dask workers on several machines work on one study through one URL; a re-run
+            continues it (docs/sweep.md).
+        prune: strategy="optuna" only. True or "median" (MedianPruner), "halving"
+            (SuccessiveHalvingPruner) or an optuna.pruners object: each configuration reports its
+            per-epoch val_acc (train_loss without val) to its trial, and a trial the pruner stops
+            ends its training there; its row says status "pruned" with the epochs it trained.
         retry_failed: re-run the configurations the results store holds as failed.
         progress: a progress bar over the configurations.
 
     Returns:
         A pandas DataFrame, one row per configuration: its grid values, then val_acc, val_loss,
         train_acc, train_loss, gap (train_acc - val_acc) of its best epoch, best_epoch, epochs
-        trained, seconds, status ("ok" / "failed") and error.
+        trained, seconds, status ("ok", "pruned" or "failed") and error. Optuna sweeps start with a
+        "trial" column (the trial's number) and name the study's best trial in
+        ``df.attrs["best"]`` ({"trial", "value", "params"}).
 
     Raises:
-        ConfigError: a grid key nothing takes, bad data or settings; all checked before the first
-            configuration trains.
+        ConfigError: a grid key nothing takes, a bad range, bad data or settings; all checked
+            before the first configuration trains.
     """
     make_model = resolve_model(model)
     if strategy not in STRATEGIES:
         raise ConfigError(f"unknown strategy {strategy!r}; choose one of: {', '.join(STRATEGIES)}")
-    if strategy == "grid" and (n_trials is not None or storage is not None):
-        raise ConfigError("n_trials and storage are settings of strategy='optuna'")
-    points = expand(grid)
+    if strategy == "grid" and (n_trials is not None or storage is not None or prune):
+        raise ConfigError("n_trials, storage and prune are settings of strategy='optuna'")
+    points = expand(grid) if strategy == "grid" else [first_point(grid)]
     check_values(grid, trainer_kwargs)
     routes = route_keys(list(grid), make_model)
     if train is None:
@@ -173,6 +189,13 @@ def sweep(
     if strategy == "grid":
         search = GridSearch([make_config(i, p) for i, p in enumerate(points)])
     else:
+        storage = storage if storage is not None else default_storage(results)
+        pruner = make_pruner(prune)
+        if pruner is not None and storage is None and (executor is not None or n_jobs > 1):
+            raise ConfigError(
+                "prune=True with worker processes or Dask needs a study they can reach: give "
+                "results= (the study goes beside it) or storage= (an RDB URL)"
+            )
         search = OptunaSearch(
             grid,
             make_config,
@@ -181,6 +204,7 @@ def sweep(
             study_name=f"greymatter-sweep-{plan.token}",
             seed=plan.seed,
             maximize=val is not None,
+            pruner=pruner,
         )
     store = open_store(results)
     try:
@@ -195,7 +219,11 @@ def sweep(
             runner.close()
     finally:
         store.close()
-    return _dataframe(table, list(grid))
+        search.close()
+    df = _dataframe(table, list(grid), trials=strategy == "optuna")
+    if strategy == "optuna":
+        df.attrs["best"] = search.best()
+    return df
 
 
 def _loop(search, runner, store, known: Dict[str, Dict], bar) -> List:
@@ -233,6 +261,7 @@ def _loop(search, runner, store, known: Dict[str, Dict], bar) -> List:
         BaseException
     ):  # KeyboardInterrupt included: stop what runs, keep what the store has, re-raise
         runner.cancel(list(in_flight))
+        search.cancel(list(in_flight.values()))
         raise
     finally:
         if bar is not None:
@@ -240,16 +269,17 @@ def _loop(search, runner, store, known: Dict[str, Dict], bar) -> List:
     return [(config, rows[key]) for key, config in order.items() if key in rows]
 
 
-def _dataframe(table, keys: List[str]):
+def _dataframe(table, keys: List[str], trials: bool = False):
     import pandas as pd
 
     records = []
     for config, row in table:
-        record = dict(config.params)
+        record = {"trial": config.index} if trials else {}
+        record.update(config.params)
         record.update({c: row.get(c) for c in RESULT_COLUMNS})
         records.append(record)
-    df = pd.DataFrame(records, columns=keys + RESULT_COLUMNS)
-    for c in ("best_epoch", "epochs"):
+    df = pd.DataFrame(records, columns=(["trial"] if trials else []) + keys + RESULT_COLUMNS)
+    for c in ("trial", "best_epoch", "epochs") if trials else ("best_epoch", "epochs"):
         df[c] = df[c].astype("Int64")  # integers that may be missing (failed rows)
     return df
 

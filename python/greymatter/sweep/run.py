@@ -6,7 +6,9 @@ factory and data are.
 Everything random in a configuration comes from its own seed (model init under a lock, loader order,
 dropout through the Trainer), never from the order configurations run in: local, Dask and resumed
 runs agree. An exception inside a configuration becomes a "failed" row; KeyboardInterrupt is not
-caught. This file does not schedule configurations or write the store. """
+caught. An Optuna trial's configuration reports every epoch to its trial (study.TrialReporter) and
+one its pruner stops becomes a "pruned" row with the epochs it trained. This file does not schedule
+configurations or write the store. """
 import contextlib
 import datetime
 import inspect
@@ -26,6 +28,7 @@ from ..loader import DataLoader
 from ..train import Trainer
 from ._process import keep_freed_memory_for_training, single_threaded
 from .grid import Config
+from .study import TrialReporter
 
 __all__ = ["Plan", "run_config", "failed_row", "resolve_model", "ModelByName"]
 
@@ -75,6 +78,8 @@ def _train(plan: Plan, config: Config) -> Dict[str, Any]:
     seed = int(split["run"].get("seed", plan.seed))
     epochs = int(split["run"].get("epochs", plan.epochs))
     trainer = None
+    # An Optuna trial's configuration reports each epoch to it, and stops when it is pruned.
+    reporter = TrialReporter(config.trial) if config.trial is not None else None
     try:
         train_loader, val_loader = build_loaders(plan, split, seed)
         start = (
@@ -82,7 +87,7 @@ def _train(plan: Plan, config: Config) -> Dict[str, Any]:
         )  # training time: building a worker's data once is not this configuration's
         model = build_model(plan, split, seed)
         trainer = Trainer(model, **trainer_settings(plan, split, seed))
-        hist = trainer.fit(train_loader, val_loader, epochs=epochs)
+        hist = trainer.fit(train_loader, val_loader, epochs=epochs, on_epoch=reporter)
     except (
         Exception
     ) as e:  # noqa: BLE001 - one configuration's failure is data for the table, not a crash
@@ -93,7 +98,7 @@ def _train(plan: Plan, config: Config) -> Dict[str, Any]:
     best = hist.rows[hist.best_epoch - 1]
     return _row(
         config,
-        status="ok",
+        status="pruned" if reporter is not None and reporter.pruned else "ok",
         error=None,
         val_acc=best["val_acc"],
         val_loss=best["val_loss"],
@@ -187,6 +192,15 @@ def as_dataset(given, part: str) -> Tuple[Dataset, Dict[str, Any]]:
             "drop_last": given.drop_last,
             "prefetch": given.prefetch,
         }
+        if (
+            given.sampler is not None
+        ):  # only then, so stores written without samplers keep their keys
+            sampler = given.weighted_sampler
+            settings.update(
+                sampler=given.sampler if isinstance(given.sampler, str) else list(sampler.weights),
+                num_samples=sampler.num_samples,
+                replacement=sampler.replacement,
+            )
         return given.dataset, settings
     raise ConfigError(
         f"sweep {part}= takes a greymatter Dataset, a DataLoader, or a zero-argument function "

@@ -21,6 +21,7 @@ __all__ = [
     "optimizer_config",
     "optimizer_kind",
     "param_groups",
+    "group_settings",
     "scheduler_config",
 ]
 
@@ -155,6 +156,25 @@ def param_groups(groups: Sequence[Dict], base) -> List:
             else:
                 raise ConfigError(f"parameter groups have no setting '{key}'")
         out.append(_core.ParamGroup(slots=[int(i) for i in group["params"]], options=options))
+    return out
+
+
+def group_settings(groups) -> List[Dict]:
+    """The inverse of ``param_groups``: torch.optim-style dicts of plain values (slot numbers as
+    ``"params"``), for a resume file.
+
+    Args:
+        groups: ``_core.ParamGroup`` values (``Engine.param_groups``).
+
+    Returns:
+        One dict per group with params, lr, weight_decay, momentum, dampening, nesterov, betas
+        and eps.
+    """
+    out = []
+    for group in groups:
+        o = group.options
+        settings = {field: getattr(o, field) for field in _GROUP_FIELDS}
+        out.append({"params": list(group.slots), **settings, "betas": (o.beta1, o.beta2)})
     return out
 
 

@@ -4,9 +4,9 @@ With a frozen backbone and deterministic transforms (no Random* op, no ColorJitt
 and every configuration of a sweep that shares the backbone weights — would recompute the same
 pooled features. The Trainer instead runs the backbone once per image (``Engine.features``), keeps
 the (N, 1280) float features in this process-wide cache, and trains only the head on them through a
-Loader with the training loader's seed and options, so batches come in the same order. Keys: the
-dataset's source object, its indices, the transform's description, the backbone weights' digest and
-the device. """
+Loader with the training loader's seed, options and sampler, so batches come in the same order.
+Keys: the dataset's source object, its indices, the transform's description, the backbone weights'
+digest and the device. """
 import hashlib
 import threading
 from collections import OrderedDict
@@ -96,6 +96,7 @@ def feature_loader(engine, loader, model, device: str, progress=None) -> "_core.
         seed=loader.seed,
         num_workers=0,
         prefetch=loader.prefetch,
+        sampler=loader.weighted_sampler,
     )
 
 

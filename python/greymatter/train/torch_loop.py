@@ -129,6 +129,12 @@ class TorchLoop:
         self.optimizer_steps = 0
         self.tta = _core.TestTimeAugmentation()  # the engine's test-time augmentation, same views
 
+    def set_class_weights(self, weights) -> None:
+        """The engine's: the same named loss with these class weights."""
+        if not isinstance(self.loss, _core.Loss):
+            raise ConfigError("class_weights apply to greymatter's named losses only")
+        self.loss = self.loss.with_class_weights(list(weights))
+
     # -- learning rate and schedule ------------------------------------------------------------
     @property
     def lr(self) -> float:

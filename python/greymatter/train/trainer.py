@@ -8,7 +8,8 @@ decides: history, learning-rate schedule, best weights, early stopping, checkpoi
 ``checkpoint="runs/best.pth"`` the Trainer writes the best weights (a plain state_dict) and
 ``best.json`` metadata when the monitored metric improves, and the whole training state to
 ``runs/best.resume.pth`` after every epoch, so ``Trainer.resume`` continues an interrupted run with
-the same results it would have had. """
+the same results it would have had, and appends each epoch's row to ``runs/best.log.csv`` as the
+epoch ends (epoch_log.py). """
 import contextlib
 import copy
 import math
@@ -22,11 +23,13 @@ from .. import _core
 from .. import transforms as T
 from .._core import ConfigError, DataError
 from .._enums import enum_member
+from ..datasets import labels_of
 from ..loader import DataLoader
 from ..metrics import classification_report
-from . import feature_cache
+from . import feature_cache, lr_finder
 from .checkpoint import check_checkpoint_path, prepare_checkpoint_folder, save_checkpoint
-from .core_options import scheduler_config
+from .core_options import group_settings, param_groups, scheduler_config
+from .epoch_log import EpochLog, log_path
 from .history import History
 from .live_curves import live_curves
 from .progress import progress_bar
@@ -86,6 +89,33 @@ def _check_not_empty(loader: DataLoader, role: str, hint: str) -> None:
         )
 
 
+def _check_class_weights(class_weights, loss: str) -> bool:
+    """True for "balanced"; a list is checked here (its length against the classes in fit)."""
+    if class_weights is None:
+        return False
+    if isinstance(class_weights, str):
+        if class_weights != "balanced":
+            raise ConfigError(
+                f"class_weights takes one weight per class or 'balanced', got {class_weights!r}"
+            )
+        if loss not in ("cross_entropy", "nll"):
+            raise ConfigError(
+                f"class_weights='balanced' applies to loss='cross_entropy' or 'nll' (by name), "
+                f"not {loss!r}"
+            )
+        return True
+    try:
+        weights = [float(w) for w in class_weights]
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"class_weights takes one weight per class or 'balanced', got {class_weights!r}"
+        ) from None
+    bad = [w for w in weights if not (w >= 0 and math.isfinite(w))]
+    if bad:
+        raise ConfigError(f"class_weights must be finite and >= 0, got {bad[0]} in {weights}")
+    return False
+
+
 def _first_set(*choices: Optional[bool]) -> bool:
     return bool(next((c for c in choices if c is not None), False))
 
@@ -137,7 +167,9 @@ class Trainer:
         nesterov: SGD's Nesterov momentum (needs ``momentum > 0``).
         betas: Adam(W)'s (beta1, beta2).
         eps: Adam(W)'s epsilon.
-        class_weights: cross-entropy's per-class weights; None: unweighted.
+        class_weights: cross-entropy's (or NLL's) per-class weights, one per class of the
+            training set; or "balanced": n_samples / (n_classes * class count) from the training
+            labels, computed when fit starts and recorded in best.json; None: unweighted.
         label_smoothing: cross-entropy's label smoothing in [0, 1].
         device: ``"auto"`` (CUDA when torch sees one), ``"cpu"`` or ``"cuda"``.
         scheduler: None, ``"plateau"``, ``"cosine"``, ``"onecycle"``, a ``greymatter.schedulers``
@@ -145,12 +177,15 @@ class Trainer:
             ExponentialLR / CosineAnnealingLR / OneCycleLR over that optimizer, continuing from
             its state (others train in the Python loop).
         early_stopping: stop after this many epochs without improvement of ``monitor``; None never.
+        min_delta: the least change of ``monitor`` that counts as an improvement for early
+            stopping (Keras' rule; the kept best weights follow every improvement).
         monitor: ``"val_acc"``, ``"val_loss"``, ``"train_acc"`` or ``"train_loss"``: what "best"
             means for the kept weights, the checkpoint, early stopping and ReduceLROnPlateau.
             By default ``"val_acc"`` (``"train_loss"`` for ``fit`` without ``val``), and
             ReduceLROnPlateau reads ``val_acc`` for mode ``"max"``, ``val_loss`` for ``"min"``.
         checkpoint: a path such as ``"runs/best.pth"``: the best weights and ``best.json`` metadata
-            when ``monitor`` improves, the whole state to ``best.resume.pth`` every epoch.
+            when ``monitor`` improves, the whole state to ``best.resume.pth`` every epoch, and each
+            epoch's row appended to ``best.log.csv`` as the epoch ends.
         seed: seeds torch's generator at every epoch (dropout), so a resumed run draws the same.
         progress: show a progress bar per epoch.
         progress_every: batches between progress updates.
@@ -181,11 +216,12 @@ class Trainer:
         nesterov: bool = False,
         betas: Sequence[float] = (0.9, 0.999),
         eps: float = 1e-8,
-        class_weights: Optional[Sequence[float]] = None,
+        class_weights=None,
         label_smoothing: float = 0.0,
         device: str = "auto",
         scheduler=None,
         early_stopping: Optional[int] = None,
+        min_delta: float = 0.0,
         monitor: Optional[str] = None,
         checkpoint: Optional[str] = None,
         seed: int = 42,
@@ -207,6 +243,9 @@ class Trainer:
             raise ConfigError(
                 f"early_stopping is a patience in epochs (an integer >= 1), got {early_stopping!r}"
             )
+        if not (isinstance(min_delta, (int, float)) and min_delta >= 0):
+            raise ConfigError(f"min_delta must be a number >= 0, got {min_delta!r}")
+        balanced = _check_class_weights(class_weights, loss)
         if cache_features not in ("auto", True, False):
             raise ConfigError(
                 f"cache_features must be 'auto', True or False, got {cache_features!r}"
@@ -230,6 +269,7 @@ class Trainer:
         self.monitor = monitor
         self.device = resolve_device(device)
         self.early_stopping = early_stopping
+        self.min_delta = float(min_delta)
         self.checkpoint = checkpoint
         self.seed = int(seed)
         self.progress = progress
@@ -243,7 +283,7 @@ class Trainer:
             "nesterov": bool(nesterov),
             "betas": tuple(map(float, betas)),
             "eps": float(eps),
-            "class_weights": [float(w) for w in class_weights or ()],
+            "class_weights": [] if balanced else [float(w) for w in class_weights or ()],
             "label_smoothing": float(label_smoothing),
         }
         loop = {"accumulate": int(accumulate), "non_finite": non_finite, "amp": bool(amp)}
@@ -254,6 +294,9 @@ class Trainer:
         self.fused = self.recipe.fused
         self.schedule = self.recipe.schedule
         self.config = self.recipe.config
+        if balanced:  # the engine gets the weights when fit() has the training labels
+            self.config["class_weights"] = "balanced"
+        self.class_weights: Optional[list] = None  # the weights "balanced" came to
         self.history = History(monitor=monitor)
         self.classes: Sequence[str] = ()
         self.transforms = (
@@ -273,6 +316,7 @@ class Trainer:
         self.best_state = None
         self._latest_state = None  # the last epoch's weights while the model holds the best ones
         self.epochs_without_improvement = 0
+        self.stopping_best: Optional[float] = None  # early stopping's reference (min_delta)
 
     # -- properties users read ---------------------------------------------------------------
     @property
@@ -296,11 +340,18 @@ class Trainer:
         epochs: Optional[int] = None,
         on_epoch: Optional[Callable[[Dict], Optional[bool]]] = None,
         live: Optional[bool] = None,
+        callbacks: Sequence[Callable[[Dict], Optional[bool]]] = (),
     ) -> History:
         """Trains `epochs` more epochs (after ``resume``: the rest of the interrupted run; else 10).
         Keeps the weights of the best `monitor` value and restores them at the end, also after early
-        stopping. ``on_epoch(row)`` is called after each epoch; returning False stops.
-        ``live`` overrides the Trainer's setting for this call.
+        stopping. ``live`` overrides the Trainer's setting for this call.
+
+        on_epoch, callbacks: functions called after each epoch (``on_epoch`` first, then each of
+        ``callbacks`` in order) with a copy of its History row: a dict with epoch (1-based),
+        train_loss, train_acc, lr and seconds, plus val_loss, val_acc and gap with validation data
+        (absent without). They run after the epoch's checkpoint and log row are written; any
+        returning False stops training after this epoch. For a logger of one's own, e.g.
+        ``callbacks=[lambda row: print(row)]``.
 
         Ctrl-C (KeyboardInterrupt) stops the loop after the current batch, whatever
         ``progress_every`` is; fit then restores the best weights, sets ``history.interrupted``,
@@ -324,7 +375,11 @@ class Trainer:
         monitor = (
             self.monitor if val is not None or self.monitor.startswith("train") else "train_loss"
         )
+        callbacks = ([on_epoch] if on_epoch is not None else []) + list(callbacks or ())
+        if not all(callable(c) for c in callbacks):
+            raise ConfigError("on_epoch and callbacks take functions of one argument (the row)")
         self.classes = list(getattr(train.dataset, "classes", []) or self.classes)
+        self._set_class_weights(train)
         self.transforms = repr(getattr(train.dataset, "transform", None))
         read_as = val if val is not None else train
         self.transform_source = "val" if val is not None else "train"
@@ -342,6 +397,9 @@ class Trainer:
         hist = self.history
         self._continue_from_latest()
         train_core, val_core = self._epoch_loaders(train, val)
+        log = EpochLog(log_path(self.checkpoint)) if self.checkpoint else None
+        if log is not None:
+            log.restart(hist.rows)
         view = live_curves(epochs > 0 and _first_set(live, self.live, self.progress))
         try:
             for _ in range(epochs):
@@ -367,16 +425,20 @@ class Trainer:
                     row.update(val_loss=va.loss, val_acc=va.accuracy, gap=tr.accuracy - va.accuracy)
                 row["seconds"] = time.perf_counter() - start
                 hist.append(row)
+                if log is not None:
+                    log.append(row)
                 self.epoch += 1
                 self.engine.scheduler_epoch_end(
                     row[schedule_metric] if self.schedule is not None else None
                 )
-                if self._improved(row[monitor], monitor):
-                    self.best_value, self.epochs_without_improvement = row[monitor], 0
+                if self._improved(self.best_value, row[monitor], monitor, 0.0):
+                    self.best_value = row[monitor]
                     self.best_state = copy.deepcopy(self.model.state_dict())
                     hist.best_epoch = row["epoch"]
                     if self.checkpoint:
                         self._save_best(row)
+                if self._improved(self.stopping_best, row[monitor], monitor, self.min_delta):
+                    self.stopping_best, self.epochs_without_improvement = row[monitor], 0
                 else:
                     self.epochs_without_improvement += 1
                 if view is not None:
@@ -386,8 +448,9 @@ class Trainer:
                 )
                 if self.checkpoint:
                     self.save_state(resume_path(self.checkpoint))
-                if on_epoch is not None and on_epoch(dict(row)) is False:
-                    stop = True
+                for callback in callbacks:
+                    if callback(dict(row)) is False:
+                        stop = True
                 if stop:
                     break
         except KeyboardInterrupt:
@@ -455,10 +518,157 @@ class Trainer:
         if all(torch.equal(current[k], v) for k, v in self.best_state.items() if k in current):
             self.model.load_state_dict(latest)
 
-    def _improved(self, value: float, monitor: str) -> bool:
-        if self.best_value is None:
+    @staticmethod
+    def _improved(best: Optional[float], value: float, monitor: str, min_delta: float) -> bool:
+        """Whether `value` beats `best` by more than `min_delta` (Keras' rule)."""
+        if best is None:
             return True
-        return value > self.best_value if monitor.endswith("acc") else value < self.best_value
+        return value - best > min_delta if monitor.endswith("acc") else best - value > min_delta
+
+    def _set_class_weights(self, train: DataLoader) -> None:
+        """class_weights="balanced": n / (k * count) per class, from the training labels; a list:
+        its length checked against the training set's classes."""
+        given = self.config["class_weights"]
+        classes = list(getattr(train.dataset, "classes", None) or [])
+        if given != "balanced":
+            if given and classes and len(given) != len(classes):
+                raise ConfigError(
+                    f"class_weights has {len(given)} entries but the training set has "
+                    f"{len(classes)} classes ({', '.join(map(str, classes))})"
+                )
+            return
+        labels = torch.tensor(labels_of(train.dataset, 'class_weights="balanced"'))
+        k = max(len(classes), int(labels.max()) + 1)
+        counts = torch.bincount(labels, minlength=k)
+        missing = [classes[c] if c < len(classes) else str(c) for c in range(k) if counts[c] == 0]
+        if missing:
+            raise ConfigError(
+                f'class_weights="balanced": the training set has no images of class(es) '
+                f"{', '.join(map(str, missing))}, whose weight would be infinite; pass a list"
+            )
+        weights = (len(labels) / (k * counts.double())).tolist()
+        self.engine.set_class_weights(weights)
+        self.class_weights = weights
+
+    def lr_find(
+        self, train: DataLoader, start: float = 1e-7, end: float = 10.0, steps: int = 100
+    ) -> "lr_finder.LRFinder":
+        """The learning-rate range test: `steps` training steps, one batch each, with the lr growing
+        exponentially from `start` to `end`; returns the loss per lr (``.lrs``, ``.losses``,
+        ``.df``), ``.suggestion`` and ``.plot()``.
+
+        Suggestion rule: one tenth of the lr at the lowest point of the loss curve smoothed by an
+        exponential moving average (beta 0.98), reading the curve only up to the first NaN/inf
+        loss or to two steps in a row whose loss and smoothed loss exceed 4x the lowest smoothed
+        loss (the divergent tail, where the test also stops; a single spike does not end it). The
+        test uses a fresh optimizer of this Trainer's kind and settings and puts the model's
+        weights, buffers, gradients, mode and torch's random state back afterwards; the Trainer's
+        optimizer and schedule are never touched, so ``fit`` afterwards trains exactly as it would
+        have without the test."""
+        if not isinstance(train, DataLoader):
+            raise ConfigError(f"lr_find takes a greymatter DataLoader, got {type(train).__name__}")
+        _check_not_empty(train, "training set (train)", "")
+        self._set_class_weights(train)
+        return lr_finder.range_test(self, train, self.engine.loss, start, end, steps)
+
+    def fine_tune(
+        self,
+        train: DataLoader,
+        val: Optional[DataLoader] = None,
+        frozen_epochs: int = 1,
+        epochs: int = 5,
+        base_lr: Optional[float] = None,
+        lr_mult: float = 0.1,
+        on_epoch: Optional[Callable[[Dict], Optional[bool]]] = None,
+        callbacks: Sequence[Callable[[Dict], Optional[bool]]] = (),
+    ) -> History:
+        """Transfer learning in two phases (fastai's fine_tune): `frozen_epochs` epochs of the head
+        alone, the backbone frozen, at `base_lr`; then the whole network unfrozen for `epochs`
+        more, with discriminative learning rates: two parameter groups of the engine's optimizer,
+        the head at `base_lr` and the backbone at ``base_lr * lr_mult``. The model is one with
+        ``freeze()`` / ``unfreeze()`` (``TransferClassifier``); what freeze() stops training is
+        the backbone. base_lr: the Trainer's lr by default. A schedule runs once per phase (a
+        OneCycle's max_lr scaled per group). A stop in the frozen phase (early stopping, a
+        callback returning False) ends fine_tune there; early stopping counts afresh when the
+        backbone unfreezes. The best weights are those of the best epoch of either phase. Returns
+        the History of both.
+
+        The phases are counted from the Trainer's first epoch, so a Trainer ``resume``d from a
+        fine-tuning run continues in the phase it stopped in."""
+        self._check_fine_tune(frozen_epochs, epochs, base_lr, lr_mult)
+        base_lr = float(self.config["lr"] if base_lr is None else base_lr)
+        done = self.epoch
+        frozen_left = max(frozen_epochs - done, 0)
+        unfrozen_left = epochs - max(done - frozen_epochs, 0)
+        slots = range(len(list(self.model.parameters())))
+        if frozen_left:
+            self.model.freeze()
+            if done == 0:  # else resume restored the groups and lrs (a schedule may move them)
+                self._set_groups([{"params": list(slots), "lr": base_lr}])
+                if self.schedule is not None:
+                    self._start_schedule(train, frozen_left, [base_lr])
+            self.fit(train, val, epochs=frozen_left, on_epoch=on_epoch, callbacks=callbacks)
+            if self.epoch < frozen_epochs:  # stopped early
+                return self.history
+        if unfrozen_left <= 0:
+            return self.history
+        self._continue_from_latest()  # phase 2 goes on from the last epoch, not the best
+        self.model.freeze()  # what it freezes is the backbone
+        backbone = [i for i, p in enumerate(self.model.parameters()) if not p.requires_grad]
+        self.model.unfreeze()
+        head = sorted(set(slots) - set(backbone))
+        if not backbone or not head:
+            raise ConfigError(
+                f"fine_tune: {type(self.model).__name__}.freeze() froze "
+                f"{'nothing' if not backbone else 'everything'}: no backbone and head to tell apart"
+            )
+        lrs = [base_lr, base_lr * lr_mult]
+        if len(self.engine.param_groups) != 2 or done <= frozen_epochs:
+            self._set_groups([{"params": head, "lr": lrs[0]}, {"params": backbone, "lr": lrs[1]}])
+            self.epochs_without_improvement, self.stopping_best = 0, None
+            if self.schedule is not None:
+                self._start_schedule(train, unfrozen_left, lrs)
+        return self.fit(train, val, epochs=unfrozen_left, on_epoch=on_epoch, callbacks=callbacks)
+
+    def _check_fine_tune(self, frozen_epochs, epochs, base_lr, lr_mult) -> None:
+        model = self.model
+        if not (
+            callable(getattr(model, "freeze", None)) and callable(getattr(model, "unfreeze", None))
+        ):
+            raise ConfigError(
+                f"fine_tune trains a model with a backbone to freeze and unfreeze "
+                f"(gm.models.TransferClassifier), not {type(model).__name__}"
+            )
+        if not self.fused or isinstance(self.recipe.optimizer, torch.optim.Optimizer):
+            raise ConfigError(
+                "fine_tune sets the optimizer's parameter groups itself: give the optimizer, loss "
+                "and scheduler by name (the C++ engine's), not as torch objects"
+            )
+        for name, value in (("frozen_epochs", frozen_epochs), ("epochs", epochs)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"fine_tune: {name} must be an integer >= 0, got {value!r}")
+        for name, value in (("base_lr", base_lr), ("lr_mult", lr_mult)):
+            if value is None and name == "base_lr":
+                continue
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not (0 < value < math.inf)
+            ):
+                raise ConfigError(f"fine_tune: {name} must be a positive number, got {value!r}")
+
+    def _start_schedule(self, train: DataLoader, epochs: int, lrs: Sequence[float]) -> None:
+        """The schedule again for `epochs` epochs from the optimizer's groups' lrs `lrs`."""
+        steps_per_epoch = math.ceil(len(train) / self.config["accumulate"])
+        options = self.schedule.engine_options(epochs, steps_per_epoch, lrs[0])
+        if isinstance(options.get("max_lr"), (int, float)):  # one per group, in the lrs' ratios
+            options["max_lr"] = [options["max_lr"] * lr / lrs[0] for lr in lrs]
+        self.schedule_options = options
+        self.engine.set_scheduler(scheduler_config(self.schedule.name, options))
+
+    def _set_groups(self, groups: Sequence[Dict]) -> None:
+        """The engine optimizer's parameter groups from torch.optim-style dicts (slot numbers)."""
+        self.engine.param_groups = param_groups(groups, self.recipe.options.optimizer)
 
     def evaluate(self, loader: DataLoader, report: bool = False, tta=None) -> Dict:
         """{"loss", "accuracy"} of the current weights over the loader; an empty one is a
@@ -589,8 +799,18 @@ class Trainer:
             "transforms": self.transforms,
             "transform_config": self.transform_config,
             "transform_source": self.transform_source,
-            "trainer": {**self.config, "scheduler": repr(self.schedule), "seed": self.seed},
+            "trainer": {
+                **self.config,
+                **self._class_weights_metadata(),
+                "scheduler": repr(self.schedule),
+                "seed": self.seed,
+            },
         }
+
+    def _class_weights_metadata(self) -> Dict:
+        if self.config["class_weights"] != "balanced":
+            return {}
+        return {"class_weights": self.class_weights, "class_weights_rule": "balanced"}
 
     def _save_best(self, row: Dict) -> None:
         save_checkpoint(self.checkpoint, self.best_state, self._metadata(row))
@@ -603,6 +823,7 @@ class Trainer:
             "optimizer": self.engine.optimizer_state(),
             "lr": self.engine.lr,
             "lrs": list(self.engine.lrs),
+            "param_groups": group_settings(self.engine.param_groups) if self.fused else None,
             "scheduler": {
                 "name": self.schedule.name if self.schedule else None,
                 "options": self.schedule_options,
@@ -614,6 +835,7 @@ class Trainer:
             "best_value": self.best_value,
             "best_state": self.best_state,
             "epochs_without_improvement": self.epochs_without_improvement,
+            "stopping_best": self.stopping_best,
             "history": {"rows": list(self.history.rows), "best_epoch": self.history.best_epoch},
             "classes": list(self.classes),
         }
@@ -643,6 +865,8 @@ class Trainer:
             self.model.load_state_dict(state["model"])
         except (RuntimeError, KeyError, TypeError) as e:
             raise DataError(f"{path} does not fit this model: {str(e).splitlines()[0]}") from None
+        if self.fused and state.get("param_groups"):  # fine_tune's, or a torch optimizer's
+            self._set_groups(state["param_groups"])
         self.engine.load_optimizer_state(state["optimizer"])
         sched = state["scheduler"]
         if sched["name"] is not None:
@@ -660,6 +884,7 @@ class Trainer:
         self.best_value = state["best_value"]
         self.best_state = state["best_state"]
         self.epochs_without_improvement = state["epochs_without_improvement"]
+        self.stopping_best = state.get("stopping_best", self.best_value)
         self.history = History(monitor=self.monitor)
         for row in state["history"]["rows"]:
             self.history.append(row)

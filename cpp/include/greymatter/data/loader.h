@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "greymatter/data/sampler.h"
 #include "greymatter/data/source.h"
 
 namespace greymatter::data {
@@ -38,13 +39,18 @@ class EpochIterator;
 
 class Loader {
  public:
-  // indices: the dataset indices this loader visits (a subset or all of the source).
-  Loader(std::shared_ptr<const Source> source, std::vector<int64_t> indices, LoaderOptions options);
+  // indices: the dataset indices this loader visits (a subset or all of the source). sampler: when
+  // given, each epoch visits the positions in `indices` that it draws (one weight per position)
+  // instead of each position once; it excludes shuffle.
+  Loader(std::shared_ptr<const Source> source, std::vector<int64_t> indices, LoaderOptions options,
+         std::shared_ptr<const WeightedSampler> sampler = nullptr);
 
-  int64_t num_samples() const { return static_cast<int64_t>(indices_.size()); }
+  // Samples per epoch: the sampler's draws, else every index once.
+  int64_t num_samples() const;
   int64_t num_batches() const;
   const LoaderOptions& options() const { return options_; }
   const Source& source() const { return *source_; }
+  const std::shared_ptr<const WeightedSampler>& sampler() const { return sampler_; }
 
   std::unique_ptr<EpochIterator> epoch(int64_t epoch) const;
 
@@ -52,6 +58,7 @@ class Loader {
   std::shared_ptr<const Source> source_;
   std::vector<int64_t> indices_;
   LoaderOptions options_;
+  std::shared_ptr<const WeightedSampler> sampler_;
 };
 
 // One pass over the data. next() returns batches in order and rethrows a worker's exception;
@@ -60,8 +67,11 @@ class Loader {
 // returned.
 class EpochIterator {
  public:
+  // draws: for each entry of `order`, how many times its index came earlier in the epoch (a
+  // sampler with replacement repeats indices, and each repeat gets its own augmentation); empty
+  // when no index repeats.
   EpochIterator(std::shared_ptr<const Source> source, std::vector<int64_t> order,
-                LoaderOptions options, int64_t epoch);
+                LoaderOptions options, int64_t epoch, std::vector<int64_t> draws = {});
   ~EpochIterator();
   EpochIterator(const EpochIterator&) = delete;
   EpochIterator& operator=(const EpochIterator&) = delete;
@@ -80,6 +90,7 @@ class EpochIterator {
 
   std::shared_ptr<const Source> source_;
   std::vector<int64_t> order_;  // dataset indices in visiting order
+  std::vector<int64_t> draws_;  // see the constructor
   LoaderOptions options_;
   int64_t epoch_;
   int64_t num_batches_;

@@ -15,6 +15,7 @@ struct SampleKey {
   uint64_t seed = 0;
   int64_t epoch = 0;
   int64_t index = 0;  // dataset index (not the position in the epoch)
+  int64_t draw = 0;   // how many times this index came earlier in the epoch (weighted sampling)
 };
 
 class Source {

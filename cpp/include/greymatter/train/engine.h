@@ -95,6 +95,9 @@ class Engine {
 
   Optimizer& optimizer() { return *optimizer_; }
   const Loss& loss() const { return loss_; }
+  // Replaces the loss's class weights (checked as at construction): weights computed from the
+  // training labels are known only when training starts.
+  void set_class_weights(std::vector<double> weights);
   const EngineOptions& options() const { return options_; }
 
  private:
