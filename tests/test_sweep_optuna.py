@@ -257,3 +257,38 @@ def test_cli_sweep_samples_ranges_and_prunes(tmp_path, capsys):
     assert (tmp_path / "cli.csv.optuna.db").exists()
     assert cli.main(args[:2] + ["log:1e-4"] + args[3:]) == 2
     assert "a range is log:LOW:HIGH" in capsys.readouterr().err
+
+
+def test_a_trial_is_marked_with_its_sweep_from_the_moment_it_is_stored(tmp_path, monkeypatch):
+    # A sweep killed right after its new trial is stored (before anything else is written for it)
+    # must still leave a trial that a restart can tell is abandoned: the mark naming the sweep's
+    # host and pid is part of the stored trial.
+    from greymatter.sweep import search as search_module
+    from greymatter.sweep import study as studies
+    from greymatter.sweep.run import Config
+
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    search = search_module.OptunaSearch(
+        {"lr": ("log", 1e-4, 1e-1)},
+        lambda i, params: Config(i, params, f"k{i}"),
+        n_trials=3,
+        storage=storage,
+        study_name="marked",
+        seed=0,
+        maximize=True,
+    )
+
+    class Killed(BaseException):
+        pass
+
+    def die(*args, **kwargs):
+        raise Killed
+
+    monkeypatch.setattr(search.study._storage, "set_trial_system_attr", die)
+    monkeypatch.setattr(search.study._storage, "set_trial_user_attr", die)
+    with pytest.raises(Killed):
+        search.ask()
+    (trial,) = optuna.load_study(study_name="marked", storage=storage).trials
+    assert trial.state.name == "RUNNING"
+    assert trial.system_attrs[studies.DRIVER_ATTR] == studies.this_driver()
+    search.close()

@@ -137,11 +137,7 @@ class OptunaSearch:
         studies.close_abandoned(self.study)
         if self._planned() >= self.n_trials and not self._waiting():
             return None
-        with warnings.catch_warnings():
-            # Optuna warns that heartbeats are meant for study.optimize; this sweep records them
-            # itself (study.Heartbeat).
-            warnings.simplefilter("ignore")
-            trial = self.study.ask()
+        trial = self._new_trial()
         params = {}
         for k in self.keys:
             if k in self.ranges:
@@ -160,6 +156,29 @@ class OptunaSearch:
         self._heartbeat.add(trial._trial_id)
         self._asked[config.key].append(trial)
         return config
+
+    def _new_trial(self):
+        """The next trial, carrying this sweep's host:pid from the moment it exists. A trial that
+        study.ask() creates is marked only after it is stored, and a sweep killed in between
+        would leave it RUNNING with nothing telling a restart that its sweep is gone. A retried
+        trial popped from the queue still carries the dead sweep's mark until ``ask`` marks it
+        again, so it stays recognisable in between."""
+        if self._waiting():
+            with warnings.catch_warnings():
+                # Optuna warns that heartbeats are meant for study.optimize; this sweep records
+                # them itself (study.Heartbeat).
+                warnings.simplefilter("ignore")
+                return self.study.ask()
+        storage = self.study._storage  # Optuna's ask() takes no attributes for the new trial
+        study_id = storage.get_study_id_from_name(self.study.study_name)
+        if hasattr(storage, "read_trials_from_remote_storage"):
+            storage.read_trials_from_remote_storage(study_id)
+        template = self._optuna.trial.create_trial(
+            state=self._states.RUNNING,
+            system_attrs={studies.DRIVER_ATTR: studies.this_driver()},
+        )
+        trial_id = storage.create_new_trial(study_id, template_trial=template)
+        return self._optuna.trial.Trial(self.study, trial_id)
 
     def tell(self, config: Config, row: Dict[str, Any]) -> None:
         for trial in self._asked.pop(config.key, []):
