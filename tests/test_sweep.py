@@ -20,18 +20,7 @@ from greymatter._threads import available_cores
 from greymatter.sweep._process import single_threaded
 from greymatter.sweep.store import COLUMNS
 
-
-class FashionPart:
-    """Picklable data factory (worker processes and Dask workers build the subset themselves)."""
-
-    def __init__(self, start: int, stop: int) -> None:
-        self.start, self.stop = start, stop
-
-    def __call__(self):
-        return gm.Subset(gm.datasets.FashionMNIST(train=True), range(self.start, self.stop))
-
-
-TRAIN, VAL = FashionPart(0, 600), FashionPart(59000, 59300)
+from fashion_parts import TRAIN, VAL
 
 
 @pytest.fixture(scope="module")

@@ -16,20 +16,9 @@ import pytest
 import greymatter as gm
 from greymatter import cli
 
+from fashion_parts import TRAIN, VAL
+
 optuna = pytest.importorskip("optuna")
-
-
-class FashionPart:
-    """Picklable data factory (Dask workers build the subset themselves)."""
-
-    def __init__(self, start: int, stop: int) -> None:
-        self.start, self.stop = start, stop
-
-    def __call__(self):
-        return gm.Subset(gm.datasets.FashionMNIST(train=True), range(self.start, self.stop))
-
-
-TRAIN, VAL = FashionPart(0, 600), FashionPart(59000, 59300)
 
 
 def make_model(size_inner):

@@ -197,6 +197,18 @@ def model_kwargs(entry: ModelEntry, spec: ImageSpec, num_classes: int, args, **o
     return kwargs
 
 
+def optimizer_settings(args) -> Dict:
+    """The Trainer's loss and optimizer keywords from the command line: the model's own loss and
+    --optimizer, --lr, --weight-decay, --momentum, shared by every command that trains."""
+    return dict(
+        loss=model_entry(args.model).loss,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        momentum=args.momentum,
+    )
+
+
 def build_model(args, spec: ImageSpec, num_classes: int):
     """The model --model names, for this input and these classes, with --dropout, --hidden,
     --size-inner; its initial weights drawn from --seed, so a command builds the same model in any

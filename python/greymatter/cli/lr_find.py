@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from ..loader import DataLoader
-from ..models import model_entry
 from ..train import Trainer
+from .inputs import optimizer_settings
 from .train import prepare
 
 __all__ = ["lr_find"]
@@ -20,11 +20,7 @@ def lr_find(args) -> int:
     _, spec, _, train_ds, _, classes, model = prepare(args)
     trainer = Trainer(
         model,
-        loss=model_entry(args.model).loss,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        momentum=args.momentum,
+        **optimizer_settings(args),
         seed=args.seed,
         progress=False,
     )

@@ -27,6 +27,7 @@ from .inputs import (
     image_spec,
     load_split,
     load_test,
+    optimizer_settings,
     predicted_classes,
     train_transform,
 )
@@ -94,11 +95,7 @@ def train(args, argv) -> int:
     out.mkdir(parents=True, exist_ok=True)
     trainer = Trainer(
         model,
-        loss=model_entry(args.model).loss,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        momentum=args.momentum,
+        **optimizer_settings(args),
         scheduler=args.scheduler,
         early_stopping=args.early_stopping,
         min_delta=args.min_delta,
